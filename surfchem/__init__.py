@@ -1,0 +1,37 @@
+"""surfchem: surface chemistry of halide-perovskite quantum dots, tied to single-dot photophysics.
+
+Data flows one way: ``build`` -> ``calculators``/``relax`` -> ``thermo`` -> ``link``/``plot``;
+``experiment`` (photon statistics) stands alone. Heavy packages (torch, gpaw, tblite, rdkit,
+parsl) are imported inside the functions that need them, so ``import surfchem`` is fast.
+
+The public API is re-exported lazily from here (see ``__all__``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from surfchem.errors import SurfchemError
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "bulk": "surfchem.build.bulk",
+    "build_slab": "surfchem.build.slab",
+    "slab": "surfchem.build.slab",
+    "ligand": "surfchem.build.ligands",
+    "arrangements": "surfchem.build.arrangements",
+    "decorate": "surfchem.build.decorate",
+    "get_calculator": "surfchem.calculators",
+    "relax": "surfchem.relax",
+    "screen": "surfchem.screen",
+}
+
+__all__ = ["SurfchemError", "__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'surfchem' has no attribute {name!r}")

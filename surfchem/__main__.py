@@ -1,0 +1,3 @@
+from surfchem.cli.main import main
+
+raise SystemExit(main())
