@@ -1,1 +1,35 @@
-"""surfchem.build."""
+"""Builders: bulk phases, (100) slabs, ligands from SMILES, site arrangements, decoration.
+
+Small functions over ASE ``Atoms`` (in the style of ``ase.build``); metadata in ``atoms.info``
+and the per-atom arrays ``surface_site`` and ``ligand_index``.
+"""
+
+from surfchem.build.arrangements import Arrangement, arrangements, site_permutations
+from surfchem.build.bulk import HALIDE_SALT, MATERIALS, bulk, get_material
+from surfchem.build.decorate import decorate, min_clearance, set_vacuum, vacuum_gap
+from surfchem.build.ligands import LIGANDS, conformer_ensemble, ligand, resolve_ligand, rotor_count
+from surfchem.build.slab import build_slab, site_indices, site_positions, slab
+
+__all__ = [
+    "Arrangement", "HALIDE_SALT", "LIGANDS", "MATERIALS", "arrangements", "build_slab", "bulk",
+    "conformer_ensemble", "decorate", "get_material", "ligand", "min_clearance", "resolve_ligand",
+    "rotor_count", "set_vacuum", "site_indices", "site_permutations", "site_positions", "slab",
+    "vacuum_gap", "ion_pair",
+]
+
+
+def ion_pair(name_or_smiles: str, box: float = 22.0, halide: str = "Br", n_hbond_A: float = 3.2) -> "Atoms":  # noqa: F821
+    """Isolated L+ X- ion pair in a cubic ``box`` (Å): the ligand-HX reference of mu_LX.
+
+    X- sits on the extension of the C->N axis, ``n_hbond_A`` Å beyond N (an N-H...X hydrogen
+    bond geometry), centred in the box with periodic boundaries (for periodic calculators).
+    """
+    from ase import Atoms
+
+    mol = ligand(name_or_smiles)
+    pair = mol.copy() + Atoms(halide, positions=[[0.0, 0.0, -float(n_hbond_A)]])
+    pair.set_cell([box, box, box])
+    pair.pbc = True
+    pair.center()
+    pair.info.update(mol.info, reference="ion_pair", halide=halide)
+    return pair

@@ -1,1 +1,178 @@
-"""surfchem.calculators."""
+"""Calculator presets: a name -> ASE calculator factory registry, from fast to accurate.
+
+=====================  ==========================================================  ===========
+preset                 what                                                        package
+=====================  ==========================================================  ===========
+``chgnet``             CHGNet 0.3.0 universal ML potential (weights ship in wheel)  chgnet
+``chgnet-d3``          CHGNet + D3(BJ) dispersion, PBE parameters (**default**)     chgnet, dftd3
+``sevennet``           SevenNet-0 (``7net-0``, weights ship in the wheel)           sevenn
+``sevennet-d3``        SevenNet-0 + D3(BJ)                                          sevenn, dftd3
+``gfn1`` / ``gfn2``    GFN1-/GFN2-xTB tight binding                                  tblite
+``gpaw-pbe-lcao``      GPAW PBE, LCAO dzp, Fermi-Dirac 0.05 eV, k density 3.5 Å     gpaw
+``gpaw-pbe-d3-lcao``   the same + D3(BJ)                                            gpaw, dftd3
+``gpaw-pbe-pw``        GPAW PBE, plane waves 400 eV (bulk reference)                gpaw
+``gpaw-pbe-d3-pw``     the same + D3(BJ)                                            gpaw, dftd3
+=====================  ==========================================================  ===========
+
+Both ML potentials were fitted to PBE(+U) Materials Project data, so D3(BJ) uses the PBE damping
+parameters (Grimme et al., J. Comput. Chem. 32, 1456 (2011)) through the ``dftd3`` package
+(simple-dftd3). Any ASE calculator object is accepted wherever a preset name is.
+
+Each preset's parameters are recorded (:func:`preset_parameters`) in every result and in the
+content hash of a task. Heavy packages are imported inside the factories.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from surfchem.errors import CalculatorError, InputError
+
+#: the embedded default: works offline (weights ship in the chgnet wheel), 0.1-0.2 s per force
+#: call on the 48-atom slab on 2 cores. See README "Calculators" for the choice.
+DEFAULT_PRESET = "chgnet-d3"
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    factory: Callable[..., Any]
+    params: dict[str, Any] = field(default_factory=dict)
+    d3: bool = False
+    description: str = ""
+    cost_rank: int = 0  # 0 fastest
+
+
+def _d3(**kw):
+    try:
+        from dftd3.ase import DFTD3
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise CalculatorError("D3 dispersion needs the 'dftd3' package: pip install dftd3") from exc
+    return DFTD3(method=kw.get("d3_method", "PBE"), damping=kw.get("d3_damping", "d3bj"))
+
+
+def _chgnet(model: str = "0.3.0", device: str = "cpu", **_):
+    try:
+        from chgnet.model import CHGNet
+        from chgnet.model.dynamics import CHGNetCalculator
+    except ImportError as exc:  # pragma: no cover
+        raise CalculatorError("preset chgnet needs the 'chgnet' package: pip install chgnet") from exc
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        mdl = CHGNet.load(model_name=model, use_device=device, verbose=False)
+        return CHGNetCalculator(model=mdl, use_device=device)
+
+
+def _sevennet(model: str = "7net-0", device: str = "cpu", **_):
+    try:
+        from sevenn.calculator import SevenNetCalculator
+    except ImportError as exc:  # pragma: no cover
+        raise CalculatorError("preset sevennet needs the 'sevenn' package: pip install sevenn") from exc
+    return SevenNetCalculator(model, device=device)
+
+
+def _tblite(method: str = "GFN2-xTB", **kw):
+    try:
+        from tblite.ase import TBLite
+    except ImportError as exc:  # pragma: no cover
+        raise CalculatorError("presets gfn1/gfn2 need the 'tblite' package: pip install tblite") from exc
+    kw = {k: v for k, v in kw.items() if not k.startswith("d3_")}
+    return TBLite(method=method, verbosity=0, **kw)
+
+
+def _gpaw(mode: str = "lcao", ecut_eV: float = 400.0, basis: str = "dzp", xc: str = "PBE",
+          kpt_density_A: float = 3.5, smearing_eV: float = 0.05, txt: str | None = None,
+          convergence: dict | None = None, maxiter: int = 333, **_):
+    try:
+        from gpaw import GPAW, PW, FermiDirac
+    except ImportError as exc:  # pragma: no cover
+        raise CalculatorError("GPAW presets need gpaw (see install.sh: CC=g++ pip install gpaw)") from exc
+    kwargs: dict[str, Any] = dict(
+        xc=xc,
+        kpts={"density": kpt_density_A, "gamma": True},
+        occupations=FermiDirac(smearing_eV),
+        txt=txt,
+        maxiter=maxiter,
+        convergence=convergence or {"energy": 5e-4, "density": 1e-4},
+    )
+    if mode == "pw":
+        kwargs["mode"] = PW(ecut_eV)
+    elif mode == "lcao":
+        kwargs["mode"] = "lcao"
+        kwargs["basis"] = basis
+    else:
+        raise InputError(f"GPAW mode must be 'pw' or 'lcao', got {mode!r}")
+    return GPAW(**kwargs)
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        Preset("chgnet", _chgnet, {"model": "0.3.0"}, False, "CHGNet universal potential", 0),
+        Preset("chgnet-d3", _chgnet, {"model": "0.3.0"}, True, "CHGNet + D3(BJ)", 0),
+        Preset("sevennet", _sevennet, {"model": "7net-0"}, False, "SevenNet-0", 0),
+        Preset("sevennet-d3", _sevennet, {"model": "7net-0"}, True, "SevenNet-0 + D3(BJ)", 0),
+        Preset("gfn1", _tblite, {"method": "GFN1-xTB", "mixer_damping": 0.1, "max_iterations": 500},
+               False, "GFN1-xTB (damped mixer: converges with ligands on the slab)", 1),
+        Preset("gfn2", _tblite, {"method": "GFN2-xTB", "max_iterations": 250}, False, "GFN2-xTB", 1),
+        Preset("gpaw-pbe-lcao", _gpaw, {"mode": "lcao", "basis": "dzp"}, False, "GPAW PBE LCAO dzp", 2),
+        Preset("gpaw-pbe-d3-lcao", _gpaw, {"mode": "lcao", "basis": "dzp"}, True,
+               "GPAW PBE LCAO dzp + D3(BJ)", 2),
+        Preset("gpaw-pbe-pw", _gpaw, {"mode": "pw", "ecut_eV": 400.0}, False, "GPAW PBE PW 400 eV", 3),
+        Preset("gpaw-pbe-d3-pw", _gpaw, {"mode": "pw", "ecut_eV": 400.0}, True,
+               "GPAW PBE PW 400 eV + D3(BJ)", 3),
+    ]
+}
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name.lower()]
+    except (KeyError, AttributeError):
+        raise InputError(
+            f"unknown calculator preset {name!r}; choose one of: {', '.join(PRESETS)}"
+        ) from None
+
+
+def preset_parameters(calculator: Any, **overrides: Any) -> dict[str, Any]:
+    """Plain-data description of a calculator (recorded in results and hashed).
+
+    For a preset name: ``{"preset": name, "d3": bool, **params, **overrides}``; for an ASE
+    calculator object: its class name and ``parameters``.
+    """
+    if isinstance(calculator, str):
+        p = get_preset(calculator)
+        params = {**copy.deepcopy(p.params), **overrides}
+        return {"preset": p.name, "d3": p.d3, **params}
+    params = getattr(calculator, "parameters", {}) or {}
+    return {"preset": type(calculator).__name__, "d3": False,
+            **{k: v for k, v in dict(params).items() if isinstance(v, str | int | float | bool)}}
+
+
+def calculator_name(calculator: Any) -> str:
+    return calculator if isinstance(calculator, str) else type(calculator).__name__
+
+
+def get_calculator(calculator: Any = DEFAULT_PRESET, **overrides: Any):
+    """An ASE calculator: a preset name (with parameter ``overrides``) or a calculator object.
+
+    >>> calc = get_calculator("gfn2")            # doctest: +SKIP
+    >>> calc = get_calculator("gpaw-pbe-pw", ecut_eV=300, txt="out.txt")  # doctest: +SKIP
+    """
+    if not isinstance(calculator, str):
+        if not hasattr(calculator, "get_potential_energy") and not hasattr(calculator, "calculate"):
+            raise InputError(f"calculator must be a preset name or an ASE calculator, got {calculator!r}")
+        return calculator
+    p = get_preset(calculator)
+    params = {**p.params, **overrides}
+    calc = p.factory(**params)
+    if p.d3:
+        from ase.calculators.mixing import SumCalculator
+
+        calc = SumCalculator([calc, _d3(**params)])
+    return calc

@@ -1,1 +1,253 @@
-"""surfchem.relax."""
+"""Geometry optimisation with constraints, trajectories and restart; plain result records.
+
+:func:`relax` wraps an ASE optimiser (``BFGS`` by default; ``FIRE``, ``LBFGS``, ``BFGSLineSearch``
+available). With ``trajectory=PATH`` every step is appended to an ASE trajectory, and a later call
+with the same path restarts from its last frame (the work done before a crash is kept).
+Non-convergence is reported in the result (``converged=False``), never hidden; calculator
+failures (e.g. SCF not converged) become :class:`surfchem.errors.CalculatorError`.
+
+:func:`relax_bulk_lattice` fits the cubic lattice constant a0 (Å) with ASE's
+``EquationOfState`` (Birch-Murnaghan) on a symmetric strain scan: atoms of the cubic phases
+sit on fixed Wyckoff positions, so only the volume relaxes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from surfchem.calculators import DEFAULT_PRESET, calculator_name, get_calculator
+from surfchem.errors import CalculatorError, InputError
+
+OPTIMIZERS = ("BFGS", "FIRE", "LBFGS", "BFGSLineSearch")
+
+
+@dataclass
+class RelaxResult:
+    """Outcome of one relaxation (energies in eV, forces in eV/Å, time in s)."""
+
+    energy_eV: float
+    fmax_eV_A: float
+    n_steps: int
+    converged: bool
+    wall_s: float
+    optimizer: str
+    fmax_target_eV_A: float
+    calculator: str
+    restarted_from_step: int = 0
+    trajectory: str | None = None
+    error: str | None = None
+    atoms: Atoms | None = field(default=None, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "atoms"}
+
+
+def slab_layers(atoms: Atoms, tol_A: float = 0.6) -> list[np.ndarray]:
+    """Indices of the inorganic slab atoms grouped in atomic layers, bottom to top."""
+    lig = atoms.arrays.get("ligand_index", np.full(len(atoms), -1))
+    idx = np.flatnonzero(lig < 0)
+    if len(idx) == 0:
+        return []
+    z = atoms.positions[idx, 2]
+    order = np.argsort(z)
+    layers, current = [], [idx[order[0]]]
+    for a, b in zip(order[:-1], order[1:], strict=True):
+        if z[b] - z[a] > tol_A:
+            layers.append(np.array(current))
+            current = []
+        current.append(idx[b])
+    layers.append(np.array(current))
+    return layers
+
+
+def fixed_indices(atoms: Atoms, fix: str = "none", n_layers: int = 1) -> list[int]:
+    """Atoms to freeze: ``none``, ``center`` (the middle ``n_layers``) or ``bottom`` layers."""
+    if fix == "none" or n_layers <= 0:
+        return []
+    layers = slab_layers(atoms)
+    if n_layers > len(layers):
+        raise InputError(f"cannot fix {n_layers} layers: the slab has {len(layers)}")
+    if fix == "bottom":
+        chosen = layers[:n_layers]
+    elif fix == "center":
+        start = (len(layers) - n_layers) // 2
+        chosen = layers[start:start + n_layers]
+    else:
+        raise InputError(f"fix must be 'none', 'center' or 'bottom', got {fix!r}")
+    return sorted(int(i) for layer in chosen for i in layer)
+
+
+def _last_frame(path: Path, atoms: Atoms) -> tuple[Atoms | None, int]:
+    """Last frame of an existing trajectory compatible with ``atoms`` (same symbols), and its length."""
+    if not path.exists() or path.stat().st_size == 0:
+        return None, 0
+    from ase.io import Trajectory
+
+    try:
+        traj = Trajectory(str(path))
+        n = len(traj)
+        last = traj[-1] if n else None
+        traj.close()
+    except Exception:  # a frame cut by a crash: start over, keep the broken file aside
+        os.replace(path, str(path) + ".corrupt")
+        return None, 0
+    if last is None or list(last.symbols) != list(atoms.symbols):
+        return None, 0
+    return last, n
+
+
+def relax(
+    atoms: Atoms,
+    calculator: Any = DEFAULT_PRESET,
+    fmax: float = 0.05,
+    steps: int = 300,
+    optimizer: str = "BFGS",
+    fix: str = "none",
+    n_fixed_layers: int = 1,
+    trajectory: str | os.PathLike | None = None,
+    logfile: str | None = None,
+    **calc_kwargs: Any,
+) -> RelaxResult:
+    """Relax atomic positions of ``atoms`` (a copy; the input is not modified).
+
+    Parameters
+    ----------
+    calculator: preset name (see :mod:`surfchem.calculators`) or an ASE calculator.
+    fmax: force convergence criterion, eV/Å. steps: maximum optimiser steps.
+    fix: freeze slab layers (``none``/``center``/``bottom``), ``n_fixed_layers`` of them.
+    trajectory: ASE trajectory path, appended to; an existing one restarts from its last frame.
+    calc_kwargs: passed to the preset factory (quacc style).
+    """
+    if optimizer not in OPTIMIZERS:
+        raise InputError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+    if fmax <= 0 or steps < 0:
+        raise InputError(f"need fmax > 0 eV/Å and steps >= 0, got fmax={fmax}, steps={steps}")
+    import ase.optimize
+    from ase.constraints import FixAtoms
+
+    work = atoms.copy()
+    restarted = 0
+    if trajectory is not None:
+        trajectory = Path(trajectory)
+        trajectory.parent.mkdir(parents=True, exist_ok=True)
+        last, restarted = _last_frame(trajectory, work)
+        if last is not None:
+            work.positions = last.positions
+            work.cell = last.cell
+    frozen = fixed_indices(work, fix, n_fixed_layers)
+    if frozen:
+        work.set_constraint(FixAtoms(indices=frozen))
+    work.calc = get_calculator(calculator, **calc_kwargs)
+    t0 = time.perf_counter()
+    opt_cls = getattr(ase.optimize, optimizer)
+    traj_handle = None
+    error = None
+    converged = False
+    try:
+        opt = opt_cls(work, logfile=logfile)
+        if trajectory is not None:
+            from ase.io import Trajectory
+
+            traj_handle = Trajectory(str(trajectory), "a", work)
+            opt.attach(traj_handle)
+        converged = bool(opt.run(fmax=fmax, steps=steps))
+        n_steps = opt.nsteps
+        energy = float(work.get_potential_energy())
+        forces = work.get_forces()
+    except Exception as exc:  # calculator failure: record it, keep what we have
+        if isinstance(exc, InputError):
+            raise
+        error = f"{type(exc).__name__}: {exc}"
+        n_steps, energy, forces = 0, float("nan"), np.full((len(work), 3), np.nan)
+    finally:
+        if traj_handle is not None:
+            traj_handle.close()
+    fmax_now = float(np.sqrt((forces**2).sum(axis=1)).max()) if len(work) else 0.0
+    res = RelaxResult(
+        energy_eV=energy,
+        fmax_eV_A=fmax_now,
+        n_steps=int(n_steps),
+        converged=converged and error is None,
+        wall_s=time.perf_counter() - t0,
+        optimizer=optimizer,
+        fmax_target_eV_A=float(fmax),
+        calculator=calculator_name(calculator),
+        restarted_from_step=int(restarted),
+        trajectory=str(trajectory) if trajectory is not None else None,
+        error=error,
+        atoms=work,
+    )
+    return res
+
+
+def single_point(atoms: Atoms, calculator: Any = DEFAULT_PRESET, **calc_kwargs: Any) -> float:
+    """Potential energy (eV) of ``atoms`` as they are; calculator failures -> CalculatorError."""
+    work = atoms.copy()
+    work.calc = get_calculator(calculator, **calc_kwargs)
+    try:
+        return float(work.get_potential_energy())
+    except Exception as exc:
+        raise CalculatorError(f"{calculator_name(calculator)} failed on {work.get_chemical_formula()}: {exc}") from exc
+
+
+@dataclass
+class LatticeResult:
+    """Cubic lattice constant fit: a0 (Å), energy per cell at a0 (eV), bulk modulus (GPa)."""
+
+    material: str
+    a0_A: float
+    energy_eV: float
+    bulk_modulus_GPa: float
+    n_formula_units: int
+    calculator: str
+
+    @property
+    def energy_per_fu_eV(self) -> float:
+        return self.energy_eV / self.n_formula_units
+
+
+def relax_bulk_lattice(
+    material: str,
+    calculator: Any = DEFAULT_PRESET,
+    a_guess: float | None = None,
+    strain: float = 0.04,
+    n_points: int = 7,
+    **calc_kwargs: Any,
+) -> LatticeResult:
+    """Fit a0 of a cubic phase by Birch-Murnaghan EOS over ±``strain`` around ``a_guess``.
+
+    The energy at a0 is recomputed (not read off the fit) so it is a real calculator energy.
+    """
+    from ase.eos import EquationOfState
+    from ase.units import GPa
+
+    from surfchem.build.bulk import bulk
+
+    base = bulk(material, a=a_guess)
+    a_ref = base.info["a_A"]
+    calc = get_calculator(calculator, **calc_kwargs)
+    vols, energies = [], []
+    for s in np.linspace(1 - strain, 1 + strain, n_points):
+        at = bulk(material, a=a_ref * s)
+        at.calc = calc
+        try:
+            energies.append(at.get_potential_energy())
+        except Exception as exc:
+            raise CalculatorError(f"{calculator_name(calculator)} failed on bulk {material}: {exc}") from exc
+        vols.append(at.get_volume())
+    eos = EquationOfState(vols, energies, eos="birchmurnaghan")
+    v0, _, b = eos.fit()
+    a0 = float(v0 ** (1 / 3))
+    if not (a_ref * (1 - strain) <= a0 <= a_ref * (1 + strain)):
+        return relax_bulk_lattice(material, calc, a_guess=a0, strain=strain, n_points=n_points)
+    at = bulk(material, a=a0)
+    at.calc = calc
+    e0 = float(at.get_potential_energy())
+    return LatticeResult(material, a0, e0, float(b / GPa), 1, calculator_name(calculator))

@@ -1,0 +1,107 @@
+"""Symmetry-distinct ways to occupy n of the surface sites of a slab.
+
+The site permutation group comes from the slab's own space-group operations (found with
+`spglib <https://spglib.readthedocs.io>`_ on the bare slab in its periodic cell, which includes the
+mirror through the middle of a symmetric slab and the in-plane lattice translations of the
+primitive cell); nothing is hand-listed. An arrangement is the orbit of an n-subset of sites
+under that group: we yield its canonical (lexicographically smallest) representative and the
+orbit size (its multiplicity). For every n the multiplicities sum to C(n_sites, n).
+
+Enumeration is a generator, in the style of icet's ``enumerate_structures``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from ase import Atoms
+
+from surfchem.errors import InputError
+
+
+@dataclass(frozen=True)
+class Arrangement:
+    """One symmetry-distinct occupation: ``sites`` (sorted site numbers) and its multiplicity."""
+
+    sites: tuple[int, ...]
+    multiplicity: int
+    index: int = 0  # position in the enumeration order for this n
+
+    def as_dict(self) -> dict:
+        return {"sites": list(self.sites), "multiplicity": self.multiplicity, "index": self.index}
+
+
+def site_permutations(atoms: Atoms, symprec: float = 1e-3) -> np.ndarray:
+    """Permutations of the surface sites induced by the slab's symmetry operations.
+
+    Returns an int array of shape (n_ops, n_sites): row g maps site s to site ``perm[g, s]``.
+    Only operations that map the whole slab onto itself are used (spglib), so the result is a
+    group. Ligands already present are ignored: pass the bare slab.
+    """
+    import spglib
+
+    from surfchem.build.slab import site_indices
+
+    idx = site_indices(atoms)
+    if (idx < 0).any():
+        raise InputError("site_permutations needs the bare slab (all surface sites occupied by A)")
+    cell = (atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers)
+    sym = spglib.get_symmetry(cell, symprec=symprec)
+    if sym is None:
+        raise InputError("spglib found no symmetry for this slab; check the structure")
+    frac = atoms.get_scaled_positions()[idx]
+    perms = []
+    for rot, trans in zip(sym["rotations"], sym["translations"], strict=True):
+        new = frac @ rot.T + trans
+        diff = new[:, None, :] - frac[None, :, :]
+        diff -= np.round(diff)
+        dist = np.linalg.norm(diff @ atoms.cell[:], axis=2)
+        match = dist < 1e-2 + symprec * 10
+        if not (match.sum(axis=1) == 1).all():
+            continue
+        perms.append(match.argmax(axis=1))
+    perms_arr = np.unique(np.array(perms, dtype=int), axis=0)
+    return perms_arr
+
+
+@lru_cache(maxsize=32)
+def _orbits(perms_key: bytes, n_ops: int, n_sites: int, n: int) -> tuple[tuple[tuple[int, ...], int], ...]:
+    perms = np.frombuffer(perms_key, dtype=np.int64).reshape(n_ops, n_sites)
+    seen: dict[tuple[int, ...], int] = {}
+    order: list[tuple[int, ...]] = []
+    for combo in itertools.combinations(range(n_sites), n):
+        images = {tuple(sorted(int(s) for s in perm[list(combo)])) for perm in perms} if n else {()}
+        canon = min(images)
+        if canon not in seen:
+            seen[canon] = len(images)
+            order.append(canon)
+    return tuple((c, seen[c]) for c in order)
+
+
+def arrangements(n: int, atoms: Atoms | None = None, symprec: float = 1e-3) -> Iterator[Arrangement]:
+    """Yield the symmetry-distinct arrangements of ``n`` ligands on the slab's surface sites.
+
+    ``atoms`` defaults to the reference slab (CsPbBr3, 2x2, 5 layers: 8 sites).
+    """
+    if atoms is None:
+        from surfchem.build.slab import slab
+
+        atoms = slab()
+    n_sites = len(atoms.info["surface_faces"])
+    if isinstance(n, bool) or int(n) != n or not 0 <= n <= n_sites:
+        raise InputError(f"n must be an integer in 0..{n_sites} (number of surface sites), got {n!r}")
+    perms = site_permutations(atoms, symprec=symprec).astype(np.int64)
+    for k, (sites, mult) in enumerate(_orbits(perms.tobytes(), len(perms), n_sites, int(n))):
+        yield Arrangement(sites=sites, multiplicity=mult, index=k)
+
+
+def check_multiplicities(n: int, arrs: list[Arrangement], n_sites: int) -> None:
+    """Raise if the multiplicities do not sum to C(n_sites, n) (a consistency guard)."""
+    total = sum(a.multiplicity for a in arrs)
+    if total != math.comb(n_sites, n):
+        raise AssertionError(f"multiplicities sum to {total}, expected C({n_sites},{n})")

@@ -1,0 +1,160 @@
+"""Put ligand cations on surface A sites: each R-NH3+ replaces one surface Cs+.
+
+The ammonium N goes on the site, ``depth`` Å below the position of the removed Cs along the
+outward normal (0 = exactly on the site; the NH3+ head can sink into the A-site pocket), the tail
+points outward along the normal, and the molecule is turned about the normal to the angle (of
+``n_angles`` tried) that maximises its closest approach to the atoms already present. The cell
+height is then set so that the vacuum, measured from the outermost atoms (the ligand tips) of the
+two faces, is at least ``vacuum`` Å (lesson 4 of ``findings.md``: tails must not meet through the
+periodic boundary).
+
+Composition: slab(Cs_a Pb_b Br_c) -> slab(Cs_(a-N) L_N Pb_b Br_c), charge balanced because L+
+replaces Cs+.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from ase import Atoms
+
+from surfchem.build.ligands import ligand as make_ligand
+from surfchem.build.slab import DEFAULT_VACUUM_A, site_indices, site_positions, surface_normals
+from surfchem.errors import InputError
+
+#: smallest allowed distance (Å) between a placed ligand atom and any other fragment's atom
+MIN_CLEARANCE_A = 1.5
+
+
+def _rot_z(theta: float) -> np.ndarray:
+    c, s = np.cos(theta), np.sin(theta)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+def min_distance(a: np.ndarray, b: np.ndarray, cell: np.ndarray, pbc: Sequence[bool]) -> float:
+    """Minimum-image distance (Å) between two point sets (ASE's ``get_distances``)."""
+    from ase.geometry import get_distances
+
+    if len(a) == 0 or len(b) == 0:
+        return float("inf")
+    _, d = get_distances(a, b, cell=cell, pbc=pbc)
+    return float(d.min())
+
+
+def decorate(
+    slab: Atoms,
+    ligand: str | Atoms,
+    sites: Sequence[int],
+    depth: float = 0.0,
+    vacuum: float | None = None,
+    n_angles: int = 12,
+    angles: Sequence[float] | None = None,
+    arrangement: int | None = None,
+) -> Atoms:
+    """Return a copy of ``slab`` with ligand cations on ``sites``.
+
+    Parameters
+    ----------
+    slab: a slab from :func:`surfchem.build.slab.slab` (its sites may be partly occupied).
+    ligand: a name/SMILES (built with :func:`surfchem.build.ligands.ligand`) or a ready
+        oriented ligand ``Atoms`` (N at origin, tail +z, ``info['head_index']``).
+    sites: site numbers (0..n_sites-1) still holding their A cation.
+    depth: how far (Å) below the removed Cs, along the inward normal, the N is placed.
+    vacuum: vacuum from ligand tip to ligand tip, Å (default: the slab's ``info['vacuum_A']``).
+    angles: explicit rotation angles (rad) about the normal per site, instead of the scan.
+    """
+    mol = make_ligand(ligand) if isinstance(ligand, str) else ligand
+    if "head_index" not in mol.info:
+        raise InputError("a ligand Atoms needs info['head_index'] (the ammonium N); build it with ligand()")
+    sites = [int(s) for s in sites]
+    free = site_indices(slab)
+    n_sites = len(free)
+    bad = [s for s in sites if not 0 <= s < n_sites]
+    if bad:
+        raise InputError(f"sites {bad} out of range: this slab has sites 0..{n_sites - 1}")
+    if len(set(sites)) != len(sites):
+        raise InputError(f"sites must be distinct, got {sites}")
+    taken = [s for s in sites if free[s] < 0]
+    if taken:
+        raise InputError(f"sites {taken} already hold a ligand")
+    if angles is not None and len(angles) != len(sites):
+        raise InputError(f"angles must give one angle per site ({len(sites)}), got {len(angles)}")
+
+    out = slab.copy()
+    pos_sites = site_positions(slab)
+    normals = surface_normals(slab)
+    out.info["site_positions"] = pos_sites.tolist()
+    # remove the Cs cations, highest index first
+    del out[sorted((int(free[s]) for s in sites), reverse=True)]
+
+    ligand_index = out.get_array("ligand_index")
+    next_lig = int(ligand_index.max()) + 1 if len(ligand_index) else 0
+    trial = np.linspace(0, 2 * np.pi, max(int(n_angles), 1), endpoint=False)
+    for k, s in enumerate(sites):
+        normal = normals[s]
+        rot_face = np.eye(3) if normal[2] > 0 else np.diag([1.0, -1.0, -1.0])
+        anchor = pos_sites[s] - depth * normal
+        candidates = [angles[k]] if angles is not None else trial
+        best, best_d = None, -1.0
+        for theta in candidates:
+            pos = mol.positions @ (_rot_z(theta).T) @ rot_face.T + anchor
+            d = min_distance(pos, out.positions, out.cell[:], out.pbc)
+            if d > best_d:
+                best, best_d = pos, d
+        new = Atoms(mol.get_chemical_symbols(), positions=best)
+        new.set_array("surface_site", np.full(len(new), -1, dtype=int))
+        new.set_array("ligand_index", np.full(len(new), next_lig, dtype=int))
+        out += new
+        next_lig += 1
+
+    occupied = sorted(set(out.info.get("occupied_sites", [])) | set(sites))
+    out.info.update(
+        ligand=mol.info.get("ligand", "custom"),
+        smiles=mol.info.get("smiles", ""),
+        n_ligands=len(occupied),
+        occupied_sites=occupied,
+        depth_A=float(depth),
+    )
+    if arrangement is not None:
+        out.info["arrangement"] = int(arrangement)
+    set_vacuum(out, out.info.get("vacuum_A", DEFAULT_VACUUM_A) if vacuum is None else vacuum)
+    clash = min_clearance(out)
+    if clash < MIN_CLEARANCE_A:
+        raise InputError(
+            f"ligand placement on sites {sites} leaves atoms {clash:.2f} Å apart (< "
+            f"{MIN_CLEARANCE_A} Å); try another depth (got {depth} Å) or conformer"
+        )
+    return out
+
+
+def set_vacuum(atoms: Atoms, vacuum: float) -> None:
+    """Set the cell height so the gap between outermost atoms of neighbouring images is ``vacuum`` Å.
+
+    The slab is re-centred in z; the in-plane cell is unchanged (the cell must be orthogonal in z).
+    """
+    if vacuum < 0:
+        raise InputError(f"vacuum must be >= 0 Å, got {vacuum!r}")
+    z = atoms.positions[:, 2]
+    thickness = float(z.max() - z.min())
+    cell = atoms.cell[:].copy()
+    cell[2] = [0.0, 0.0, thickness + vacuum]
+    atoms.set_cell(cell, scale_atoms=False)
+    atoms.positions[:, 2] += vacuum / 2 - z.min()
+    atoms.info["vacuum_A"] = float(vacuum)
+
+
+def vacuum_gap(atoms: Atoms) -> float:
+    """Actual vacuum (Å) between the outermost atoms of neighbouring images along z."""
+    z = atoms.positions[:, 2]
+    return float(atoms.cell[2, 2] - (z.max() - z.min()))
+
+
+def min_clearance(atoms: Atoms) -> float:
+    """Smallest distance (Å) between atoms of different fragments (slab vs ligand k vs ligand j)."""
+    from ase.neighborlist import neighbor_list
+
+    lig = atoms.get_array("ligand_index") if "ligand_index" in atoms.arrays else np.full(len(atoms), -1)
+    i, j, d = neighbor_list("ijd", atoms, cutoff=3.0)
+    mask = lig[i] != lig[j]
+    return float(d[mask].min()) if mask.any() else float("inf")
