@@ -105,3 +105,55 @@ def check_multiplicities(n: int, arrs: list[Arrangement], n_sites: int) -> None:
     total = sum(a.multiplicity for a in arrs)
     if total != math.comb(n_sites, n):
         raise AssertionError(f"multiplicities sum to {total}, expected C({n_sites},{n})")
+
+
+def identify(sites: tuple[int, ...] | list[int], perms: np.ndarray) -> Arrangement:
+    """The arrangement (canonical sites, multiplicity, index among those of its n) of ``sites``."""
+    sites = tuple(sorted(int(s) for s in sites))
+    n_sites = perms.shape[1]
+    p = perms.astype(np.int64)
+    for arr_ in (Arrangement(c, m, k) for k, (c, m) in
+                 enumerate(_orbits(p.tobytes(), len(p), n_sites, len(sites)))):
+        images = {tuple(sorted(int(s) for s in perm[list(sites)])) for perm in p} if sites else {()}
+        if arr_.sites in images:
+            return arr_
+    raise InputError(f"sites {sites} are not an arrangement of this slab")  # pragma: no cover
+
+
+def grow_order(atoms: Atoms, occupied: list[int] | tuple[int, ...] = ()) -> list[int]:
+    """Order in which :func:`surfchem.campaign.screen.screen` (mode ``grow``) fills the sites.
+
+    Greedy and deterministic: the next ligand goes to the face holding fewer ligands (top first
+    on a tie), on the free site farthest (minimum-image, in plane) from the ligands already on
+    that face; ties go to the lowest site number. For the 2x2 reference slab this gives
+    0, 4, 3, 7, 1, 5, 2, 6: each face-equivalent pair of steps (1-2, 3-4, 5-6, 7-8) fills the same
+    kind of site on the two faces, so their dG must agree (a free consistency check).
+    """
+    faces = list(atoms.info["surface_faces"])
+    from surfchem.build.slab import site_positions
+
+    pos = site_positions(atoms)
+    cell = atoms.cell[:2, :2]
+    inv = np.linalg.inv(cell)
+    occ = [int(s) for s in occupied]
+    order: list[int] = []
+    while len(occ) < len(faces):
+        free = [s for s in range(len(faces)) if s not in occ]
+        counts = {f: sum(1 for s in occ if faces[s] == f) for f in ("top", "bottom")}
+        face_free = [f for f in ("top", "bottom") if any(faces[s] == f for s in free)]
+        face = min(face_free, key=lambda f: counts[f])
+
+        def score(s: int, face: str = face) -> float:
+            others = [o for o in occ if faces[o] == face]
+            if not others:
+                return np.inf
+            d = pos[others, :2] - pos[s, :2]
+            frac = d @ inv
+            frac -= np.round(frac)
+            return float(np.linalg.norm(frac @ cell, axis=1).min())
+
+        cands = [s for s in free if faces[s] == face]
+        best = max(cands, key=lambda s: (score(s), -s))
+        occ.append(best)
+        order.append(best)
+    return order

@@ -1,7 +1,7 @@
 """Put ligand cations on surface A sites: each R-NH3+ replaces one surface Cs+.
 
-The ammonium N goes on the site, ``depth`` Å below the position of the removed Cs along the
-outward normal (0 = exactly on the site; the NH3+ head can sink into the A-site pocket), the tail
+The ammonium N goes on the site, ``depth`` Å below the current position of the removed Cs along
+the outward normal (0 = exactly on the site; the NH3+ head can sink into the A-site pocket), the tail
 points outward along the normal, and the molecule is turned about the normal to the angle (of
 ``n_angles`` tried) that maximises its closest approach to the atoms already present. The cell
 height is then set so that the vacuum, measured from the outermost atoms (the ligand tips) of the
@@ -94,7 +94,7 @@ def decorate(
     for k, s in enumerate(sites):
         normal = normals[s]
         rot_face = np.eye(3) if normal[2] > 0 else np.diag([1.0, -1.0, -1.0])
-        anchor = pos_sites[s] - depth * normal
+        anchor = slab.positions[free[s]] - depth * normal  # the (possibly relaxed) Cs being replaced
         candidates = [angles[k]] if angles is not None else trial
         best, best_d = None, -1.0
         for theta in candidates:

@@ -1,1 +1,128 @@
-"""surfchem.thermo."""
+"""Surface thermodynamics of ligand exchange on the AX-terminated slab.
+
+Exchange reaction (charge balanced, science brief section 2)::
+
+    slab(Cs_a Pb_b Br_c) + N L-HBr  ->  slab(Cs_(a-N) L_N Pb_b Br_c) + N CsBr
+
+Surface free energy over the two faces of area A each (eV/Å², converted to J/m²)::
+
+    gamma(N) = [G_slab(N) - b g_bulk - (a - N - b) mu_CsBr - N mu_LBr] / (2 A)
+
+Differential free energy of binding the N-th ligand (eV; negative = favourable)::
+
+    dG(N) = G_slab(N) - G_slab(N-1) - mu_LBr + mu_CsBr
+
+with ``G = E + G_corr`` where ``G_corr`` (vibrational free energy minus T S_conf, eV) is 0 unless
+an entropy model supplies it. References are explicit choices: ``g_bulk`` the energy per formula
+unit of relaxed bulk CsPbBr3, ``mu_CsBr`` of relaxed bulk CsBr (CsCl type), ``mu_LBr`` of the
+relaxed isolated L+ Br- ion pair, all with the slab's calculator, or user-given values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from surfchem.errors import InputError
+
+#: 1 eV/Å² in J/m² (1.602176634e-19 J / 1e-20 m²)
+EV_PER_A2_IN_J_PER_M2 = 16.02176634
+
+
+@dataclass
+class References:
+    """Chemical-potential references (eV per formula unit) used for gamma and dG."""
+
+    material: str
+    g_bulk_eV: float  # ABX3 per formula unit
+    mu_AX_eV: float  # AX salt (CsBr) per formula unit
+    mu_LX_eV: dict[str, float] = field(default_factory=dict)  # ligand -> mu of L-HX
+    mu_LX_kind: dict[str, str] = field(default_factory=dict)  # ligand -> 'ion_pair' | 'user'
+    a0_A: float | None = None
+    calculator: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def surface_free_energy(
+    G_slab_eV: float, n_A: int, n_B: int, n_ligands: int, area_A2: float,
+    g_bulk_eV: float, mu_AX_eV: float, mu_LX_eV: float,
+) -> float:
+    """gamma in eV/Å² for a slab holding ``n_A`` A cations, ``n_B`` B cations, ``n_ligands`` L+.
+
+    ``n_A`` counts the A cations still present (a - N in the formula above).
+    """
+    if np.any(np.asarray(area_A2, dtype=float) <= 0):
+        raise InputError(f"area must be > 0 Å², got {area_A2}")
+    return (G_slab_eV - n_B * g_bulk_eV - (n_A - n_B) * mu_AX_eV - n_ligands * mu_LX_eV) / (2 * area_A2)
+
+
+def differential_binding(G_n_eV: float, G_prev_eV: float, mu_LX_eV: float, mu_AX_eV: float) -> float:
+    """dG(N) = G(N) - G(N-1) - mu_LX + mu_AX, eV."""
+    return G_n_eV - G_prev_eV - mu_LX_eV + mu_AX_eV
+
+
+REQUIRED = ("ligand", "n", "energy_eV", "n_A", "n_B", "area_A2")
+
+
+def coverage_table(records: pd.DataFrame, refs: References) -> pd.DataFrame:
+    """Add ``G_eV``, ``gamma_eV_A2``, ``gamma_J_m2``, ``gamma_meV_A2``, ``dG_eV``, ``is_min``.
+
+    ``records`` has one row per relaxed slab (columns :data:`REQUIRED`, optional ``G_corr_eV``);
+    bare-slab rows (n = 0) may carry ligand ``""``: they are shared by every ligand. For each
+    (ligand, n) the lowest-G row is flagged ``is_min``; ``dG_eV`` of every row is taken against
+    the lowest G at n-1 of the same ligand (so on ``is_min`` rows it is the dG of the brief).
+    """
+    missing = [c for c in REQUIRED if c not in records.columns]
+    if missing:
+        raise InputError(f"records lack columns {missing}; need {list(REQUIRED)}")
+    df = records.copy()
+    if "G_corr_eV" not in df:
+        df["G_corr_eV"] = 0.0
+    df["G_corr_eV"] = df["G_corr_eV"].fillna(0.0)
+    bare = df[df["n"] == 0]
+    ligands = sorted(set(df.loc[df["n"] > 0, "ligand"]) | set(bare["ligand"]) - {""})
+    parts = [df[df["n"] > 0]]
+    for lig in ligands:
+        b = bare[bare["ligand"].isin(["", lig])].copy()
+        b["ligand"] = lig
+        parts.append(b)
+    df = pd.concat(parts, ignore_index=True).drop_duplicates()
+    unknown = sorted(set(df["ligand"]) - set(refs.mu_LX_eV))
+    if unknown:
+        raise InputError(f"no mu_LX reference for ligands {unknown}; give one per ligand")
+    df["G_eV"] = df["energy_eV"] + df["G_corr_eV"]
+    mu_lx = df["ligand"].map(refs.mu_LX_eV).astype(float)
+    df["gamma_eV_A2"] = surface_free_energy(
+        df["G_eV"], df["n_A"], df["n_B"], df["n"], df["area_A2"], refs.g_bulk_eV, refs.mu_AX_eV, mu_lx
+    )
+    df["gamma_J_m2"] = df["gamma_eV_A2"] * EV_PER_A2_IN_J_PER_M2
+    df["gamma_meV_A2"] = df["gamma_eV_A2"] * 1e3
+    gmin = df.groupby(["ligand", "n"])["G_eV"].transform("min")
+    df["is_min"] = np.isclose(df["G_eV"], gmin) & df["G_eV"].notna()
+    best = df[df["is_min"]].drop_duplicates(["ligand", "n"]).set_index(["ligand", "n"])["G_eV"]
+    prev = [best.get((lig, n - 1), np.nan) for lig, n in zip(df["ligand"], df["n"], strict=True)]
+    df["dG_eV"] = differential_binding(df["G_eV"], np.asarray(prev, float), mu_lx, refs.mu_AX_eV)
+    df.loc[df["n"] == 0, "dG_eV"] = np.nan
+    return df.sort_values(["ligand", "n", "G_eV"]).reset_index(drop=True)
+
+
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per ligand and n, the lowest-G row: ``gamma_J_m2``, ``gamma_meV_A2``, ``dG_eV``, counts."""
+    best = table[table["is_min"]].drop_duplicates(["ligand", "n"])
+    counts = table.groupby(["ligand", "n"]).size().rename("n_computed")
+    cols = ["ligand", "n", "G_eV", "gamma_J_m2", "gamma_meV_A2", "dG_eV"]
+    out = best[cols].merge(counts.reset_index(), on=["ligand", "n"])
+    return out.sort_values(["ligand", "n"]).reset_index(drop=True)
+
+
+def n_min(summary_table: pd.DataFrame) -> dict[str, int]:
+    """Coverage N at the minimum of gamma(N), per ligand."""
+    return {
+        lig: int(g.loc[g["gamma_J_m2"].idxmin(), "n"])
+        for lig, g in summary_table.groupby("ligand")
+        if g["gamma_J_m2"].notna().any()
+    }

@@ -1,0 +1,112 @@
+"""Results in an ASE database (SQLite file by default, PostgreSQL by ``postgresql://`` URL).
+
+One row per finished task, keyed by its content hash (``task_hash``). The relaxed structure is the
+row's ``Atoms``; plain-data results are key-value pairs (units in their names); per-atom labels
+(``surface_site``, ``ligand_index``) and ``atoms.info`` go to the row's ``data`` so a structure can
+be rebuilt exactly (e.g. to grow N+1 from it). Only the driver process writes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from surfchem.errors import InputError
+
+_KV_TYPES = (bool, int, float, str, np.integer, np.floating, np.bool_)
+
+
+def _is_url(spec: str) -> bool:
+    return "://" in spec
+
+
+class ResultStore:
+    """Thin wrapper over :func:`ase.db.connect` addressed by task hash."""
+
+    def __init__(self, url: str | os.PathLike):
+        from ase.db import connect
+
+        spec = str(url)
+        if _is_url(spec) and not spec.startswith(("postgresql://", "sqlite://")):
+            raise InputError(f"database URL {spec!r}: use a file path (SQLite) or postgresql://...")
+        if spec.startswith("sqlite://"):
+            spec = spec[len("sqlite://"):]
+        if not _is_url(spec):
+            Path(spec).parent.mkdir(parents=True, exist_ok=True)
+        self.url = spec
+        self.db = connect(spec, type="postgresql" if spec.startswith("postgresql") else "db")
+
+    def get(self, task_hash: str) -> tuple[Atoms, dict[str, Any]] | None:
+        """The stored (atoms, record) of a finished task, or ``None``."""
+        rows = list(self.db.select(task_hash=task_hash, limit=1))
+        if not rows:
+            return None
+        return self._row_to(rows[0])
+
+    def _row_to(self, row) -> tuple[Atoms, dict[str, Any]]:
+        atoms = row.toatoms()
+        data = row.data or {}
+        for name in ("surface_site", "ligand_index"):
+            if name in data:
+                atoms.set_array(name, np.asarray(data[name], dtype=int))
+        if "info" in data:
+            atoms.info.update(json.loads(data["info"]))
+        record = dict(row.key_value_pairs)
+        record.update(json.loads(data.get("record", "{}")))
+        return atoms, record
+
+    def put(self, task_hash: str, atoms: Atoms, record: dict[str, Any]) -> None:
+        """Store a finished task (replacing nothing: a hash is written once)."""
+        if self.get(task_hash) is not None:
+            return
+        kv: dict[str, Any] = {"task_hash": task_hash}
+        rest: dict[str, Any] = {}
+        from ase.db.core import reserved_keys
+
+        for key, value in record.items():
+            if key not in reserved_keys and key.isidentifier() and _kv_ok(value):
+                kv[key] = value.item() if isinstance(value, np.generic) else value
+            else:
+                rest[key] = value
+        data = {"record": json.dumps(rest, default=_jsonable)}
+        for name in ("surface_site", "ligand_index"):
+            if name in atoms.arrays:
+                data[name] = atoms.get_array(name).tolist()
+        data["info"] = json.dumps({k: v for k, v in atoms.info.items()}, default=_jsonable)
+        clean = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell,
+                      pbc=atoms.pbc)
+        self.db.write(clean, key_value_pairs=kv, data=data)
+
+    def records(self, **selection: Any) -> list[dict[str, Any]]:
+        """All records (plain dicts) matching ``selection`` (ASE db key=value filters)."""
+        return [self._row_to(row)[1] for row in self.db.select(**selection)]
+
+    def __len__(self) -> int:
+        return self.db.count()
+
+
+def _kv_ok(value: Any) -> bool:
+    """Can ``value`` be an ASE-db key-value pair (numbers finite, strings not numeric)?"""
+    if not isinstance(value, _KV_TYPES):
+        return False
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return True
+        return False
+    return not (isinstance(value, float | np.floating) and not math.isfinite(value))
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return str(obj)

@@ -1,0 +1,78 @@
+"""``surfchem screen``: the ligand-coverage screen (paper Fig. 1c,d) end to end."""
+
+from __future__ import annotations
+
+import argparse
+
+from surfchem.cli._common import print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from surfchem.calculators import DEFAULT_PRESET, PRESETS
+
+    p = sub.add_parser(
+        "screen", help="relax N = 0..8 ligand slabs, report gamma(N), dG(N) and plot them",
+        description="Build, relax and analyse ligand-capped slabs for each ligand and coverage. "
+        "Results are cached by content hash in OUT/results.db: rerunning resumes.",
+    )
+    p.add_argument("--ligands", default="DDA6,PEA",
+                   help="comma-separated names or SMILES (default DDA6,PEA; DDA6 = DDA truncated to C6)")
+    p.add_argument("--n", default="0-8", help="coverages, e.g. 0-8 or 0,4,8 (default 0-8)")
+    p.add_argument("--calculator", default=DEFAULT_PRESET,
+                   help=f"preset: {', '.join(PRESETS)} (default {DEFAULT_PRESET})")
+    p.add_argument("--material", default="CsPbBr3")
+    p.add_argument("--arrangements", default="grow",
+                   help="grow (default: N grown from relaxed N-1), first, all, or an int k")
+    p.add_argument("--fmax", type=float, default=0.05, help="force criterion, eV/Å (default 0.05)")
+    p.add_argument("--steps", type=int, default=300, help="max optimiser steps (default 300)")
+    p.add_argument("--optimizer", default="BFGS", help="BFGS (default), FIRE, LBFGS, BFGSLineSearch")
+    p.add_argument("--fix", default="none", choices=["none", "center", "bottom"],
+                   help="freeze slab layers during relaxation")
+    p.add_argument("--layers", type=int, default=5)
+    p.add_argument("--vacuum", type=float, default=15.0, help="vacuum between ligand tips, Å")
+    p.add_argument("--mu", action="append", default=[], metavar="LIGAND=EV",
+                   help="user chemical potential of L-HX in eV (instead of the ion pair); repeatable")
+    p.add_argument("--db", default=None, help="database path or postgresql:// URL (default OUT/results.db)")
+    p.add_argument("--out", default="results/screen", help="output directory")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=run_screen)
+
+
+def _mu(items: list[str]) -> dict[str, float]:
+    from surfchem.errors import InputError
+
+    out = {}
+    for item in items:
+        try:
+            k, v = item.split("=", 1)
+            out[k.strip()] = float(v)
+        except ValueError:
+            raise InputError(f"--mu must look like PEA=-40.1 (eV), got {item!r}") from None
+    return out
+
+
+def run_screen(args: argparse.Namespace) -> int:
+    from surfchem.campaign.screen import screen
+
+    arr = int(args.arrangements) if args.arrangements.isdigit() else args.arrangements
+    res = screen(
+        ligands=[s.strip() for s in args.ligands.split(",") if s.strip()],
+        n=args.n, calculator=args.calculator, material=args.material, out=args.out,
+        arrangements=arr, fmax=args.fmax, steps=args.steps, optimizer=args.optimizer,
+        fix=args.fix, layers=args.layers, vacuum=args.vacuum, mu_LX_eV=_mu(args.mu),
+        db=args.db, progress=not args.no_progress,
+    )
+    if args.json:
+        print_json({
+            "n_min": res.n_min,
+            "wall_s": res.wall_s,
+            "files": res.files,
+            "references": res.references.as_dict(),
+            "summary": res.summary.to_dict(orient="records"),
+        })
+    else:
+        print(res.summary.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        print(f"N_min: {res.n_min}; wrote {res.files.get('results')} and {res.files.get('figure')} "
+              f"in {res.wall_s:.0f} s")
+    return 0

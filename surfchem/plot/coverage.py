@@ -1,0 +1,57 @@
+"""Fig. 1c,d-style coverage plots: gamma(N) solid marks, dG(N) hollow marks, one panel per ligand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+
+def plot_coverage(summary: pd.DataFrame, path: str | Path, table: pd.DataFrame | None = None,
+                  unit: str = "J/m2") -> list[Path]:
+    """Write ``path.png`` and ``path.pdf``; returns the two paths.
+
+    ``summary``: per (ligand, n) lowest rows with ``gamma_J_m2`` and ``dG_eV`` (optional error
+    columns ``gamma_err_J_m2``, ``dG_err_eV`` are drawn as error bars). ``table`` (all computed
+    arrangements) adds small grey dots for the non-lowest gamma values.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ligands = list(dict.fromkeys(summary["ligand"]))
+    scale, label = (1.0, r"$\gamma$ (J m$^{-2}$)") if unit == "J/m2" else (1e3 / 16.02176634, r"$\gamma$ (meV Å$^{-2}$)")
+    fig, axes = plt.subplots(1, len(ligands), figsize=(4.2 * len(ligands), 3.6), squeeze=False)
+    for ax, lig in zip(axes[0], ligands, strict=True):
+        s = summary[summary["ligand"] == lig].sort_values("n")
+        if table is not None:
+            t = table[(table["ligand"] == lig) & ~table["is_min"].astype(bool)]
+            ax.plot(t["n"], t["gamma_J_m2"] * scale, ".", color="0.6", ms=4, label="other arrangements")
+        gerr = s["gamma_err_J_m2"] * scale if "gamma_err_J_m2" in s else None
+        ax.errorbar(s["n"], s["gamma_J_m2"] * scale, yerr=gerr, fmt="o-", color="C0", ms=7,
+                    capsize=3, label=r"$\gamma(N)$")
+        nmin = int(s.loc[s["gamma_J_m2"].idxmin(), "n"])
+        ax.axvline(nmin, color="C0", ls=":", lw=1)
+        ax.set_xlabel("number of surface ligands N")
+        ax.set_ylabel(label, color="C0")
+        ax.set_title(f"{lig} (N$_{{min}}$ = {nmin})")
+        ax2 = ax.twinx()
+        d = s[s["n"] > 0]
+        derr = d["dG_err_eV"] if "dG_err_eV" in d else None
+        ax2.errorbar(d["n"], d["dG_eV"], yerr=derr, fmt="o--", mfc="none", color="C3", ms=7,
+                     capsize=3, label=r"$\Delta G(N)$")
+        ax2.axhline(0, color="C3", lw=0.6, alpha=0.5)
+        ax2.set_ylabel(r"$\Delta G(N)$ (eV)", color="C3")
+        ax.set_xticks(range(int(s["n"].min()), int(s["n"].max()) + 1))
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = ax2.get_legend_handles_labels()
+        ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="best")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    paths = [path.with_suffix(".png"), path.with_suffix(".pdf")]
+    for p in paths:
+        fig.savefig(p, dpi=150)
+    plt.close(fig)
+    return paths
