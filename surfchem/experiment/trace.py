@@ -58,12 +58,15 @@ class TraceAccumulator:
     """
 
     def __init__(self, bin_s: float = 0.01, channels: tuple[int, ...] | None = None, *,
-                 microtime_window_ps: tuple[int, int] | None = None) -> None:
+                 microtime_window_ps: tuple[int, int] | None = None, with_microtimes: bool = True,
+                 dtype: type = np.int64) -> None:
         self.bin_ps = seconds_to_ps(bin_s)
         self.channels = None if channels is None else np.asarray(sorted(channels), dtype=np.int8)
-        self.counts = np.zeros(1024, dtype=np.int64)
-        self.micro_sum = np.zeros(1024, dtype=np.float64)
-        self.micro_n = np.zeros(1024, dtype=np.int64)
+        self.counts = np.zeros(1024, dtype=dtype)
+        self.with_micro = with_microtimes
+        n_m = 1024 if with_microtimes else 0
+        self.micro_sum = np.zeros(n_m, dtype=np.float64)
+        self.micro_n = np.zeros(n_m, dtype=np.int64)
         self.window = microtime_window_ps
         self.has_micro = False
 
@@ -71,7 +74,8 @@ class TraceAccumulator:
         if n <= self.counts.size:
             return
         new = max(n, 2 * self.counts.size)
-        for name in ("counts", "micro_sum", "micro_n"):
+        names = ("counts", "micro_sum", "micro_n") if self.with_micro else ("counts",)
+        for name in names:
             old = getattr(self, name)
             arr = np.zeros(new, dtype=old.dtype)
             arr[: old.size] = old
@@ -92,7 +96,7 @@ class TraceAccumulator:
         hi = int(idx[-1]) + 1
         self._grow(hi)
         self.counts[lo:hi] += np.bincount(idx - lo, minlength=hi - lo)
-        if chunk.microtimes_ps is not None:
+        if chunk.microtimes_ps is not None and self.with_micro:
             self.has_micro = True
             m = chunk.microtimes_ps if sel is None else chunk.microtimes_ps[sel]
             ok = m >= 0
@@ -108,7 +112,7 @@ class TraceAccumulator:
     def result(self, end_time_ps: int) -> np.ndarray:
         n = self.n_complete_bins(end_time_ps)
         self._grow(n)
-        return self.counts[:n].copy()
+        return self.counts[:n].astype(np.int64)
 
     def mean_microtime_ps(self, end_time_ps: int) -> np.ndarray:
         """Mean microtime per complete bin (NaN where no photon had a microtime)."""

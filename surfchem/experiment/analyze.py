@@ -1,0 +1,299 @@
+"""File-level analysis of one quantum dot: one streaming pass, then the statistics.
+
+:func:`analyze_file` reads a PTU or Photon-HDF5 file once in chunks and feeds
+
+* a fine trace (``bin_s / 10``, counts only) for the bin-width scan of ON fraction and Q,
+* the main trace (``bin_s``) with per-bin microtime sums (FLID),
+* the cross-correlation histogram of the two ``channels`` (g2),
+* the microtime histogram (decay, when the file has laser syncs),
+
+then derives the numbers of the paper (science brief section 3) into :class:`PhotonAnalysis`.
+Fields that the acquisition mode does not allow are ``None`` (e.g. ``lifetime_ns`` for T2
+without syncs, ``g2_0`` for cw excitation, where the antibunching fit gives ``g2_0_cw_fit``).
+
+Empty results (documented): a file with zero photons gives ``n_photons = 0`` and ``None`` for
+every statistic, with a warning; an empty g2 channel gives ``None`` g2 fields with a warning.
+
+Duration: ``MeasDesc_AcquisitionTime`` when consistent with the last record (not earlier, at
+most one main bin later), else the time of the last record. Only complete bins enter the trace.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from surfchem.errors import InputError
+from surfchem.experiment import decay, dwell, g2, stream, trace
+from surfchem.experiment.ptu import DEFAULT_CHUNK_RECORDS, PhotonChunk
+
+
+@dataclass
+class AnalysisOptions:
+    bin_s: float = 0.01
+    threshold: float = 0.5  # fraction of the robust maximum (method max_fraction)
+    threshold_method: str = "max_fraction"  # "max_fraction", "counts", "two_level"
+    threshold_counts: float | None = None  # for method "counts"
+    max_percentile: float = 99.5
+    channels: tuple[int, int] = (0, 1)
+    chunk_records: int = DEFAULT_CHUNK_RECORDS
+    g2_bin_s: float | None = None  # default: 1 ns pulsed, 0.2 ns cw
+    g2_tau_max_s: float | None = None  # default: (n_side + 0.5) periods pulsed, 100 ns cw
+    g2_n_side: int = 4
+    g2_correction: str = "paper"  # "paper" or "exact"
+    decay_bin_ps: float | None = None  # default: T3 native resolution, T2 16 ps
+    scan_factors: tuple[int, ...] = (1, 2, 5, 10, 20, 50, 100)
+    dwell_t_min_s: float | None = None  # None: Clauset-Shalizi-Newman KS choice
+    min_dwell_events: int = 50
+    allow_truncated: bool = False
+    keep_data: bool = True
+
+
+@dataclass
+class PhotonData:
+    """Arrays behind the numbers (for plots); not serialised."""
+
+    trace_counts: np.ndarray | None = None
+    bin_s: float = 0.01
+    threshold_counts: float | None = None
+    g2: g2.G2Histogram | None = None
+    sync_period_ps: float | None = None
+    decay_hist: np.ndarray | None = None
+    decay_bin_ps: float | None = None
+    lifetime_fit: decay.LifetimeFit | None = None
+    flid: decay.Flid | None = None
+    on_dwell_s: np.ndarray | None = None
+    off_dwell_s: np.ndarray | None = None
+
+
+@dataclass
+class PhotonAnalysis:
+    """Result of :func:`analyze_file` (units in the field names)."""
+
+    path: str | None
+    mode: str
+    record_type: str
+    n_records: int
+    n_photons: int
+    duration_s: float
+    count_rate_cps: float
+    photons_per_channel: dict[str, int]
+    channels: list[int]
+    sync_rate_hz: float | None
+    bin_s: float
+    threshold_method: str
+    threshold_counts: float | None
+    robust_max_counts: float | None
+    on_fraction: float | None
+    mandel_q: float | None
+    bin_scan: list[dict]
+    k_on: float | None
+    k_on_err: float | None
+    k_off: float | None
+    k_off_err: float | None
+    t_min_on_s: float | None
+    t_min_off_s: float | None
+    n_on_dwells: int
+    n_off_dwells: int
+    dwell_model_comparison: dict
+    g2_0_raw: float | None
+    g2_0: float | None
+    g2_0_exact: float | None
+    g2_correction: str
+    g2_0_cw_fit: float | None
+    antibunching_time_ns: float | None
+    background_fraction: float | None
+    lifetime_ns: float | None
+    lifetime_err_ns: float | None
+    irf_sigma_ns: float | None
+    warnings: list[str] = field(default_factory=list)
+    data: PhotonData | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("data", None)
+        return d
+
+
+def _fold(chunks: Iterator[PhotonChunk], period_ps: float | None) -> Iterator[PhotonChunk]:
+    """Fold T2 sync delays into one laser period (sync dividers > 1)."""
+    for c in chunks:
+        if period_ps and c.microtimes_ps is not None and c.microtimes_ps.size:
+            m = c.microtimes_ps
+            ok = m >= 0
+            if np.any(m[ok] >= period_ps):
+                m = m.copy()
+                m[ok] = np.rint(np.fmod(m[ok].astype(np.float64), period_ps)).astype(np.int64)
+                c.microtimes_ps = m
+        yield c
+
+
+def analyze_file(
+    path: str | os.PathLike[str],
+    options: AnalysisOptions | None = None,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> PhotonAnalysis:
+    """Analyse one photon file (PTU T2/T3 or Photon-HDF5) in a single streaming pass."""
+    opt = options or AnalysisOptions()
+    info, chunks = stream.open_stream(path, opt.chunk_records, allow_truncated=opt.allow_truncated)
+    return analyze_stream(info, chunks, opt, progress=progress)
+
+
+def analyze_stream(
+    info: stream.StreamInfo,
+    chunks: Iterator[PhotonChunk],
+    options: AnalysisOptions | None = None,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> PhotonAnalysis:
+    opt = options or AnalysisOptions()
+    if not opt.bin_s > 0:
+        raise InputError(f"bin width must be > 0 s, got {opt.bin_s}")
+    ch_a, ch_b = (int(c) for c in opt.channels)
+    sel = (ch_a, ch_b)
+    period = info.sync_period_ps
+    pulsed = bool(period)
+    warn: list[str] = []
+
+    fine_bin = opt.bin_s / 10.0
+    tr_fine = trace.TraceAccumulator(fine_bin, sel, with_microtimes=False, dtype=np.int32)
+    tr = trace.TraceAccumulator(opt.bin_s, sel)
+    if pulsed:
+        g_bin = opt.g2_bin_s or 1e-9
+        g_tmax = opt.g2_tau_max_s or (opt.g2_n_side + 0.5) * period * 1e-12
+    else:
+        g_bin = opt.g2_bin_s or 2e-10
+        g_tmax = opt.g2_tau_max_s or 1e-7
+    gacc = g2.G2Accumulator(ch_a, ch_b, tau_max_s=g_tmax, bin_s=g_bin)
+    accs: list = [tr_fine, tr, gacc]
+    dacc = None
+    if pulsed:
+        dbin = opt.decay_bin_ps or (info.microtime_bin_ps if info.microtime_bin_ps else 16.0)
+        dacc = decay.DecayAccumulator(dbin, int(np.ceil(period / dbin)), sel)
+        accs.append(dacc)
+    src = _fold(chunks, period) if info.mode == "t2" and pulsed else chunks
+    st = stream.run(src, accs, progress=progress)
+
+    # duration
+    end = st.end_time_ps
+    if info.acquisition_time_s:
+        acq = int(round(info.acquisition_time_s * 1e12))
+        if end <= acq <= end + tr.bin_ps:
+            end = acq
+    duration_s = end * 1e-12
+    per_ch = {str(k): v for k, v in sorted(st.photons_per_channel.items())}
+    n_sel = sum(st.photons_per_channel.get(c, 0) for c in sel)
+
+    res = PhotonAnalysis(
+        path=info.path, mode=info.mode, record_type=info.record_type, n_records=st.n_records,
+        n_photons=st.n_photons, duration_s=duration_s,
+        count_rate_cps=st.n_photons / duration_s if duration_s > 0 else 0.0,
+        photons_per_channel=per_ch, channels=list(sel),
+        sync_rate_hz=1e12 / period if period else None, bin_s=opt.bin_s,
+        threshold_method=opt.threshold_method, threshold_counts=None, robust_max_counts=None,
+        on_fraction=None, mandel_q=None, bin_scan=[], k_on=None, k_on_err=None, k_off=None,
+        k_off_err=None, t_min_on_s=None, t_min_off_s=None, n_on_dwells=0, n_off_dwells=0,
+        dwell_model_comparison={}, g2_0_raw=None, g2_0=None, g2_0_exact=None,
+        g2_correction=opt.g2_correction, g2_0_cw_fit=None, antibunching_time_ns=None,
+        background_fraction=None, lifetime_ns=None, lifetime_err_ns=None, irf_sigma_ns=None,
+        warnings=warn,
+    )
+    data = PhotonData(bin_s=opt.bin_s, sync_period_ps=period)
+    if opt.keep_data:
+        res.data = data
+    if st.n_photons == 0:
+        warn.append("the file contains no photon records: all statistics are null")
+        return res
+    if n_sel == 0:
+        raise InputError(
+            f"channels {list(sel)} have no photons; channels with photons: "
+            f"{sorted(st.photons_per_channel)} (use --channels)"
+        )
+
+    # trace, threshold, ON fraction, Q
+    counts = tr.result(end)
+    data.trace_counts = counts
+    if counts.size < 2:
+        warn.append(f"measurement ({duration_s:.3g} s) shorter than two {opt.bin_s} s bins: no trace statistics")
+    else:
+        thr = trace.threshold(counts, opt.threshold_method, fraction=opt.threshold,
+                              max_percentile=opt.max_percentile, counts_value=opt.threshold_counts)
+        res.threshold_counts = thr.value_counts
+        res.robust_max_counts = thr.robust_max_counts
+        data.threshold_counts = thr.value_counts
+        res.on_fraction = trace.on_fraction(counts, thr.value_counts)
+        res.mandel_q = trace.mandel_q(counts)
+        fine = tr_fine.result(end)
+        res.bin_scan = [asdict(r) for r in trace.bin_width_scan(
+            fine, fine_bin, opt.scan_factors, fraction=opt.threshold, max_percentile=opt.max_percentile)]
+        on = trace.on_mask(counts, thr.value_counts)
+        ton, toff = dwell.dwell_times(on, opt.bin_s)
+        data.on_dwell_s, data.off_dwell_s = ton, toff
+        res.n_on_dwells, res.n_off_dwells = int(ton.size), int(toff.size)
+        for name, d in (("on", ton), ("off", toff)):
+            if d.size < opt.min_dwell_events:
+                warn.append(f"only {d.size} {name.upper()} dwell events (< {opt.min_dwell_events}): k_{name} not fitted")
+                continue
+            try:
+                f = dwell.fit_power_law(d, opt.bin_s, t_min_s=opt.dwell_t_min_s, min_tail=opt.min_dwell_events)
+            except InputError as exc:
+                warn.append(f"k_{name} not fitted: {exc}")
+                continue
+            setattr(res, f"k_{name}", f.k)
+            setattr(res, f"k_{name}_err", f.k_err)
+            setattr(res, f"t_min_{name}_s", f.t_min_s)
+            res.dwell_model_comparison[name] = f.comparisons
+
+    # decay, lifetime, background
+    lf = None
+    if dacc is not None and dacc.hist.sum() > 0:
+        data.decay_hist = dacc.hist
+        data.decay_bin_ps = dacc.bin_ps
+        try:
+            lf = decay.fit_lifetime(dacc.hist, dacc.bin_ps, period)
+            res.lifetime_ns, res.lifetime_err_ns, res.irf_sigma_ns = lf.lifetime_ns, lf.lifetime_err_ns, lf.irf_sigma_ns
+            data.lifetime_fit = lf
+        except Exception as exc:  # noqa: BLE001 - a failed fit is reported, the rest stands
+            warn.append(f"lifetime fit failed: {exc}")
+        bf = decay.background_fraction(
+            dacc.hist, dacc.bin_ps,
+            lifetime_ps=lf.lifetime_ns * 1e3 if lf else None,
+            irf_sigma_ps=lf.irf_sigma_ns * 1e3 if lf and np.isfinite(lf.irf_sigma_ns) else 100.0,
+            fit_background_per_bin=lf.background_per_bin if lf else None,
+        )
+        res.background_fraction = bf if np.isfinite(bf) else None
+        if tr.has_micro and lf is not None:
+            mt = tr.mean_microtime_ps(end)
+            data.flid = decay.flid(counts, mt, lf.t0_ns * 1e3)
+    elif pulsed:
+        warn.append("no microtimes (T2 file without sync records): lifetime and background fraction are null")
+
+    # g2
+    if st.photons_per_channel.get(ch_a, 0) == 0 or st.photons_per_channel.get(ch_b, 0) == 0:
+        empty = [c for c in sel if st.photons_per_channel.get(c, 0) == 0]
+        warn.append(f"channel(s) {empty} have no photons: g2 is null")
+    else:
+        h = gacc.result(end)
+        data.g2 = h
+        if pulsed:
+            pg = g2.pulsed_g2_zero(h, period, n_side=opt.g2_n_side)
+            res.g2_0_raw = pg.g2_0_raw
+            if res.background_fraction is not None:
+                res.g2_0 = g2.correct_background(pg.g2_0_raw, res.background_fraction, opt.g2_correction)
+                res.g2_0_exact = g2.correct_background(pg.g2_0_raw, res.background_fraction, "exact")
+            else:
+                warn.append("background fraction unknown (no decay histogram): g2_0 not corrected")
+        else:
+            try:
+                fit = g2.fit_cw_g2(h)
+                res.g2_0_cw_fit, res.antibunching_time_ns = fit.g2_0, fit.tau_ab_ns
+                y = h.normalized()
+                res.g2_0_raw = float(y[np.argmin(np.abs(h.tau_ps))])
+            except Exception as exc:  # noqa: BLE001
+                warn.append(f"cw g2 fit failed: {exc}")
+    return res
