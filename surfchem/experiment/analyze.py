@@ -265,6 +265,7 @@ def analyze_stream(
             lifetime_ps=lf.lifetime_ns * 1e3 if lf else None,
             irf_sigma_ps=lf.irf_sigma_ns * 1e3 if lf and np.isfinite(lf.irf_sigma_ns) else 100.0,
             fit_background_per_bin=lf.background_per_bin if lf else None,
+            t0_ps=lf.t0_ns * 1e3 if lf else None,
         )
         res.background_fraction = bf if np.isfinite(bf) else None
         if tr.has_micro and lf is not None:

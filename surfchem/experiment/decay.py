@@ -21,7 +21,7 @@ the inverse Hessian of the negative log-likelihood.
 
 Background fraction (for the g2 correction): the flat floor per bin times the number of bins,
 divided by the total counts. The floor is the mean of the bins ahead of the rise (more than
-``5 sigma + 3 bins`` before the IRF peak) together with the bins more than 10 lifetimes after the
+``5 sigma + 3 bins`` before the IRF centre ``t0``, or before the first bin at half maximum) together with the bins more than 10 lifetimes after the
 peak (when the lifetime is known), if there are at least 20 such bins, else the fitted ``b``.
 
 FLID: 2D histogram of (counts per trace bin, mean delay per bin - t0) (a first-moment lifetime
@@ -243,19 +243,23 @@ def _hessian(f, x: np.ndarray, h: np.ndarray) -> np.ndarray:
 
 def background_fraction(
     hist: np.ndarray, bin_ps: float, *, lifetime_ps: float | None = None, irf_sigma_ps: float = 100.0,
-    fit_background_per_bin: float | None = None,
+    fit_background_per_bin: float | None = None, t0_ps: float | None = None,
 ) -> float:
     """Background-to-total ratio from the flat floor of the decay histogram (module docstring)."""
     n = np.asarray(hist, dtype=np.float64)
     tot = n.sum()
     if tot <= 0:
         return float("nan")
-    ipk = int(np.argmax(n))
+    if t0_ps is not None:
+        irise = int(t0_ps // bin_ps)
+    else:  # first bin reaching half of the (lightly smoothed) maximum
+        sm = np.convolve(n, np.ones(5) / 5, mode="same")
+        irise = int(np.flatnonzero(sm >= 0.5 * sm.max())[0])
     margin = int(np.ceil((5 * irf_sigma_ps) / bin_ps)) + 3
     floor_bins = np.zeros(n.size, bool)
-    floor_bins[: max(ipk - margin, 0)] = True
+    floor_bins[: max(irise - margin, 0)] = True
     if lifetime_ps is not None:
-        floor_bins[ipk + int(np.ceil(10 * lifetime_ps / bin_ps)) :] = True
+        floor_bins[irise + margin + int(np.ceil(10 * lifetime_ps / bin_ps)) :] = True
     if floor_bins.sum() >= 20:
         floor = n[floor_bins].mean()
     elif fit_background_per_bin is not None:

@@ -1,0 +1,208 @@
+"""``surfchem photons``: single-dot photon statistics from TTTR files.
+
+Subcommands::
+
+    surfchem photons analyze FILE [--bin 10ms] [--threshold 0.5] [--channels 0,1] [--json] [--plot DIR]
+    surfchem photons simulate --mode t2|t3 --duration S [--on-fraction F ...] --out FILE.ptu
+    surfchem photons batch DIR --out table.csv
+
+Thin layer: parse, call :mod:`surfchem.experiment`, print. Heavy imports happen inside the
+handlers so ``surfchem --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+from surfchem.errors import InputError
+
+#: keys printed by ``analyze --json`` (the API contract), in order
+JSON_KEYS = (
+    "n_photons", "duration_s", "count_rate_cps", "on_fraction", "mandel_q", "k_on", "k_off",
+    "g2_0_raw", "g2_0", "background_fraction", "lifetime_ns",
+)
+
+_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9, "ps": 1e-12}
+
+
+def parse_duration(text: str) -> float:
+    """``"10ms"`` -> 0.01; a bare number is seconds."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zµ]*)\s*", str(text))
+    if not m or (m.group(2) and m.group(2) not in _UNITS):
+        raise InputError(f"cannot read time {text!r}; use a number with unit s, ms, us, ns or ps (e.g. 10ms)")
+    v = float(m.group(1)) * _UNITS.get(m.group(2) or "s", 1.0)
+    if v <= 0:
+        raise InputError(f"time {text!r} must be > 0")
+    return v
+
+
+def parse_channels(text: str) -> tuple[int, int]:
+    try:
+        parts = [int(p) for p in str(text).split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 2 or parts[0] == parts[1] or min(parts) < 0:
+        raise InputError(f"--channels must be two different non-negative detector channels like 0,1; got {text!r}")
+    return parts[0], parts[1]
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("photons", help="single-dot photon statistics (PTU / Photon-HDF5)",
+                              description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="photons_command", metavar="ACTION")
+    sub.required = True
+
+    a = sub.add_parser("analyze", help="analyse one PTU or Photon-HDF5 file")
+    a.add_argument("file")
+    _analysis_args(a)
+    a.add_argument("--json", action="store_true", help="print the result as JSON")
+    a.add_argument("--full", action="store_true", help="with --json: print every field, not only the contract keys")
+    a.add_argument("--plot", metavar="DIR", help="write trace/histogram, g2, decay and FLID figures to DIR")
+    a.set_defaults(func=cmd_analyze)
+
+    s = sub.add_parser("simulate", help="write a simulated PTU file and FILE.truth.json")
+    s.add_argument("--mode", choices=("t2", "t3"), required=True)
+    s.add_argument("--duration", type=float, required=True, help="seconds")
+    s.add_argument("--out", required=True, help="output .ptu path")
+    s.add_argument("--on-fraction", type=float, default=0.8)
+    s.add_argument("--blinking", choices=("none", "exponential", "powerlaw"), default="exponential")
+    s.add_argument("--cycle", type=float, default=0.5, help="exponential blinking: mean ON+OFF time (s)")
+    s.add_argument("--k-on", type=float, default=2.0)
+    s.add_argument("--k-off", type=float, default=1.5)
+    s.add_argument("--t-min", type=float, default=0.05, help="power-law dwell minimum (s)")
+    s.add_argument("--count-rate", type=float, default=50e3, help="detected ON-state rate (counts/s)")
+    s.add_argument("--rep-rate", type=float, default=2e6, help="laser repetition rate (Hz); 0 = cw (T2 only)")
+    s.add_argument("--lifetime-ns", type=float, default=8.0)
+    s.add_argument("--g2-0", type=float, default=0.0)
+    s.add_argument("--background-fraction", type=float, default=0.02)
+    s.add_argument("--t2-sync-divider", type=int, default=None,
+                   help="T2: record every n-th laser sync (needed for lifetimes from T2)")
+    s.add_argument("--seed", type=int, default=1)
+    s.set_defaults(func=cmd_simulate)
+
+    b = sub.add_parser("batch", help="analyse every photon file in DIR into one CSV table")
+    b.add_argument("dir")
+    b.add_argument("--out", required=True, help="output CSV path")
+    b.add_argument("--pattern", default="*.ptu,*.h5,*.hdf5", help="comma-separated glob patterns")
+    _analysis_args(b)
+    b.add_argument("--no-progress", action="store_true")
+    b.set_defaults(func=cmd_batch)
+
+
+def _analysis_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bin", default="10ms", help="trace bin width (default 10ms)")
+    p.add_argument("--threshold", type=float, default=0.5, help="ON threshold as a fraction of the robust maximum")
+    p.add_argument("--threshold-method", choices=("max_fraction", "counts", "two_level"), default="max_fraction")
+    p.add_argument("--threshold-counts", type=float, default=None, help="fixed threshold (counts/bin) for --threshold-method counts")
+    p.add_argument("--channels", default="0,1", help="the two HBT detector channels (0-based), default 0,1")
+    p.add_argument("--g2-correction", choices=("paper", "exact"), default="paper")
+    p.add_argument("--dwell-tmin", type=float, default=None, help="power-law t_min (s); default: KS choice")
+    p.add_argument("--chunk-records", type=int, default=1 << 22)
+    p.add_argument("--allow-truncated", action="store_true", help="analyse the complete records of a truncated file")
+
+
+def _options(args):
+    from surfchem.experiment.analyze import AnalysisOptions
+
+    if not 0 < args.threshold <= 1:
+        raise InputError(f"--threshold must be in (0, 1], got {args.threshold}")
+    if args.chunk_records < 1:
+        raise InputError(f"--chunk-records must be >= 1, got {args.chunk_records}")
+    return AnalysisOptions(
+        bin_s=parse_duration(args.bin), threshold=args.threshold, threshold_method=args.threshold_method,
+        threshold_counts=args.threshold_counts, channels=parse_channels(args.channels),
+        g2_correction=args.g2_correction, dwell_t_min_s=args.dwell_tmin,
+        chunk_records=args.chunk_records, allow_truncated=args.allow_truncated,
+    )
+
+
+def cmd_analyze(args) -> int:
+    from surfchem.cli._common import print_json
+    from surfchem.experiment.analyze import analyze_file
+
+    opt = _options(args)
+    res = analyze_file(args.file, opt)
+    full = res.to_dict()
+    if args.plot:
+        from surfchem.plot.photons import plot_analysis
+
+        full["figures"] = plot_analysis(res, args.plot)
+    if args.json:
+        if args.full:
+            print_json(full)
+        else:
+            out = {k: full[k] for k in JSON_KEYS}
+            out["warnings"] = full["warnings"]
+            if "figures" in full:
+                out["figures"] = full["figures"]
+            print_json(out)
+    else:
+        for k in JSON_KEYS:
+            v = full[k]
+            print(f"{k:22s} {v:.6g}" if isinstance(v, float) else f"{k:22s} {v}")
+        for w in full["warnings"]:
+            print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    from surfchem.cli._common import print_json
+    from surfchem.experiment.simulate import SimulationParams, write_simulated_ptu
+
+    if not args.out.lower().endswith(".ptu"):
+        raise InputError(f"--out must end in .ptu, got {args.out!r}")
+    p = SimulationParams(
+        duration_s=args.duration, mode=args.mode, rep_rate_hz=args.rep_rate or None,
+        count_rate_on_cps=args.count_rate, blinking=args.blinking, on_fraction=args.on_fraction,
+        cycle_s=args.cycle, k_on=args.k_on, k_off=args.k_off, t_min_s=args.t_min,
+        lifetime_ns=args.lifetime_ns, g2_0=args.g2_0, background_fraction=args.background_fraction,
+        t2_sync_divider=args.t2_sync_divider, seed=args.seed,
+    )
+    truth = write_simulated_ptu(p, args.out)
+    truth = {k: v for k, v in truth.items() if k != "params"}
+    truth["file"] = args.out
+    print_json(truth)
+    return 0
+
+
+def cmd_batch(args) -> int:
+    import csv
+    import glob
+    import os
+
+    from tqdm import tqdm
+
+    from surfchem.errors import SurfchemError
+    from surfchem.experiment.analyze import analyze_file
+
+    if not os.path.isdir(args.dir):
+        raise InputError(f"batch directory {args.dir!r} does not exist")
+    files = sorted({f for pat in args.pattern.split(",") for f in glob.glob(os.path.join(args.dir, pat.strip()))})
+    if not files:
+        raise InputError(f"no files matching {args.pattern!r} in {args.dir!r}")
+    opt = _options(args)
+    opt.keep_data = False
+    rows, failed = [], []
+    for f in tqdm(files, desc="photons batch", unit="file", disable=args.no_progress, file=sys.stderr):
+        try:
+            r = analyze_file(f, opt).to_dict()
+        except (SurfchemError, OSError, ValueError) as exc:
+            failed.append(f)
+            tqdm.write(f"surfchem: skipped {f}: {exc}", file=sys.stderr)
+            continue
+        row = {"file": os.path.basename(f)}
+        row.update({k: r[k] for k in JSON_KEYS})
+        row.update({k: r[k] for k in ("mode", "g2_0_exact", "k_on_err", "k_off_err", "lifetime_err_ns")})
+        row["warnings"] = " | ".join(r["warnings"])
+        rows.append(row)
+    cols = ["file", *JSON_KEYS, "mode", "g2_0_exact", "k_on_err", "k_off_err", "lifetime_err_ns", "warnings"]
+    with open(args.out, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        for row in rows:
+            w.writerow({k: ("" if row[k] is None else row[k]) for k in cols})
+    print(f"analysed {len(rows)} of {len(files)} files -> {args.out}" + (f"; {len(failed)} skipped" if failed else ""),
+          file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,115 @@
+"""Figures for single-dot photon statistics (no computation here beyond reshaping).
+
+:func:`plot_analysis` writes, for one :class:`~surfchem.experiment.analyze.PhotonAnalysis`:
+``trace.png`` (intensity trace + threshold + intensity histogram, paper Fig. 2/5),
+``g2.png`` (coincidence histogram), ``decay.png`` (decay + fit, Fig. 6a) and ``flid.png``.
+Figures whose data the mode does not provide are skipped.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_trace(res, path: str) -> str:
+    plt = _plt()
+    d = res.data
+    c = d.trace_counts
+    t = np.arange(c.size) * d.bin_s
+    fig, (ax, axh) = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True,
+                                  gridspec_kw={"width_ratios": [4, 1]})
+    ax.plot(t, c, lw=0.4, color="tab:red")
+    if d.threshold_counts is not None:
+        ax.axhline(d.threshold_counts, color="k", ls="--", lw=0.8, label="threshold")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(f"counts / {d.bin_s * 1e3:g} ms")
+    ax.set_title(f"ON fraction {res.on_fraction:.3f}, Q = {res.mandel_q:.2f}" if res.on_fraction is not None else "trace")
+    vals, h = np.unique(c, return_counts=True)
+    axh.barh(vals, h, height=1.0, color="tab:red")
+    axh.set_xlabel("occurrences")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_g2(res, path: str) -> str:
+    plt = _plt()
+    h = res.data.g2
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.plot(h.tau_ps / 1e3, h.counts, lw=0.6, drawstyle="steps-mid")
+    ax.set_xlabel("delay tau (ns)")
+    ax.set_ylabel("coincidences")
+    if res.g2_0_raw is not None:
+        ax.set_title(f"g2(0) raw {res.g2_0_raw:.3f}" + (f", corrected {res.g2_0:.3f}" if res.g2_0 is not None else ""))
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_decay(res, path: str) -> str:
+    plt = _plt()
+    d = res.data
+    n = d.decay_hist
+    t = (np.arange(n.size) + 0.5) * d.decay_bin_ps / 1e3
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.semilogy(t, np.maximum(n, 0.5), lw=0.5, color="tab:green", label="data")
+    lf = d.lifetime_fit
+    if lf is not None and np.isfinite(lf.irf_sigma_ns):
+        from surfchem.experiment.decay import periodic_decay_model
+
+        edges = np.arange(n.size + 1) * d.decay_bin_ps
+        m = lf.amplitude_counts * periodic_decay_model(edges, n.size * d.decay_bin_ps if d.sync_period_ps is None else d.sync_period_ps,
+                                                      lf.t0_ns * 1e3, lf.irf_sigma_ns * 1e3, lf.lifetime_ns * 1e3) + lf.background_per_bin
+        ax.semilogy(t, m, color="k", lw=0.8, label=f"fit tau = {lf.lifetime_ns:.2f} ns")
+        ax.set_xlim(0, min(t[-1], lf.t0_ns + 15 * lf.lifetime_ns))
+    ax.set_xlabel("delay after sync (ns)")
+    ax.set_ylabel("counts")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_flid(res, path: str) -> str:
+    plt = _plt()
+    f = res.data.flid
+    fig, ax = plt.subplots(figsize=(4.5, 3.8))
+    ax.pcolormesh(f.lifetime_edges_ns, f.intensity_edges, f.hist, cmap="viridis")
+    ax.set_xlabel("mean delay - t0 (ns)")
+    ax.set_ylabel(f"counts / {res.bin_s * 1e3:g} ms")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_analysis(res, outdir: str) -> list[str]:
+    """Write every figure the data allow; returns the paths."""
+    os.makedirs(outdir, exist_ok=True)
+    d = res.data
+    out = []
+    if d is None:
+        return out
+    if d.trace_counts is not None and d.trace_counts.size:
+        out.append(plot_trace(res, os.path.join(outdir, "trace.png")))
+    if d.g2 is not None:
+        out.append(plot_g2(res, os.path.join(outdir, "g2.png")))
+    if d.decay_hist is not None:
+        out.append(plot_decay(res, os.path.join(outdir, "decay.png")))
+    if d.flid is not None and d.flid.hist.size:
+        out.append(plot_flid(res, os.path.join(outdir, "flid.png")))
+    return out
