@@ -443,13 +443,22 @@ def _split_overflows(delta: np.ndarray, max_per_record: int) -> tuple[np.ndarray
     return n_rec, counts
 
 
+#: overflow count per T2 record written by :func:`encode_hh_t2`. The format allows 2^25 - 1, but
+#: ptufile 2026.2.6 reads only the low 7 bits of the count (measured: a count of 128 decodes as
+#: 0), so by default we write at most 127 per record, which every reader decodes identically.
+T2_MAX_OVERFLOW_PER_RECORD = 127
+
+
 def encode_hh_t2(
-    times: np.ndarray, channels: np.ndarray, *, unit_ps: int = 1, ofl_start: int = 0
+    times: np.ndarray, channels: np.ndarray, *, unit_ps: int = 1, ofl_start: int = 0,
+    max_overflow_per_record: int = T2_MAX_OVERFLOW_PER_RECORD,
 ) -> np.ndarray:
     """Encode HydraHarp v2 T2 records (channels >= 0 photons, -1 sync) with overflow records.
 
     ``ofl_start``: overflows already written before this block (for block-wise writing).
     """
+    if not 1 <= max_overflow_per_record <= HH_T2_WRAP_V2 - 1:
+        raise InputError("max_overflow_per_record must be in 1 .. 2^25 - 1")
     times = np.asarray(times, dtype=np.int64)
     if times.size and (np.any(np.diff(times) < 0) or times[0] < 0):
         raise InputError("times must be non-negative and sorted to encode T2 records")
@@ -465,7 +474,7 @@ def encode_hh_t2(
         (np.uint32(1) << np.uint32(31)) | rest,
         (ch.astype(np.uint32) << np.uint32(25)) | rest,
     ).astype(np.uint32)
-    n_rec, counts = _split_overflows(delta, HH_T2_WRAP_V2 - 1)
+    n_rec, counts = _split_overflows(delta, max_overflow_per_record)
     return _interleave(
         n_rec, counts, ev,
         lambda c: (np.uint32(0xFE000000) | c.astype(np.uint32)).astype(np.uint32),
