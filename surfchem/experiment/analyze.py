@@ -14,6 +14,13 @@ without syncs, ``g2_0`` for cw excitation, where the antibunching fit gives ``g2
 Empty results (documented): a file with zero photons gives ``n_photons = 0`` and ``None`` for
 every statistic, with a warning; an empty g2 channel gives ``None`` g2 fields with a warning.
 
+g2 background correction: ``g2_0`` applies ``opt.g2_correction`` (default: the paper's
+``g2_0_raw - background_fraction``); ``g2_0_exact`` applies the exact uncorrelated-background
+relation (see :mod:`surfchem.experiment.g2`) with ``background_fraction_on``, the background rate
+divided by the mean ON-state count rate. Blinking bunches the side peaks by ``1/on_fraction``
+while the background does not blink, so the ON-state ratio is the one that enters the relation
+(for non-blinking dots both fractions coincide).
+
 Duration: ``MeasDesc_AcquisitionTime`` when consistent with the last record (not earlier, at
 most one main bin later), else the time of the last record. Only complete bins enter the trace.
 """
@@ -107,6 +114,7 @@ class PhotonAnalysis:
     g2_0_cw_fit: float | None
     antibunching_time_ns: float | None
     background_fraction: float | None
+    background_fraction_on: float | None
     lifetime_ns: float | None
     lifetime_err_ns: float | None
     irf_sigma_ns: float | None
@@ -200,7 +208,7 @@ def analyze_stream(
         k_off_err=None, t_min_on_s=None, t_min_off_s=None, n_on_dwells=0, n_off_dwells=0,
         dwell_model_comparison={}, g2_0_raw=None, g2_0=None, g2_0_exact=None,
         g2_correction=opt.g2_correction, g2_0_cw_fit=None, antibunching_time_ns=None,
-        background_fraction=None, lifetime_ns=None, lifetime_err_ns=None, irf_sigma_ns=None,
+        background_fraction=None, background_fraction_on=None, lifetime_ns=None, lifetime_err_ns=None, irf_sigma_ns=None,
         warnings=warn,
     )
     data = PhotonData(bin_s=opt.bin_s, sync_period_ps=period)
@@ -268,6 +276,12 @@ def analyze_stream(
             t0_ps=lf.t0_ns * 1e3 if lf else None,
         )
         res.background_fraction = bf if np.isfinite(bf) else None
+        if res.background_fraction is not None and res.on_fraction is not None:
+            # background relative to the ON-state intensity (what the g2 side peaks see)
+            on_counts = counts[counts >= res.threshold_counts]
+            bg_per_bin = bf * n_sel * opt.bin_s / duration_s
+            if on_counts.size and on_counts.mean() > 0:
+                res.background_fraction_on = float(min(bg_per_bin / on_counts.mean(), 1.0))
         if tr.has_micro and lf is not None:
             mt = tr.mean_microtime_ps(end)
             data.flid = decay.flid(counts, mt, lf.t0_ns * 1e3)
@@ -286,7 +300,9 @@ def analyze_stream(
             res.g2_0_raw = pg.g2_0_raw
             if res.background_fraction is not None:
                 res.g2_0 = g2.correct_background(pg.g2_0_raw, res.background_fraction, opt.g2_correction)
-                res.g2_0_exact = g2.correct_background(pg.g2_0_raw, res.background_fraction, "exact")
+                b_on = res.background_fraction_on
+                res.g2_0_exact = g2.correct_background(
+                    pg.g2_0_raw, b_on if b_on is not None else res.background_fraction, "exact")
             else:
                 warn.append("background fraction unknown (no decay histogram): g2_0 not corrected")
         else:

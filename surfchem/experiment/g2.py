@@ -19,8 +19,8 @@ subtracts the background-to-total ratio ``b`` from the raw value, ``g2_0 = g2_0_
 (2000)), i.e. ``g2 = (g2_raw - (1 - rho^2)) / rho^2`` (``method="exact"``); the paper's rule is
 its first-order form for ``g2 ~ 1`` and under-corrects by ~``b`` when ``g2(0) ~ 0``.
 
-cw fit: ``g2(tau) = A [1 - (1 - g2_0) exp(-|tau - tau_0| / tau_ab)]``, least squares with
-Poisson weights.
+cw fit: ``g2(tau) = A [1 - (1 - g2_0) exp(-|tau - tau_0| / tau_ab)]``, unweighted least squares
+(count-based weights ``1/sqrt(n)`` bias the amplitude low when bins hold few coincidences).
 """
 
 from __future__ import annotations
@@ -209,9 +209,7 @@ def fit_cw_g2(h: G2Histogram, *, fit_range_s: float | None = None) -> CwG2Fit:
         sel &= np.abs(x) <= fit_range_s * 1e9
     if sel.sum() < 6:
         raise InputError("cw g2 fit needs both channels with photons and at least 6 bins")
-    x, y, c = x[sel], y[sel], h.counts[sel]
-    scale = y[c > 0].mean() / c[c > 0].mean() if np.any(c > 0) else 1.0
-    sigma = np.sqrt(np.maximum(c, 1.0)) * scale
+    x, y = x[sel], y[sel]
 
     def model(t, a, g0, tab, t0):
         return a * (1.0 - (1.0 - g0) * np.exp(-np.abs(t - t0) / tab))
@@ -219,8 +217,7 @@ def fit_cw_g2(h: G2Histogram, *, fit_range_s: float | None = None) -> CwG2Fit:
     tail = y[np.abs(x) > 0.5 * np.abs(x).max()]
     a0 = float(np.median(tail)) if tail.size else 1.0
     try:
-        p, cov = curve_fit(model, x, y, p0=[a0, 0.1, max(1.0, 0.05 * np.abs(x).max()), 0.0], sigma=sigma,
-                           bounds=([0, -1, 1e-3, -np.abs(x).max()], [np.inf, 2, 10 * np.abs(x).max(), np.abs(x).max()]),
+        p, cov = curve_fit(model, x, y, p0=[a0, 0.1, max(1.0, 0.05 * np.abs(x).max()), 0.0], bounds=([0, -1, 1e-3, -np.abs(x).max()], [np.inf, 2, 10 * np.abs(x).max(), np.abs(x).max()]),
                            maxfev=20000)
     except RuntimeError as exc:
         raise ConvergenceError(f"cw g2 antibunching fit did not converge: {exc}") from exc
