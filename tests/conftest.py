@@ -1,0 +1,28 @@
+"""Shared fixtures: real calculators loaded once per session (no mocks of the science)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+warnings.filterwarnings("ignore", message=".*requires_grad=True.*")
+
+
+@pytest.fixture(scope="session")
+def chgnet_d3():
+    from surfchem.calculators import get_calculator
+
+    return get_calculator("chgnet-d3")
+
+
+@pytest.fixture(scope="session")
+def mini_screen(tmp_path_factory):
+    """A real CHGNet+D3 screen of methylammonium at N = 0..2 (the smallest ligand)."""
+    from surfchem.campaign.screen import screen
+
+    out = tmp_path_factory.mktemp("screen")
+    res = screen(ligands=["MA"], n="0-2", out=out, fmax=0.1, steps=150, progress=False)
+    return res

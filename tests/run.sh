@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test suite, exactly as README and CI run it: install (idempotent), then pytest.
+# Extra arguments go to pytest (e.g. `bash tests/run.sh -m slow`).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+./install.sh || exit 1
+PY=${PYTHON:-python3}
+"$PY" -m pytest "$@"
+rc=$?
+if [ "$rc" -eq 5 ]; then
+  echo "tests/run.sh: pytest collected no tests: failing on purpose" >&2
+  exit 1
+fi
+exit "$rc"
