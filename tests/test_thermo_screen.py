@@ -96,9 +96,9 @@ def test_screen_outputs_and_resume(mini_screen):
     assert np.allclose(again.table.energy_eV, mini_screen.table.energy_eV)
     assert again.wall_s < 30
     # a changed setting is a different task
+    from surfchem.build import slab
     from surfchem.calculators import preset_parameters
     from surfchem.campaign.hashing import task_hash
-    from surfchem.build import slab
 
     s = slab()
     p = preset_parameters("chgnet-d3")
