@@ -99,7 +99,7 @@ def _analysis_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--channels", default="0,1", help="the two HBT detector channels (0-based), default 0,1")
     p.add_argument("--g2-correction", choices=("paper", "exact"), default="paper")
     p.add_argument("--dwell-tmin", type=float, default=None, help="power-law t_min (s); default: KS choice")
-    p.add_argument("--chunk-records", type=int, default=1 << 22)
+    p.add_argument("--chunk-records", type=int, default=1 << 20)
     p.add_argument("--allow-truncated", action="store_true", help="analyse the complete records of a truncated file")
 
 

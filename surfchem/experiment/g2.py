@@ -34,7 +34,7 @@ from surfchem.experiment.ptu import PhotonChunk
 from surfchem.experiment.trace import seconds_to_ps
 
 #: largest number of pairs materialised at once (bounds memory of one pass)
-_MAX_PAIRS = 1 << 23
+_MAX_PAIRS = 1 << 21
 
 
 def _pair_hist(a: np.ndarray, b: np.ndarray, tau_max: int, w: int, nbins: int, out: np.ndarray) -> None:
