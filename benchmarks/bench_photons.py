@@ -32,6 +32,15 @@ sys.path.insert(0, ROOT)
 
 
 def peak_rss_mib() -> float:
+    """Peak RSS of this process image (VmHWM). ``ru_maxrss`` is not used: on Linux it keeps the
+    parent's high-water mark across fork+exec, which would charge the file generator to us."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
