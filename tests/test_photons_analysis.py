@@ -193,3 +193,37 @@ def test_array_stream_api_matches_plain_functions():
     r = analyze_stream(info, chunks)
     np.testing.assert_array_equal(r.data.trace_counts, trace.bin_counts(t, 0.01, 2.0))
     assert r.mandel_q == pytest.approx(trace.mandel_q(trace.bin_counts(t, 0.01, 2.0)))
+
+
+def test_pulsed_g2_zero_non_integer_period():
+    # synthetic histogram: flat background + peaks of known area; period not a multiple of the bin
+    period, w = 50050.05, 1000
+    tau = np.arange(-250_000, 250_000, w) + w / 2
+    counts = np.full(tau.size, 20.0)
+    k = np.round(tau / period)
+    peak = np.exp(-0.5 * ((tau - k * period) / 3000.0) ** 2)
+    area_side = 1e4
+    scale = np.where(k == 0, 0.1, 1.0) * area_side / peak[np.abs(tau) < period / 2].sum()
+    counts = np.rint(counts + scale * peak).astype(np.int64)
+    h = g2.G2Histogram(tau, counts, 1, 1, 1, w)
+    res = g2.pulsed_g2_zero(h, period, n_side=4)
+    bg_area = 20.0 * period / w
+    assert res.g2_0_raw == pytest.approx((0.1 * area_side + bg_area) / (area_side + bg_area), abs=0.003)
+    assert list(res.side_k) == [-4, -3, -2, -1, 1, 2, 3, 4]
+    with pytest.raises(Exception, match="shorter than 1.5 laser periods"):
+        g2.pulsed_g2_zero(h, 400_000.0)
+
+
+def test_lifetime_with_measured_irf():
+    from surfchem.experiment import decay
+
+    rng = np.random.default_rng(5)
+    bin_ps, period = 16.0, 100_000.0
+    irf_t = 2000 + rng.normal(0, 80, 200_000) + rng.exponential(60, 200_000)  # skewed IRF
+    irf = decay.decay_histogram(irf_t, bin_ps, period)
+    t = 2000 + rng.normal(0, 80, 300_000) + rng.exponential(60, 300_000) + rng.exponential(3000.0, 300_000)
+    t = np.concatenate([np.fmod(t, period), rng.uniform(0, period, 3000)])
+    hist = decay.decay_histogram(t, bin_ps, period)
+    fit = decay.fit_lifetime(hist, bin_ps, period, irf=irf)
+    assert fit.lifetime_ns == pytest.approx(3.0, rel=0.02)
+    assert fit.background_per_bin * hist.size == pytest.approx(3000, rel=0.15)

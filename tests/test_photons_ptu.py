@@ -230,3 +230,47 @@ def test_header_tags_parsed(t3_file):
     assert abs(hdr.global_resolution_s - 5e-7) < 1e-18
     raw = t3_file[0].read_bytes()[:16]
     assert raw[:8] == ptu.MAGIC and struct.unpack("8s", raw[8:])[0].startswith(b"1.0")
+
+
+def test_t2_v1_and_picoharp_t2_records(tmp_path):
+    # HydraHarp v1 T2: overflow adds 33 552 000 per record; sync = special with channel 0
+    recs = np.array([
+        (1 << 31) | (0 << 25) | 100,                 # sync at 100
+        (0 << 31) | (1 << 25) | 150,                 # photon ch1
+        (1 << 31) | (0x3F << 25) | 5,                # overflow (v1: count ignored, +1 wrap)
+        (0 << 31) | (0 << 25) | 7,                   # photon ch0 at wrap + 7
+    ], dtype=np.uint32)
+    p = tmp_path / "hh1t2.ptu"
+    ptu.write_ptu(p, recs, mode="t2", global_resolution_s=1e-12, resolution_s=1e-12, sync_rate_hz=0,
+                  record_type=0x00010204)
+    t, ch, m = _decode_all(p, 1)
+    np.testing.assert_array_equal(t, [150, ptu.HH_T2_WRAP_V1 + 7])
+    np.testing.assert_array_equal(m, [50, ptu.HH_T2_WRAP_V1 + 7 - 100])
+    with ptufile.PtuFile(p) as f:
+        d = f.decode_records()
+    assert ptu.HH_T2_WRAP_V1 + 7 in d["time"].astype(np.int64)
+    # PicoHarp T2: 4 ps units, channel 15 with markers 0 is an overflow of 210 698 240
+    recs = np.array([(1 << 28) | 10, (15 << 28) | 0, (0 << 28) | 3], dtype=np.uint32)
+    p = tmp_path / "pht2.ptu"
+    ptu.write_ptu(p, recs, mode="t2", global_resolution_s=4e-12, resolution_s=4e-12, sync_rate_hz=0,
+                  record_type=0x00010203)
+    t, ch, _ = _decode_all(p, 2)
+    np.testing.assert_array_equal(t, [40, (ptu.PH_T2_WRAP + 3) * 4])
+    np.testing.assert_array_equal(ch, [1, 0])
+    with ptufile.PtuFile(p) as f:
+        d = f.decode_records()
+    ph = d[d["channel"] >= 0]
+    np.testing.assert_array_equal(ph["time"].astype(np.int64) * 4, t)
+
+
+def test_t2_sync_period_from_records_when_header_lacks_rate(tmp_path):
+    t = np.concatenate([np.arange(0, 10**7, 200_000), [1234, 401_000]])
+    ch = np.concatenate([np.full(50, -1), [0, 1]]).astype(np.int8)
+    o = np.argsort(t, kind="stable")
+    p = tmp_path / "norate.ptu"
+    ptu.write_ptu(p, ptu.encode_hh_t2(t[o], ch[o]), mode="t2", global_resolution_s=1e-12,
+                  resolution_s=1e-12, sync_rate_hz=0)
+    info, chunks = stream.open_stream(p)
+    assert info.sync_period_ps == 200_000
+    c = next(chunks)
+    np.testing.assert_array_equal(c.microtimes_ps, [1234, 1000])

@@ -169,8 +169,10 @@ def analyze_stream(
     warn: list[str] = []
 
     fine_bin = opt.bin_s / 10.0
-    tr_fine = trace.TraceAccumulator(fine_bin, sel, with_microtimes=False, dtype=np.int32)
-    tr = trace.TraceAccumulator(opt.bin_s, sel)
+    acq = info.acquisition_time_s
+    tr_fine = trace.TraceAccumulator(fine_bin, sel, with_microtimes=False, dtype=np.int32,
+                                     expected_duration_s=acq)
+    tr = trace.TraceAccumulator(opt.bin_s, sel, expected_duration_s=acq)
     if pulsed:
         g_bin = opt.g2_bin_s or 1e-9
         g_tmax = opt.g2_tau_max_s or (opt.g2_n_side + 0.5) * period * 1e-12
@@ -190,9 +192,9 @@ def analyze_stream(
     # duration
     end = st.end_time_ps
     if info.acquisition_time_s:
-        acq = int(round(info.acquisition_time_s * 1e12))
-        if end <= acq <= end + tr.bin_ps:
-            end = acq
+        acq_ps = int(round(info.acquisition_time_s * 1e12))
+        if end <= acq_ps <= end + tr.bin_ps:
+            end = acq_ps
     duration_s = end * 1e-12
     per_ch = {str(k): v for k, v in sorted(st.photons_per_channel.items())}
     n_sel = sum(st.photons_per_channel.get(c, 0) for c in sel)

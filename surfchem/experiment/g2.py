@@ -10,7 +10,8 @@ is independent of the chunk size (integer arithmetic throughout).
 Normalisation (cw): ``g2(tau) = C(tau) T / (N_A N_B w)``, ``T`` = measurement duration.
 
 Pulsed ``g2(0)`` = area of the zero-delay peak / mean area of the side peaks ``k = +-1..+-K``,
-each area integrated over ``|tau - k P| < window/2`` (default ``window = P``, the laser period).
+each area integrated over ``|tau - k P| < window/2`` (default ``window = P``, the laser period,
+so the background between peaks is shared out exactly as in the paper's peak-area ratio).
 
 Background correction: the paper (Methods; Nair, Zhao & Bawendi, Nano Lett. 11, 1136 (2011))
 subtracts the background-to-total ratio ``b`` from the raw value, ``g2_0 = g2_0_raw - b``
@@ -150,27 +151,33 @@ class PulsedG2:
 
 def pulsed_g2_zero(h: G2Histogram, period_ps: float, *, n_side: int = 4, window_ps: float | None = None,
                    exclude_k: tuple[int, ...] = ()) -> PulsedG2:
-    """Pulsed ``g2(0)`` = zero-peak area / mean side-peak area (module docstring)."""
+    """Pulsed ``g2(0)`` = zero-peak area / mean side-peak area (module docstring).
+
+    Each histogram bin belongs to the peak ``k = round(tau / P)`` of its centre, so with the
+    default window (one full period) every coincidence in ``|tau| < (n_side + 1/2) P`` is counted
+    once, whether or not ``P`` is a multiple of the bin width. A narrower ``window_ps`` keeps only
+    bins whose centre lies within ``window/2`` of ``k P``.
+    """
     if period_ps is None or period_ps <= 0:
         raise InputError("pulsed g2(0) needs the laser period (sync rate); the file has none")
     win = period_ps if window_ps is None else float(window_ps)
-    edges = h.tau_ps - h.bin_ps / 2.0
-    max_k = int(np.floor((h.tau_ps[-1] + h.bin_ps / 2 - win / 2) / period_ps))
+    tau_max = h.tau_ps[-1] + h.bin_ps / 2.0
+    max_k = int(np.floor(tau_max / period_ps - 0.5))
     n_side = min(n_side, max_k)
     if n_side < 1:
         raise InputError(
-            f"g2 range +-{h.tau_ps[-1] / 1e3:.0f} ns is shorter than 1.5 laser periods "
+            f"g2 range +-{tau_max / 1e3:.0f} ns is shorter than 1.5 laser periods "
             f"({1.5 * period_ps / 1e3:.0f} ns); increase tau_max"
         )
-
-    def area(k: int) -> float:
-        c = k * period_ps
-        sel = (edges >= c - win / 2) & (edges + h.bin_ps <= c + win / 2 + 0.5)
-        return float(h.counts[sel].sum())
+    k_bin = np.floor(h.tau_ps / period_ps + 0.5).astype(np.int64)
+    inside = np.abs(h.tau_ps - k_bin * period_ps) <= win / 2.0
+    inside &= np.abs(k_bin) <= n_side
+    areas = np.bincount(k_bin[inside] + n_side, weights=h.counts[inside].astype(float),
+                        minlength=2 * n_side + 1)
 
     ks = np.array([k for k in range(-n_side, n_side + 1) if k != 0 and k not in exclude_k])
-    side = np.array([area(int(k)) for k in ks], dtype=float)
-    zero = area(0)
+    side = areas[ks + n_side]
+    zero = float(areas[n_side])
     mean_side = side.mean() if side.size else float("nan")
     g = zero / mean_side if mean_side > 0 else float("nan")
     return PulsedG2(g, zero, side, ks)

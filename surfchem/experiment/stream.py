@@ -60,7 +60,7 @@ def open_stream(
         elif hdr.sync_rate_hz:
             period = 1e12 / hdr.sync_rate_hz
         else:
-            period = None
+            period = _peek_sync_period(hdr)
         info = StreamInfo(
             path=path,
             source="ptu",
@@ -80,6 +80,18 @@ def open_stream(
         f"{path!r}: unknown photon file (magic {magic!r}); expected a PicoQuant PTU "
         "('PQTTTR') or Photon-HDF5 file"
     )
+
+
+def _peek_sync_period(hdr: ptu.PtuHeader, n_peek: int = 1 << 16) -> float | None:
+    """T2 file without ``TTResult_SyncRate``: median spacing of the first recorded syncs.
+
+    Correct when every sync is recorded (divider 1); with a sync divider the spacing is a
+    multiple of the laser period, so pulsed analyses need the header rate.
+    """
+    first = next(ptu.iter_ptu_chunks(hdr, n_peek), None)
+    if first is None or first.sync_times_ps is None or first.sync_times_ps.size < 3:
+        return None
+    return float(np.median(np.diff(first.sync_times_ps)))
 
 
 def array_stream(
