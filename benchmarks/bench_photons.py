@@ -44,15 +44,20 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def generate(path: str, n_records: float, rate: float) -> dict:
+def generate(path: str, n_records: float, rate: float, duration_s: float | None = None) -> dict:
     from surfchem.experiment import simulate
 
-    # records per second: photons + syncs (10 MHz / 20) + T2 overflows (~30 k/s)
-    per_s = rate + 10e6 / 20 + 1e12 / 33554432
-    duration = float(n_records) / per_s
-    p = simulate.SimulationParams(
-        duration_s=duration, mode="t2", rep_rate_hz=10e6, t2_sync_divider=20, blinking="exponential",
-        on_fraction=0.8, count_rate_on_cps=rate / 0.8, background_fraction=0.02, block_s=2.0, seed=1)
+    if duration_s:  # long sparse T3 measurement (memory check of the accumulators)
+        p = simulate.SimulationParams(
+            duration_s=duration_s, mode="t3", rep_rate_hz=2e6, blinking="exponential",
+            on_fraction=0.8, count_rate_on_cps=rate / 0.8, background_fraction=0.02, block_s=20.0, seed=1)
+    else:
+        # records per second: photons + syncs (10 MHz / 20) + T2 overflows (~30 k/s)
+        per_s = rate + 10e6 / 20 + 1e12 / 33554432
+        duration = float(n_records) / per_s
+        p = simulate.SimulationParams(
+            duration_s=duration, mode="t2", rep_rate_hz=10e6, t2_sync_divider=20, blinking="exponential",
+            on_fraction=0.8, count_rate_on_cps=rate / 0.8, background_fraction=0.02, block_s=2.0, seed=1)
     t0 = time.perf_counter()
     truth = simulate.write_simulated_ptu(p, path)
     truth["generate_s"] = time.perf_counter() - t0
@@ -75,6 +80,8 @@ def run_ours(path: str, chunk: int) -> dict:
 
     st = stream.run(_fold(chunks, period), [tr, ga, da])
     t_pass = time.perf_counter() - t0
+    n_coinc = int(ga.hist.sum())
+    del tr, ga, da  # the full analysis below builds its own accumulators
     t1 = time.perf_counter()
     r = analyze_file(path, AnalysisOptions(chunk_records=chunk))
     t_full = time.perf_counter() - t1
@@ -82,7 +89,7 @@ def run_ours(path: str, chunk: int) -> dict:
         "tool": "surfchem", "n_records": st.n_records, "n_photons": st.n_photons,
         "seconds_trace_g2_decay": t_pass, "seconds_full_analysis": t_full,
         "records_per_s": st.n_records / t_pass, "peak_rss_mib": peak_rss_mib(),
-        "g2_coincidences": int(ga.hist.sum()), "g2_0_raw": r.g2_0_raw, "lifetime_ns": r.lifetime_ns,
+        "g2_coincidences": n_coinc, "g2_0_raw": r.g2_0_raw, "lifetime_ns": r.lifetime_ns,
     }
 
 
@@ -125,6 +132,8 @@ def main() -> None:
     ap.add_argument("--file", default="/tmp/surfchem_bench_t2.ptu")
     ap.add_argument("--chunk", type=int, default=1 << 20)
     ap.add_argument("--keep", action="store_true", help="keep the generated file")
+    ap.add_argument("--duration-s", type=float, default=None,
+                    help="instead of --records: a T3 file of this duration at --rate (e.g. 43200 = 12 h)")
     ap.add_argument("--skip-tttrlib", action="store_true")
     ap.add_argument("--run", choices=("ours", "tttrlib"), help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -135,7 +144,7 @@ def main() -> None:
         print(json.dumps(run_tttrlib(a.file)))
         return
     if not os.path.exists(a.file):
-        g = generate(a.file, a.records, a.rate)
+        g = generate(a.file, a.records, a.rate, a.duration_s)
         print(f"generated {a.file}: {g['n_records']:.3e} records, {g['n_photons']:.3e} photons "
               f"in {g['generate_s']:.1f} s ({os.path.getsize(a.file) / 2**20:.0f} MiB)")
     res = {}
