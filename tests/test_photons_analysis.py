@@ -227,3 +227,16 @@ def test_lifetime_with_measured_irf():
     fit = decay.fit_lifetime(hist, bin_ps, period, irf=irf)
     assert fit.lifetime_ns == pytest.approx(3.0, rel=0.02)
     assert fit.background_per_bin * hist.size == pytest.approx(3000, rel=0.15)
+
+
+@pytest.mark.slow
+def test_power_law_exponents_from_photon_file(tmp_path):
+    """Full pipeline on a 40 min power-law blinking photon stream (slow: ~10^7 photons)."""
+    p = tmp_path / "pl.ptu"
+    simulate.write_simulated_ptu(simulate.SimulationParams(
+        duration_s=2400.0, mode="t3", blinking="powerlaw", k_on=2.0, k_off=1.5, t_min_s=0.05,
+        t_max_s=100.0, count_rate_on_cps=10e3, background_fraction=0.01, block_s=20.0, seed=21), p)
+    r = analyze_file(p, AnalysisOptions(dwell_t_min_s=0.05))
+    assert r.n_on_dwells > 300
+    assert abs(r.k_on - 2.0) < 0.15
+    assert abs(r.k_off - 1.5) < 0.15

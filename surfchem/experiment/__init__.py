@@ -1,1 +1,26 @@
-"""surfchem.experiment."""
+"""surfchem.experiment: single-dot photon statistics from TTTR files (science brief section 3).
+
+Imports only numpy/scipy (h5py, powerlaw, matplotlib lazily) - never torch, GPAW or RDKit.
+
+Modules and main entry points (photon times are int64 picoseconds; API edges use SI seconds):
+
+* :mod:`.ptu` - ``read_header``, ``iter_ptu_chunks`` (chunked T2/T3 decoding, HydraHarp v1/v2,
+  TimeHarp 260, MultiHarp/generic, PicoHarp 300), ``encode_hh_t2``/``encode_hh_t3``/``write_ptu``.
+* :mod:`.photonhdf5` - Photon-HDF5 reader (chunked) and writer.
+* :mod:`.stream` - ``open_stream`` (PTU or Photon-HDF5 -> ``StreamInfo`` + chunk iterator),
+  ``array_stream``, ``run`` (one pass feeding accumulators).
+* :mod:`.trace` - ``bin_counts``, ``TraceAccumulator``, ``threshold``, ``on_fraction``,
+  ``mandel_q``, ``bin_width_scan``, ``intensity_histogram``.
+* :mod:`.dwell` - ``dwell_times``, ``fit_power_law`` (discrete CSN 2009 MLE, KS t_min,
+  exponential / truncated-power-law comparisons).
+* :mod:`.g2` - ``G2Accumulator``/``cross_correlate`` (exact streaming), ``pulsed_g2_zero``,
+  ``correct_background`` (paper / exact), ``fit_cw_g2``.
+* :mod:`.decay` - ``DecayAccumulator``, ``fit_lifetime`` (IRF reconvolution, Poisson MLE),
+  ``background_fraction``, ``flid``.
+* :mod:`.spectra` - ``fit_spectrum`` (split Voigt), ``SizingCurve``.
+* :mod:`.excitation` - ``excitation_density`` (<N> = sigma j), ``paper_check``.
+* :mod:`.simulate` - ``SimulationParams``, ``simulate_photons``, ``simulate_trace_counts``,
+  ``write_simulated_ptu`` (+ ``.truth.json``).
+* :mod:`.analyze` - ``analyze_file``/``analyze_stream`` -> ``PhotonAnalysis`` (dataclass with
+  unit-suffixed fields; ``to_dict()`` for JSON).
+"""
