@@ -241,3 +241,14 @@ def test_power_law_exponents_from_photon_file(tmp_path):
     assert r.n_on_dwells > 300
     assert abs(r.k_on - 2.0) < 0.15
     assert abs(r.k_off - 1.5) < 0.15
+
+
+def test_trace_statistics_edge_cases():
+    assert trace.on_fraction(np.zeros(10, np.int64), 0.0) == 0.0  # dark trace: nothing is ON
+    assert not trace.on_mask(np.zeros(3, np.int64), 0.0).any()
+    assert np.isnan(trace.mandel_q(np.zeros(5, np.int64)))
+    assert np.isnan(trace.on_fraction(np.zeros(0, np.int64), 1.0))
+    c = np.array([0, 10, 10, 0, 10])
+    assert trace.on_fraction(c, trace.threshold(c).value_counts) == pytest.approx(0.6)
+    vals, h = trace.intensity_histogram(c)
+    assert h[0] == 2 and h[10] == 3 and vals.size == 11

@@ -169,6 +169,11 @@ def analyze_stream(
     warn: list[str] = []
 
     fine_bin = opt.bin_s / 10.0
+    if info.acquisition_time_s and info.acquisition_time_s / fine_bin > 2e9:
+        raise InputError(
+            f"bin width {opt.bin_s} s is too short for a {info.acquisition_time_s:.0f} s measurement "
+            f"(> 2e8 bins); use --bin of at least {info.acquisition_time_s / 2e8:.2g} s"
+        )
     acq = info.acquisition_time_s
     tr_fine = trace.TraceAccumulator(fine_bin, sel, with_microtimes=False, dtype=np.int32,
                                      expected_duration_s=acq)

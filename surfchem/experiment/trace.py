@@ -12,7 +12,8 @@ Definitions (science brief section 3; Mandel, Opt. Lett. 4, 205 (1979)):
   bin), ``"two_level"`` (2-means clustering of the bin counts: threshold halfway between the
   OFF and ON level means, iterated to convergence; a two-level step model of the binned trace,
   not a photon-by-photon changepoint analysis).
-* a bin is ON if ``n_j >= thr``; ON fraction = ON bins / all bins.
+* a bin is ON if ``n_j >= thr`` (and ``n_j >= 1``: an empty bin is never ON); ON fraction =
+  ON bins / all bins.
 * Mandel ``Q = (Var(n) - <n>) / <n>`` (population variance of the bin counts): 0 for Poisson
   light, > 0 for blinking/bunching, < 0 for sub-Poissonian light.
 """
@@ -220,7 +221,8 @@ def threshold(
 
 
 def on_mask(counts: np.ndarray, thr: float) -> np.ndarray:
-    return np.asarray(counts) >= thr
+    """ON bins: ``n >= thr`` and ``n >= 1`` (an empty bin is never ON, even if ``thr = 0``)."""
+    return np.asarray(counts) >= max(thr, 1e-12)
 
 
 def on_fraction(counts: np.ndarray, thr: float, *, hist: np.ndarray | None = None) -> float:
@@ -229,7 +231,7 @@ def on_fraction(counts: np.ndarray, thr: float, *, hist: np.ndarray | None = Non
     n = h.sum()
     if n == 0:
         return float("nan")
-    first = max(int(np.ceil(thr)), 0)
+    first = max(int(np.ceil(thr)), 1)  # an empty bin is never ON
     return float(h[first:].sum() / n)
 
 
