@@ -121,3 +121,14 @@ def test_experiment_imports_without_heavy_packages():
     env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_analyze_with_measured_irf_file(sim_file, tmp_path, capsys):
+    irf = tmp_path / "irf.ptu"
+    assert main(["photons", "simulate", "--mode", "t3", "--duration", "1", "--blinking", "none",
+                 "--lifetime-ns", "0.001", "--background-fraction", "0", "--seed", "5", "--out", str(irf)]) == 0
+    capsys.readouterr()
+    assert main(["photons", "analyze", str(sim_file), "--irf", str(irf), "--json", "--full"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["lifetime_ns"] == pytest.approx(8.0, rel=0.03)
+    assert out["irf_sigma_ns"] is None  # not a model parameter with a measured IRF

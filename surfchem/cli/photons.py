@@ -101,6 +101,7 @@ def _analysis_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dwell-tmin", type=float, default=None, help="power-law t_min (s); default: KS choice")
     p.add_argument("--chunk-records", type=int, default=1 << 20)
     p.add_argument("--allow-truncated", action="store_true", help="analyse the complete records of a truncated file")
+    p.add_argument("--irf", default=None, help="measured IRF file (PTU/Photon-HDF5) for the lifetime reconvolution")
 
 
 def _options(args):
@@ -114,7 +115,7 @@ def _options(args):
         bin_s=parse_duration(args.bin), threshold=args.threshold, threshold_method=args.threshold_method,
         threshold_counts=args.threshold_counts, channels=parse_channels(args.channels),
         g2_correction=args.g2_correction, dwell_t_min_s=args.dwell_tmin,
-        chunk_records=args.chunk_records, allow_truncated=args.allow_truncated,
+        chunk_records=args.chunk_records, allow_truncated=args.allow_truncated, irf_path=args.irf,
     )
 
 

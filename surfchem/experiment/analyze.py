@@ -58,6 +58,7 @@ class AnalysisOptions:
     min_dwell_events: int = 50
     allow_truncated: bool = False
     keep_data: bool = True
+    irf_path: str | None = None  # measured IRF (scatter) file: reconvolution with it
 
 
 @dataclass
@@ -138,6 +139,17 @@ def _fold(chunks: Iterator[PhotonChunk], period_ps: float | None) -> Iterator[Ph
                 m[ok] = np.rint(np.fmod(m[ok].astype(np.float64), period_ps)).astype(np.int64)
                 c.microtimes_ps = m
         yield c
+
+
+def _irf_histogram(opt: AnalysisOptions, dacc: decay.DecayAccumulator) -> np.ndarray:
+    """Decay histogram of a measured IRF file on the same bins (selected channels)."""
+    info, chunks = stream.open_stream(opt.irf_path, opt.chunk_records)
+    acc = decay.DecayAccumulator(dacc.bin_ps, dacc.n_bins, tuple(int(c) for c in opt.channels))
+    src = _fold(chunks, info.sync_period_ps) if info.mode == "t2" else chunks
+    stream.run(src, [acc])
+    if acc.hist.sum() < 100:
+        raise InputError(f"IRF file {opt.irf_path!r} has {int(acc.hist.sum())} photons with microtimes (< 100)")
+    return acc.hist
 
 
 def analyze_file(
@@ -270,7 +282,11 @@ def analyze_stream(
         data.decay_hist = dacc.hist
         data.decay_bin_ps = dacc.bin_ps
         try:
-            lf = decay.fit_lifetime(dacc.hist, dacc.bin_ps, period)
+            irf = _irf_histogram(opt, dacc) if opt.irf_path else None
+            lf = decay.fit_lifetime(dacc.hist, dacc.bin_ps, period, irf=irf)
+            if irf is not None:  # t0 of a measured IRF = its centroid + the fitted shift
+                centroid = float(((np.arange(irf.size) + 0.5) * dacc.bin_ps * irf).sum() / irf.sum())
+                lf.t0_ns = lf.t0_ns + centroid / 1e3
             res.lifetime_ns, res.lifetime_err_ns, res.irf_sigma_ns = lf.lifetime_ns, lf.lifetime_err_ns, lf.irf_sigma_ns
             data.lifetime_fit = lf
         except Exception as exc:  # noqa: BLE001 - a failed fit is reported, the rest stands
