@@ -1,0 +1,362 @@
+"""Entropy models of a ligand: frozen rotors, conformer ensembles, oscillators, quasi-RRHO.
+
+Everything here is per molecule (eV, eV/K, K, cm^-1); the table-level models that turn these into
+``G_corr_eV`` per slab row live in :mod:`surfchem.thermo.models`.
+
+Rotors (model ``rotor``)
+    A rotatable torsion is a non-ring single bond between two heavy atoms that each carry at least
+    one further heavy neighbour (so CH3 and NH3+ spins, which are threefold-symmetric and create no
+    new conformer, are not counted). It is ``sp3-sp3`` when both ends are sp3 (RDKit
+    hybridisation); torsions with an sp2/aromatic end (PEA's CH2-phenyl, OAm's allylic C-C) are
+    counted separately and only used when asked. Freezing one sp3-sp3 rotor (trans, gauche+,
+    gauche- -> one state) costs ``S = R ln 3`` (= 9.13 J/(mol K), T S = 28.2 meV at 298.15 K).
+    This is the classic Page-Jencks / Searle-Williams estimate of the conformational entropy
+    lost on binding (Searle & Williams, J. Am. Chem. Soc. 114, 10690 (1992)).
+
+Conformer ensemble (model ``conformers``)
+    RDKit ETKDGv3 conformers, MMFF94-optimised (optionally re-scored with GFN1/GFN2-xTB single
+    points), de-duplicated by the trans/gauche state of every sp3-sp3 rotor (plus the 60-degree
+    bin of the other rotors); ``S_conf = -R sum_i p_i ln p_i`` with Boltzmann weights
+    ``p_i ~ exp(-E_i / RT)`` over the distinct conformers found. A finite sample finds at most
+    ``n_conformers`` of the ``3^n_rotors`` states, so for long chains this is a lower bound; the
+    result reports how many were found.
+
+Oscillators (McQuarrie, *Statistical Mechanics*, 2000, ch. 8; Grimme, Chem. Eur. J. 18, 9955
+(2012))
+    harmonic oscillator of wavenumber nu, x = h c nu / (k T)::
+
+        ZPE = h c nu / 2,   U_th = h c nu / (e^x - 1),   F = ZPE + k T ln(1 - e^-x)
+        S_V = k [x / (e^x - 1) - ln(1 - e^-x)]
+
+    free 1D rotor of moment of inertia I (symmetry number 1)::
+
+        S_R = k [1/2 + ln (8 pi^3 I k T / h^2)^(1/2)]
+
+    Grimme's quasi-RRHO entropy replaces S_V of each mode by
+    ``w S_V + (1 - w) S_R`` with ``w = 1 / (1 + (nu0 / nu)^4)``, ``nu0 = 100 cm^-1``, and the rotor's
+    ``I = mu B_av / (mu + B_av)``, ``mu = h / (8 pi^2 c nu)``, ``B_av = 1e-44 kg m^2``. As in the
+    paper only the entropy is interpolated; ZPE and thermal energy stay harmonic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from ase import units
+
+from surfchem.errors import InputError
+
+#: Boltzmann constant, eV/K (ASE CODATA value)
+KB_EV_K = units.kB
+#: Planck constant in eV s
+H_EV_S = 4.135667696e-15
+#: speed of light in cm/s
+C_CM_S = 2.99792458e10
+#: one cm^-1 in eV (h c)
+CM1_IN_EV = H_EV_S * C_CM_S
+#: Planck constant in J s and Boltzmann constant in J/K (SI, exact)
+H_J_S = 6.62607015e-34
+KB_J_K = 1.380649e-23
+#: Grimme's average molecular moment of inertia B_av (kg m^2)
+B_AV_KG_M2 = 1.0e-44
+#: Grimme's qRRHO cross-over wavenumber (cm^-1) and damping exponent
+QRRHO_NU0_CM1 = 100.0
+QRRHO_ALPHA = 4
+#: entropy of one frozen threefold sp3-sp3 rotor, R ln 3 per molecule (eV/K)
+S_ROTOR_EV_K = KB_EV_K * np.log(3.0)
+
+
+# --------------------------------------------------------------------------------------------
+# rotors
+
+
+@dataclass
+class RotorCount:
+    """Rotatable torsions of a ligand (heavy-atom indices of the RDKit molecule from SMILES)."""
+
+    name: str
+    smiles: str
+    sp3_sp3: int
+    other: int
+    sp3_sp3_bonds: list[tuple[int, int]] = field(default_factory=list)
+    other_bonds: list[tuple[int, int]] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _mol(name_or_smiles: str):
+    from surfchem.build.ligands import _mol_from_smiles, resolve_ligand
+
+    spec = resolve_ligand(name_or_smiles)
+    return spec, _mol_from_smiles(spec.smiles)
+
+
+def _torsion_bonds(mol) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(sp3-sp3, other) rotatable bonds of ``mol`` (with or without explicit H)."""
+    from rdkit import Chem
+
+    sp3, other = [], []
+    for b in mol.GetBonds():
+        if b.GetBondType() != Chem.BondType.SINGLE or b.IsInRing():
+            continue
+        a1, a2 = b.GetBeginAtom(), b.GetEndAtom()
+        if a1.GetAtomicNum() == 1 or a2.GetAtomicNum() == 1:
+            continue
+        heavy1 = sum(1 for n in a1.GetNeighbors() if n.GetAtomicNum() > 1)
+        heavy2 = sum(1 for n in a2.GetNeighbors() if n.GetAtomicNum() > 1)
+        if heavy1 < 2 or heavy2 < 2:  # terminal CH3 / NH3+ / halogen: no new conformer
+            continue
+        pair = (a1.GetIdx(), a2.GetIdx())
+        if a1.GetHybridization() == Chem.HybridizationType.SP3 and \
+                a2.GetHybridization() == Chem.HybridizationType.SP3:
+            sp3.append(pair)
+        else:
+            other.append(pair)
+    return sp3, other
+
+
+def count_rotors(name_or_smiles: str) -> RotorCount:
+    """Count the rotatable torsions of a ligand from its molecular graph (see module docs)."""
+    spec, mol = _mol(name_or_smiles)
+    sp3, other = _torsion_bonds(mol)
+    return RotorCount(spec.name, spec.smiles, len(sp3), len(other), sp3, other)
+
+
+def rotor_entropy_eV_K(name_or_smiles: str, include_other: bool = False, other_states: int = 2) -> float:
+    """Conformational entropy of the free ligand by rotor counting, eV/K per molecule.
+
+    ``n_sp3 R ln 3`` (+ ``n_other R ln other_states`` with ``include_other``).
+    """
+    rc = count_rotors(name_or_smiles)
+    s = rc.sp3_sp3 * S_ROTOR_EV_K
+    if include_other:
+        if other_states < 1:
+            raise InputError(f"other_states must be >= 1, got {other_states!r}")
+        s += rc.other * KB_EV_K * np.log(other_states)
+    return float(s)
+
+
+# --------------------------------------------------------------------------------------------
+# conformer ensemble
+
+
+@dataclass
+class ConformerEnsemble:
+    """Boltzmann-weighted conformer ensemble of a free ligand at temperature ``T_K``."""
+
+    name: str
+    smiles: str
+    energies: str
+    T_K: float
+    n_embedded: int
+    n_distinct: int
+    n_rotors: int
+    S_conf_eV_K: float
+    TS_conf_eV: float
+    relative_energies_eV: list[float]
+    populations: list[float]
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _bin(angle_deg: float, sp3: bool, period: float = 360.0) -> int:
+    """trans (0) / gauche+ (1) / gauche- (2) for sp3-sp3; 60-degree bins of the torsion modulo
+    ``period`` otherwise (180 for a twofold-symmetric aromatic ring)."""
+    a = (angle_deg + 180.0) % 360.0 - 180.0
+    if sp3:
+        if abs(a) >= 120.0:
+            return 0
+        return 1 if a > 0 else 2
+    return int((angle_deg % period) // 60.0)
+
+
+def _dihedral_key(mol, conf_id: int, sp3: list, other: list) -> tuple[int, ...]:
+    from rdkit.Chem import rdMolTransforms
+
+    conf = mol.GetConformer(conf_id)
+    key = []
+    for bonds, is_sp3 in ((sp3, True), (other, False)):
+        for i, j in bonds:
+            a = mol.GetAtomWithIdx(i)
+            b = mol.GetAtomWithIdx(j)
+            ni = min(n.GetIdx() for n in a.GetNeighbors() if n.GetAtomicNum() > 1 and n.GetIdx() != j)
+            nj = min(n.GetIdx() for n in b.GetNeighbors() if n.GetAtomicNum() > 1 and n.GetIdx() != i)
+            ring = a.GetIsAromatic() or b.GetIsAromatic()
+            key.append(_bin(rdMolTransforms.GetDihedralDeg(conf, ni, i, j, nj), is_sp3,
+                            180.0 if ring else 360.0))
+    return tuple(key)
+
+
+def boltzmann_entropy_eV_K(energies_eV: np.ndarray, T_K: float) -> tuple[float, np.ndarray]:
+    """``S = -k sum p ln p`` (eV/K) and the populations ``p ~ exp(-E/kT)`` of distinct states."""
+    e = np.asarray(energies_eV, float)
+    if e.size == 0:
+        raise InputError("no conformer energies given")
+    if T_K <= 0:
+        raise InputError(f"temperature must be > 0 K, got {T_K}")
+    w = np.exp(-(e - e.min()) / (KB_EV_K * T_K))
+    p = w / w.sum()
+    nz = p[p > 0]
+    return float(-KB_EV_K * np.sum(nz * np.log(nz))), p
+
+
+def conformer_ensemble_entropy(
+    name_or_smiles: str,
+    T_K: float = 298.15,
+    n_conformers: int = 300,
+    energies: str = "mmff",
+    seed: int = 42,
+) -> ConformerEnsemble:
+    """Conformational entropy of the free ligand cation from an RDKit conformer search.
+
+    ``energies``: ``"mmff"`` (MMFF94 after optimisation, default) or ``"gfn1"``/``"gfn2"``
+    (tblite single points, charge +1, on the MMFF geometries). The lowest-energy member of each
+    distinct rotor state (see :func:`_dihedral_key`) represents it.
+    """
+    from rdkit import Chem
+    from rdkit.Chem import AllChem
+
+    if energies not in ("mmff", "gfn1", "gfn2"):
+        raise InputError(f"energies must be 'mmff', 'gfn1' or 'gfn2', got {energies!r}")
+    if n_conformers < 1:
+        raise InputError(f"n_conformers must be >= 1, got {n_conformers!r}")
+    spec, mol0 = _mol(name_or_smiles)
+    sp3, other = _torsion_bonds(mol0)
+    mol = Chem.AddHs(mol0)  # AddHs keeps heavy-atom indices
+    params = AllChem.ETKDGv3()
+    params.randomSeed = int(seed)
+    cids = list(AllChem.EmbedMultipleConfs(mol, numConfs=int(n_conformers), params=params))
+    if not cids:
+        raise InputError(f"RDKit could not embed ligand {spec.smiles!r}")
+    res = AllChem.MMFFOptimizeMoleculeConfs(mol, maxIters=5000)
+    e_kcal = np.array([e for _, e in res], float)
+    e_eV = e_kcal * units.kcal / units.mol
+    if energies != "mmff":
+        from ase import Atoms
+
+        from surfchem.calculators import get_calculator
+
+        calc = get_calculator(energies, charge=1)
+        symbols = [a.GetSymbol() for a in mol.GetAtoms()]
+        vals = []
+        for cid in cids:
+            at = Atoms(symbols, positions=mol.GetConformer(cid).GetPositions())
+            at.calc = calc
+            vals.append(at.get_potential_energy())
+        e_eV = np.array(vals)
+    best: dict[tuple[int, ...], float] = {}
+    for cid, e in zip(cids, e_eV, strict=True):
+        key = _dihedral_key(mol, cid, sp3, other)
+        if key not in best or e < best[key]:
+            best[key] = float(e)
+    e_distinct = np.array(sorted(best.values()))
+    s, p = boltzmann_entropy_eV_K(e_distinct, T_K)
+    return ConformerEnsemble(
+        spec.name, spec.smiles, energies, float(T_K), len(cids), len(best), len(sp3), s, T_K * s,
+        (e_distinct - e_distinct.min()).tolist(), p.tolist(),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# oscillators and rotors (per mode; wavenumbers in cm^-1, real and > 0)
+
+
+def _x(nu_cm1: np.ndarray, T_K: float) -> np.ndarray:
+    return np.asarray(nu_cm1, float) * CM1_IN_EV / (KB_EV_K * T_K)
+
+
+def harmonic_entropy_eV_K(nu_cm1, T_K: float) -> np.ndarray:
+    """S_V per mode (eV/K), McQuarrie eq. 8-? (see module docs)."""
+    x = _x(nu_cm1, T_K)
+    return KB_EV_K * (x / np.expm1(x) - np.log(-np.expm1(-x)))
+
+
+def harmonic_zpe_eV(nu_cm1) -> np.ndarray:
+    return 0.5 * np.asarray(nu_cm1, float) * CM1_IN_EV
+
+
+def harmonic_thermal_energy_eV(nu_cm1, T_K: float) -> np.ndarray:
+    """Thermal vibrational energy above the ZPE, per mode (eV)."""
+    x = _x(nu_cm1, T_K)
+    return np.asarray(nu_cm1, float) * CM1_IN_EV / np.expm1(x)
+
+
+def harmonic_free_energy_eV(nu_cm1, T_K: float) -> np.ndarray:
+    """Helmholtz free energy per mode, ZPE included (eV)."""
+    x = _x(nu_cm1, T_K)
+    return harmonic_zpe_eV(nu_cm1) + KB_EV_K * T_K * np.log(-np.expm1(-x))
+
+
+def rotor_moment_kg_m2(nu_cm1) -> np.ndarray:
+    """Grimme's moment of inertia of the free rotor replacing a mode, mu' (kg m^2)."""
+    nu_hz = np.asarray(nu_cm1, float) * C_CM_S
+    mu = H_J_S / (8 * np.pi**2 * nu_hz)
+    return mu * B_AV_KG_M2 / (mu + B_AV_KG_M2)
+
+
+def free_rotor_entropy_eV_K(moment_kg_m2, T_K: float, sigma: int = 1) -> np.ndarray:
+    """Entropy of a 1D free rotor (eV/K): k [1/2 + ln(sqrt(8 pi^3 I k T) / (sigma h))]."""
+    q = np.sqrt(8 * np.pi**3 * np.asarray(moment_kg_m2, float) * KB_J_K * T_K) / (sigma * H_J_S)
+    return KB_EV_K * (0.5 + np.log(q))
+
+
+def qrrho_weight(nu_cm1, nu0_cm1: float = QRRHO_NU0_CM1, alpha: int = QRRHO_ALPHA) -> np.ndarray:
+    """Grimme's damping w = 1 / (1 + (nu0/nu)^alpha): 1 for stiff modes, 0 for soft ones."""
+    return 1.0 / (1.0 + (nu0_cm1 / np.asarray(nu_cm1, float)) ** alpha)
+
+
+def qrrho_entropy_eV_K(nu_cm1, T_K: float, nu0_cm1: float = QRRHO_NU0_CM1) -> np.ndarray:
+    """Grimme (2012) quasi-RRHO entropy per mode (eV/K)."""
+    w = qrrho_weight(nu_cm1, nu0_cm1)
+    return w * harmonic_entropy_eV_K(nu_cm1, T_K) + (1 - w) * free_rotor_entropy_eV_K(
+        rotor_moment_kg_m2(nu_cm1), T_K)
+
+
+def _real_modes(nu_cm1) -> np.ndarray:
+    nu = np.asarray(nu_cm1, dtype=float).ravel()
+    return nu[nu > 0]
+
+
+@dataclass
+class VibThermo:
+    """Vibrational thermochemistry of a set of modes at ``T_K`` (eV, eV/K)."""
+
+    T_K: float
+    model: str
+    n_modes: int
+    n_imaginary: int
+    ZPE_eV: float
+    U_th_eV: float
+    S_vib_eV_K: float
+    F_vib_eV: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def vib_thermo(nu_cm1, T_K: float, model: str = "qrrho", nu0_cm1: float = QRRHO_NU0_CM1,
+               min_cm1: float = 0.0) -> VibThermo:
+    """F_vib = ZPE + U_th - T S of the real modes; imaginary (negative) ones are counted, skipped.
+
+    ``model``: ``"harmonic"`` (ASE :class:`~ase.thermochemistry.HarmonicThermo` formulas) or
+    ``"qrrho"`` (Grimme's entropy). ``min_cm1``: modes below it (but > 0) are also skipped
+    (harmonic S diverges as nu -> 0; qRRHO needs no cut-off).
+    """
+    if T_K <= 0:
+        raise InputError(f"temperature must be > 0 K, got {T_K}")
+    if model not in ("harmonic", "qrrho"):
+        raise InputError(f"vibrational model must be 'harmonic' or 'qrrho', got {model!r}")
+    nu_all = np.asarray(nu_cm1, float).ravel()
+    n_imag = int(np.sum(nu_all < 0))
+    nu = _real_modes(nu_all)
+    nu = nu[nu > min_cm1]
+    zpe = float(harmonic_zpe_eV(nu).sum())
+    u = float(harmonic_thermal_energy_eV(nu, T_K).sum())
+    if model == "harmonic":
+        s = float(harmonic_entropy_eV_K(nu, T_K).sum())
+    else:
+        s = float(qrrho_entropy_eV_K(nu, T_K, nu0_cm1).sum())
+    return VibThermo(float(T_K), model, int(nu.size), n_imag, zpe, u, s, zpe + u - T_K * s)
