@@ -274,3 +274,25 @@ def test_t2_sync_period_from_records_when_header_lacks_rate(tmp_path):
     assert info.sync_period_ps == 200_000
     c = next(chunks)
     np.testing.assert_array_equal(c.microtimes_ps, [1234, 1000])
+
+
+def test_numba_decoder_identical_to_numpy(t3_file, t2_sync_file, tmp_path):
+    pytest.importorskip("numba")
+    t = np.array([5, 10, 3 * ptu.HH_T2_WRAP_V2 + 7, 10**13 + 1], np.int64)
+    gap = tmp_path / "gap.ptu"
+    ptu.write_ptu(gap, ptu.encode_hh_t2(t, np.array([0, 1, -1, 0], np.int8)), mode="t2",
+                  global_resolution_s=1e-12, resolution_s=1e-12, sync_rate_hz=0)
+    for path, chunks in ((t3_file[0], (3, 10007)), (t2_sync_file[0], (10007, 1 << 20)), (gap, (1, 3))):
+        for chunk in chunks:
+            a = list(ptu.iter_ptu_chunks(path, chunk, use_numba=False))
+            b = list(ptu.iter_ptu_chunks(path, chunk, use_numba=True))
+            assert len(a) == len(b)
+            for x, y in zip(a, b, strict=True):
+                np.testing.assert_array_equal(x.times_ps, y.times_ps)
+                np.testing.assert_array_equal(x.channels, y.channels)
+                assert (x.microtimes_ps is None) == (y.microtimes_ps is None)
+                if x.microtimes_ps is not None:
+                    np.testing.assert_array_equal(x.microtimes_ps, y.microtimes_ps)
+                if x.sync_times_ps is not None:
+                    np.testing.assert_array_equal(x.sync_times_ps, y.sync_times_ps)
+                assert x.end_time_ps == y.end_time_ps
