@@ -1,0 +1,192 @@
+"""Per-ligand descriptors from a screen/campaign output (``results.csv``, ``summary.csv``, ``references.json``).
+
+One row per computed ligand. Columns (units in the names; NaN when the screen lacks the N needed):
+
+``gamma_min_J_m2``, ``n_gamma_min``
+    lowest gamma(N) over the computed N and the N where it occurs.
+``gamma_N8_J_m2``, ``dG_N8_eV``
+    gamma and dG at full coverage (N = ``n_full``, 8 sites on the 2x2 slab).
+``gamma_nmax_J_m2``, ``n_max``
+    gamma at the largest computed N (equals ``gamma_N8`` for a full screen; lets a reduced
+    screen still be compared).
+``dG_mean_gt4_eV``
+    mean dG(N) over N > 4 (the paper: DDA binding turns unfavourable after the 4th ligand).
+``lateral_eV``
+    mean per-ligand binding at the largest computed N minus the binding of one isolated ligand,
+    ``sum_{k<=N} dG(k) / N - dG(1)``: negative = tails attract each other (stacking), positive =
+    steric repulsion. Our definition (the paper names the effect, not a number).
+``TS_conf_rotor_eV``
+    conformational-entropy penalty per ligand by rotor counting (brief section 2, estimate a):
+    ``n_rotors * k_B T ln 3`` at ``T`` (298.15 K).
+``TS_conf_eV``
+    per-ligand T S_conf from the screen's own entropy model when ``results.csv`` has a
+    ``TS_conf_eV`` column (per slab, divided by N and averaged over the lowest rows, N > 0).
+``heavy_atoms``, ``tail_heavy_atoms``, ``rotors``
+    size of the cation and of its tail (heavy atoms other than the ammonium N).
+``stacking_energy_eV``
+    passed through when the screen provides such a column (not computed here).
+``gamma_err_J_m2`` etc.
+    error columns of the trust layer (``*_err_*``) at the selected rows, when present.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+
+from surfchem.errors import InputError
+
+#: Boltzmann constant, eV/K
+K_B_EV = 8.617333262e-5
+
+#: descriptor columns in the order they are shown and tried for the correlation
+DESCRIPTORS: dict[str, str] = {
+    "gamma_N8_J_m2": "gamma at full coverage N=8 (J/m²)",
+    "gamma_min_J_m2": "minimum gamma(N) (J/m²)",
+    "n_gamma_min": "N at the gamma minimum",
+    "gamma_nmax_J_m2": "gamma at the largest computed N (J/m²)",
+    "dG_N8_eV": "dG of the 8th ligand (eV)",
+    "dG_mean_gt4_eV": "mean dG(N) over N > 4 (eV)",
+    "lateral_eV": "lateral interaction per ligand at max N (eV)",
+    "TS_conf_eV": "T S_conf per ligand, screen's entropy model (eV)",
+    "TS_conf_rotor_eV": "T S_conf per ligand, rotor counting (eV)",
+    "tail_heavy_atoms": "tail heavy atoms",
+    "rotors": "rotatable bonds",
+    "stacking_energy_eV": "stacking energy (eV)",
+}
+
+
+def ligand_size(name_or_smiles: str) -> dict[str, int]:
+    """Heavy atoms, tail heavy atoms (without the ammonium N) and rotors of a ligand cation."""
+    from rdkit import Chem
+
+    from surfchem.build.ligands import resolve_ligand, rotor_count
+
+    spec = resolve_ligand(name_or_smiles)
+    mol = Chem.MolFromSmiles(spec.smiles)
+    heavy = mol.GetNumHeavyAtoms()
+    return {"heavy_atoms": int(heavy), "tail_heavy_atoms": int(heavy - 1),
+            "rotors": int(rotor_count(spec.smiles))}
+
+
+def _read_tables(path: Path) -> tuple[pd.DataFrame, pd.DataFrame | None, dict]:
+    if not path.is_dir():
+        raise InputError(f"results directory {str(path)!r} does not exist; give the OUT directory "
+                         "of a `surfchem screen` (or campaign) run, holding results.csv")
+    res = path / "results.csv"
+    if not res.is_file():
+        have = sorted(p.name for p in path.iterdir())[:12]
+        hint = " (results.db is there: the screen may still be running)" if "results.db" in have else ""
+        raise InputError(f"{str(path)!r} has no results.csv{hint}; it holds {have}. Give a finished "
+                         "screen/campaign output directory")
+    table = pd.read_csv(res)
+    summ = pd.read_csv(path / "summary.csv") if (path / "summary.csv").is_file() else None
+    refs = json.loads((path / "references.json").read_text()) if (path / "references.json").is_file() else {}
+    return table, summ, refs
+
+
+def descriptors_from_results(results_dir: str | Path, n_full: int = 8, T: float = 298.15) -> pd.DataFrame:
+    """Descriptors per ligand (see module docs) from a screen/campaign output directory.
+
+    The directory must hold ``results.csv`` (all computed arrangements); ``summary.csv`` and
+    ``references.json`` are used when present. ``df.attrs`` carries ``material``, ``calculator``,
+    the references and the source path.
+    """
+    path = Path(results_dir)
+    table, summ, refs = _read_tables(path)
+    desc = descriptors_from_tables(table, summ, n_full=n_full, T=T)
+    desc.attrs.update(source=str(path), references=refs, material=refs.get("material", "CsPbBr3"),
+                      calculator=refs.get("calculator", ""))
+    desc["material"] = refs.get("material", "CsPbBr3")
+    return desc
+
+
+def descriptors_from_tables(table: pd.DataFrame, summary: pd.DataFrame | None = None,
+                            n_full: int = 8, T: float = 298.15) -> pd.DataFrame:
+    """Descriptors from the in-memory tables of a screen (``results.csv`` / ``summary.csv``)."""
+    need = ("ligand", "n", "gamma_J_m2", "dG_eV")
+    missing = [c for c in need if c not in table.columns]
+    if missing:
+        raise InputError(f"results table lacks columns {missing}; it should come from `surfchem screen`")
+    t = table.copy()
+    t["ligand"] = t["ligand"].fillna("").astype(str)
+    if "is_min" in t:
+        t["is_min"] = t["is_min"].astype(str).str.lower().isin(["true", "1"])
+        best = t[t["is_min"]]
+    else:
+        best = t.loc[t.groupby(["ligand", "n"])["gamma_J_m2"].idxmin()]
+    best = best.drop_duplicates(["ligand", "n"])
+    if summary is not None and {"ligand", "n", "gamma_J_m2"} <= set(summary.columns):
+        s = summary.copy()
+        s["ligand"] = s["ligand"].fillna("").astype(str)
+        extra = [c for c in best.columns if c not in s.columns and c not in ("ligand", "n")]
+        s = s.merge(best[["ligand", "n", *extra]], on=["ligand", "n"], how="left")
+    else:
+        s = best
+    ligands = [lig for lig in dict.fromkeys(s["ligand"]) if lig]
+    if not ligands:
+        raise InputError("results table has no ligand rows (only the bare slab?); screen at least one ligand")
+    rows = []
+    for lig in ligands:
+        g = s[s["ligand"] == lig].sort_values("n").set_index("n")
+        gam = g["gamma_J_m2"].astype(float)
+        dg = g["dG_eV"].astype(float)
+        rec: dict = {"ligand": lig, "smiles": _smiles_of(lig, t), "n_computed": ",".join(str(int(k)) for k in g.index)}
+        valid = gam.dropna()
+        rec["gamma_min_J_m2"] = float(valid.min()) if len(valid) else math.nan
+        rec["n_gamma_min"] = int(valid.idxmin()) if len(valid) else math.nan
+        rec["gamma_N8_J_m2"] = float(gam.get(n_full, math.nan))
+        rec["dG_N8_eV"] = float(dg.get(n_full, math.nan))
+        n_max = int(valid.index.max()) if len(valid) else 0
+        rec["n_max"] = n_max
+        rec["gamma_nmax_J_m2"] = float(gam.get(n_max, math.nan))
+        hi = dg[(dg.index > 4)].dropna()
+        rec["dG_mean_gt4_eV"] = float(hi.mean()) if len(hi) else math.nan
+        d = dg[dg.index > 0]
+        if n_max >= 2 and 1 in d.index and d.loc[1:n_max].notna().all() and len(d.loc[1:n_max]) == n_max:
+            rec["lateral_eV"] = float(d.loc[1:n_max].sum() / n_max - d.loc[1])
+        else:
+            rec["lateral_eV"] = math.nan
+        if "TS_conf_eV" in g.columns:
+            ts = (g["TS_conf_eV"].astype(float) / pd.Series(g.index, index=g.index)).where(g.index > 0).dropna()
+            rec["TS_conf_eV"] = float(ts.mean()) if len(ts) else math.nan
+        if "stacking_energy_eV" in g.columns:
+            rec["stacking_energy_eV"] = float(g["stacking_energy_eV"].astype(float).dropna().mean())
+        for c in g.columns:
+            if c.endswith(("_err_J_m2", "_err_eV")):
+                base = c.replace("_err", "")
+                if base == "gamma_J_m2":
+                    rec["gamma_min_err_J_m2"] = float(g[c].get(rec["n_gamma_min"], math.nan)) if len(valid) else math.nan
+                    rec["gamma_N8_err_J_m2"] = float(g[c].get(n_full, math.nan))
+                elif base == "dG_eV":
+                    rec["dG_N8_err_eV"] = float(g[c].get(n_full, math.nan))
+        if "flags" in g.columns:
+            rec["flags"] = ";".join(sorted({str(f) for f in g["flags"].dropna() if str(f)}))
+        try:
+            size = ligand_size(rec["smiles"] or lig)
+        except InputError:
+            size = {"heavy_atoms": math.nan, "tail_heavy_atoms": math.nan, "rotors": math.nan}
+        rec.update(size)
+        rec["TS_conf_rotor_eV"] = (size["rotors"] * K_B_EV * T * math.log(3.0)
+                                   if not isinstance(size["rotors"], float) else math.nan)
+        rows.append(rec)
+    out = pd.DataFrame(rows)
+    out.attrs.update(n_full=n_full, T=T)
+    return out
+
+
+def _smiles_of(ligand: str, table: pd.DataFrame) -> str:
+    if "smiles" in table.columns:
+        s = table.loc[table["ligand"] == ligand, "smiles"].dropna()
+        s = [x for x in s.astype(str) if x and x != "nan"]
+        if s:
+            return s[0]
+    from surfchem.build.ligands import resolve_ligand
+
+    try:
+        return resolve_ligand(ligand).smiles
+    except InputError:
+        return ""

@@ -1,0 +1,174 @@
+"""Rank agreement between computed descriptors and measured ON fractions, and candidate ranking.
+
+Spearman's rho is :func:`scipy.stats.spearmanr`. With the handful of ligands a screen can afford
+its p-value from the t approximation is meaningless, so we also give the exact permutation
+p-value (all n! orderings, two-sided, n <= 8) and a plain-language caveat. With n points rho takes
+only a few values (n = 3: -1, -0.5, 0.5, 1) and a perfect rho = +-1 happens by chance with
+probability 2/n! (1/3 for n = 3).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from surfchem.errors import InputError
+from surfchem.link.descriptors import DESCRIPTORS
+
+#: expected sign of rho under the paper's claim (lower gamma at full coverage -> higher ON)
+EXPECTED_SIGN = {"gamma_N8_J_m2": -1, "gamma_min_J_m2": -1, "gamma_nmax_J_m2": -1,
+                 "dG_N8_eV": -1, "dG_mean_gt4_eV": -1, "lateral_eV": -1, "TS_conf_eV": -1,
+                 "TS_conf_rotor_eV": -1, "tail_heavy_atoms": -1, "rotors": -1,
+                 "n_gamma_min": +1, "stacking_energy_eV": -1}
+
+
+@dataclass
+class Correlation:
+    descriptor: str
+    target: str
+    n: int
+    rho: float
+    p_scipy: float
+    p_exact: float | None
+    ligands: list[str]
+    expected_sign: int | None
+    caveat: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def exact_spearman_p(x, y, max_n: int = 8) -> float | None:
+    """Two-sided permutation p of Spearman's rho: share of the n! orderings of y with |rho| >= |rho_obs|.
+
+    Ties are handled by average ranks (as scipy). None when n > ``max_n`` or rho is undefined.
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    n = len(x)
+    if n < 2 or n > max_n:
+        return None
+    rx, ry = stats.rankdata(x), stats.rankdata(y)
+    if np.ptp(rx) == 0 or np.ptp(ry) == 0:
+        return None
+    obs = abs(np.corrcoef(rx, ry)[0, 1])
+    count = total = 0
+    for perm in itertools.permutations(ry):
+        r = abs(np.corrcoef(rx, perm)[0, 1])
+        count += r >= obs - 1e-12
+        total += 1
+    return count / total
+
+
+def caveat_text(n: int, rho: float, p_exact: float | None) -> str:
+    """The plain statement printed next to every rho."""
+    if n < 3:
+        return (f"only {n} ligand(s) with both a measurement and this descriptor: no rank "
+                "correlation can be computed; this says nothing about the trend")
+    chance = 2 / math.factorial(n)
+    s = (f"rho from only n = {n} ligands. With {n} points rho can take few values and a perfect "
+         f"rank agreement (|rho| = 1) happens by chance with probability {chance:.2g}")
+    if p_exact is not None and np.isfinite(rho):
+        s += f"; the exact permutation p for |rho| >= {abs(rho):.2f} is {p_exact:.2g}"
+    s += (". Treat it as a consistency check with the measurements, not as evidence that the "
+          "descriptor predicts blinking.")
+    return s
+
+
+def spearman(x, y) -> tuple[float, float]:
+    """scipy's Spearman rho and p (NaN when fewer than 3 points or a constant column)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return math.nan, math.nan
+    r = stats.spearmanr(x, y)
+    return float(r.statistic), float(r.pvalue)
+
+
+def correlations(joined: pd.DataFrame, target: str = "on_fraction",
+                 descriptors: list[str] | None = None) -> pd.DataFrame:
+    """Spearman rho of ``target`` against each descriptor over the measured ligands having both."""
+    if target not in joined.columns:
+        raise InputError(f"joined table has no {target!r} column; measured columns are "
+                         f"{[c for c in ('on_fraction', 'mandel_q', 'k_on', 'k_off', 'g2_0') if c in joined]}")
+    cols = descriptors or [c for c in DESCRIPTORS if c in joined.columns]
+    meas = joined[joined["measured"]] if "measured" in joined else joined
+    out = []
+    for c in cols:
+        if c not in joined.columns:
+            raise InputError(f"descriptor {c!r} not in the joined table; choose from "
+                             f"{[d for d in DESCRIPTORS if d in joined.columns]}")
+        sub = meas[[c, target, "ligand"]].dropna()
+        sub = sub[np.isfinite(sub[c].astype(float)) & np.isfinite(sub[target].astype(float))]
+        rho, p = spearman(sub[c], sub[target])
+        pex = exact_spearman_p(sub[c], sub[target]) if np.isfinite(rho) else None
+        out.append(Correlation(c, target, len(sub), rho, p, pex, list(sub["ligand"]),
+                               EXPECTED_SIGN.get(c), caveat_text(len(sub), rho, pex)).as_dict())
+    return pd.DataFrame(out)
+
+
+def best_descriptor(corr: pd.DataFrame) -> str | None:
+    """Descriptor with the largest |rho| (ties: more points, then the order of DESCRIPTORS).
+
+    None when no descriptor has a finite rho (fewer than 3 measured ligands).
+    """
+    ok = corr[np.isfinite(corr["rho"].astype(float))].copy()
+    if ok.empty:
+        return None
+    order = {d: i for i, d in enumerate(DESCRIPTORS)}
+    ok["_abs"] = ok["rho"].abs().round(12)
+    ok["_ord"] = ok["descriptor"].map(order).fillna(len(order))
+    ok = ok.sort_values(["_abs", "n", "_ord"], ascending=[False, False, True])
+    return str(ok["descriptor"].iloc[0])
+
+
+def rank_candidates(joined: pd.DataFrame, corr: pd.DataFrame, descriptor: str | None = None,
+                    target: str = "on_fraction") -> tuple[pd.DataFrame, str]:
+    """Untested ligands ordered from most to least promising by ``descriptor`` (default: best).
+
+    The direction follows the sign of rho on the measured ligands (rho < 0: a lower descriptor
+    goes with a higher ON fraction). Each candidate is placed between the measured ligands whose
+    descriptor brackets it. Returns (table, statement with the caveat).
+    """
+    descriptor = descriptor or best_descriptor(corr)
+    cand = joined[~joined["measured"]] if "measured" in joined else joined.iloc[0:0]
+    if descriptor is None:
+        n = int(corr["n"].max()) if len(corr) else 0
+        return (cand.assign(rank=np.nan)[["ligand"] + (["rank"])],
+                f"no ranking: only {n} measured ligand(s) share a descriptor with the results; "
+                "a rank correlation needs at least 3")
+    row = corr[corr["descriptor"] == descriptor]
+    if row.empty:
+        raise InputError(f"descriptor {descriptor!r} has no correlation row; choose from {list(corr['descriptor'])}")
+    row = row.iloc[0]
+    rho, n = float(row["rho"]), int(row["n"])
+    if not np.isfinite(rho) or rho == 0:
+        return (cand.assign(rank=np.nan)[["ligand", "rank"]],
+                f"no ranking by {descriptor}: rho is undefined or 0 on n = {n} measured ligands")
+    sign = -1 if rho < 0 else 1   # predicted ON rises with sign * descriptor
+    meas = joined[joined["measured"]][["ligand", descriptor, target]].dropna()
+    c = cand[["ligand", descriptor]].copy()
+    c = c[np.isfinite(c[descriptor].astype(float))]
+    c["score"] = sign * c[descriptor].astype(float)
+    c = c.sort_values("score", ascending=False).reset_index(drop=True)
+    c["rank"] = np.arange(1, len(c) + 1)
+
+    def bracket(v: float) -> str:
+        below = meas[sign * meas[descriptor] < sign * v].sort_values(descriptor, key=lambda s: sign * s)
+        above = meas[sign * meas[descriptor] >= sign * v].sort_values(descriptor, key=lambda s: sign * s)
+        lo = f"{below['ligand'].iloc[-1]} ({below[target].iloc[-1]:.0%})" if len(below) else None
+        hi = f"{above['ligand'].iloc[0]} ({above[target].iloc[0]:.0%})" if len(above) else None
+        if lo and hi:
+            return f"between {lo} and {hi}"
+        return f"above all measured (best: {lo})" if lo else f"below all measured (worst: {hi})"
+
+    c["expected_vs_measured"] = [bracket(v) for v in c[descriptor].astype(float)]
+    c = c[["rank", "ligand", descriptor, "expected_vs_measured"]]
+    direction = "lower" if sign < 0 else "higher"
+    text = (f"Untested candidates ranked by {descriptor} ({direction} is better, because on the "
+            f"measured ligands rho = {rho:+.2f}). This ranking rests on only n = {n} measured "
+            f"ligands ({', '.join(row['ligands'])}); {row['caveat']}")
+    return c, text
