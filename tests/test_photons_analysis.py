@@ -135,8 +135,12 @@ def test_dwell_times_drop_censored_runs():
     np.testing.assert_allclose(toff, [0.03, 0.01])
 
 
+@pytest.mark.parametrize("numba_flag", ["0", "1"])
 @pytest.mark.parametrize("chunk", [1, 3, 50, 10**6])
-def test_g2_streaming_exact_vs_brute_force(chunk):
+def test_g2_streaming_exact_vs_brute_force(chunk, numba_flag, monkeypatch):
+    if numba_flag == "1":
+        pytest.importorskip("numba")
+    monkeypatch.setenv("SURFCHEM_NUMBA", numba_flag)
     rng = np.random.default_rng(chunk)
     t = np.sort(rng.integers(0, 2_000_000, 600))
     t[100:110] = t[100]  # equal timestamps across channels and chunk boundaries

@@ -13,7 +13,43 @@ import os
 import numpy as np
 
 _KERNEL = None
+_PAIR_KERNEL = None
 _AUTO_MIN_RECORDS = 4_000_000
+
+
+def loaded() -> bool:
+    """True when numba is already imported (by the decoder for a large file) or forced on."""
+    import sys
+
+    flag = os.environ.get("SURFCHEM_NUMBA", "").strip()
+    if flag == "0":
+        return False
+    if flag == "1":
+        return enabled(0)
+    return "numba" in sys.modules
+
+
+def pair_kernel():
+    """Histogram of ``b - a`` in ``[-tau_max, tau_max)`` over all pairs (two-pointer sweep)."""
+    global _PAIR_KERNEL
+    if _PAIR_KERNEL is None:
+        from numba import njit
+
+        @njit(cache=True, nogil=True)
+        def pair_hist(a, b, tau_max, w, out):
+            lo = 0
+            na = a.size
+            for j in range(b.size):
+                bj = b[j]
+                while lo < na and a[lo] <= bj - tau_max:
+                    lo += 1
+                i = lo
+                while i < na and a[i] <= bj + tau_max:
+                    out[(bj - a[i] + tau_max) // w] += 1
+                    i += 1
+
+        _PAIR_KERNEL = pair_hist
+    return _PAIR_KERNEL
 
 
 def enabled(n_records: int) -> bool:

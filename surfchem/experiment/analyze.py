@@ -130,14 +130,17 @@ class PhotonAnalysis:
 
 def _fold(chunks: Iterator[PhotonChunk], period_ps: float | None) -> Iterator[PhotonChunk]:
     """Fold T2 sync delays into one laser period (sync dividers > 1)."""
+    p_int = int(round(period_ps)) if period_ps else 0
+    exact = bool(period_ps) and abs(period_ps - p_int) < 1e-9
     for c in chunks:
         if period_ps and c.microtimes_ps is not None and c.microtimes_ps.size:
             m = c.microtimes_ps
-            ok = m >= 0
-            if np.any(m[ok] >= period_ps):
-                m = m.copy()
-                m[ok] = np.rint(np.fmod(m[ok].astype(np.float64), period_ps)).astype(np.int64)
-                c.microtimes_ps = m
+            if exact:  # integer period: in place, -1 (unknown) stays -1
+                np.remainder(m, p_int, out=m, where=m >= p_int)
+            else:
+                ok = m >= period_ps
+                if np.any(ok):
+                    m[ok] = np.rint(np.fmod(m[ok].astype(np.float64), period_ps)).astype(np.int64)
         yield c
 
 

@@ -42,6 +42,11 @@ def _pair_hist(a: np.ndarray, b: np.ndarray, tau_max: int, w: int, nbins: int, o
     """Add to ``out`` the histogram of ``b_j - a_i`` in ``[-tau_max, tau_max)`` for all pairs."""
     if a.size == 0 or b.size == 0:
         return
+    from surfchem.experiment import _fastdecode
+
+    if _fastdecode.loaded():
+        _fastdecode.pair_kernel()(a, b, tau_max, w, out)
+        return
     lo = np.searchsorted(a, b - tau_max, side="right")
     hi = np.searchsorted(a, b + tau_max, side="right")
     cnt = hi - lo
