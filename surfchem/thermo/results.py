@@ -1,0 +1,106 @@
+"""Read a screen/campaign output directory for the free-energy layer (read-only).
+
+``DIR/results.csv`` (one row per relaxed slab), ``DIR/references.json`` (g_bulk, mu_AX, mu_LX per
+ligand, calculator, a0), relaxed structures from ``DIR/results.db`` (by ``task_hash``, every row,
+ion pairs too) or ``DIR/structures/{ligand}_n{k}.extxyz`` (the lowest one per (ligand, n)).
+Nothing is written into ``DIR``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from ase import Atoms
+
+from surfchem.errors import FileFormatError, InputError
+from surfchem.thermo import References
+
+
+@dataclass
+class ScreenData:
+    """Records, references and structure look-ups of one screen directory."""
+
+    path: Path
+    records: pd.DataFrame
+    refs: References
+
+    def _db(self):
+        db = self.path / "results.db"
+        if not db.exists():
+            return None
+        from ase.db import connect
+
+        return connect(str(db), type="db")
+
+    def _from_db(self, **sel) -> Atoms | None:
+        db = self._db()
+        if db is None:
+            return None
+        rows = list(db.select(limit=1, **sel))
+        if not rows:
+            return None
+        row = rows[0]
+        atoms = row.toatoms()
+        data = row.data or {}
+        for name in ("surface_site", "ligand_index"):
+            if name in data:
+                atoms.set_array(name, np.asarray(data[name], dtype=int))
+        return atoms
+
+    def structure(self, row: pd.Series) -> Atoms | None:
+        """Relaxed slab of a results row (db by task_hash, else the lowest extxyz if it matches)."""
+        h = row.get("task_hash")
+        if isinstance(h, str) and h:
+            at = self._from_db(task_hash=h)
+            if at is not None:
+                return at
+        f = self.path / "structures" / f"{row['ligand']}_n{int(row['n'])}.extxyz"
+        if f.exists():
+            from ase.io import read
+
+            at = read(f)
+            lows = self.records[(self.records["ligand"] == row["ligand"]) & (self.records["n"] == row["n"])]
+            if np.isclose(row["energy_eV"], lows["energy_eV"].min()):
+                return at
+        return None
+
+    def free_reference(self, ligand: str) -> Atoms | None:
+        """The relaxed L+ X- ion pair of ``ligand`` stored by the screen (None if user mu)."""
+        return self._from_db(kind="ion_pair", ligand=ligand)
+
+
+def load_screen(path: str | Path) -> ScreenData:
+    """Read ``results.csv`` + ``references.json`` of a screen directory."""
+    p = Path(path)
+    csv, ref = p / "results.csv", p / "references.json"
+    if not p.is_dir():
+        raise InputError(f"results {str(p)!r} is not a directory; give a screen output directory")
+    if not csv.exists() or not ref.exists():
+        raise InputError(f"{str(p)!r} lacks results.csv or references.json: is the screen finished?")
+    try:
+        refd = json.loads(ref.read_text())
+        refs = References(
+            material=refd.get("material", "CsPbBr3"), g_bulk_eV=float(refd["g_bulk_eV"]),
+            mu_AX_eV=float(refd["mu_AX_eV"]), mu_LX_eV={k: float(v) for k, v in refd["mu_LX_eV"].items()},
+            mu_LX_kind=dict(refd.get("mu_LX_kind", {})), a0_A=refd.get("a0_A"),
+            calculator=refd.get("calculator", ""),
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise FileFormatError(f"{ref}: not a screen references file ({exc})") from None
+    df = pd.read_csv(csv, keep_default_na=True)
+    df["ligand"] = df["ligand"].fillna("").astype(str)
+    from surfchem.build.bulk import get_material
+
+    mat = get_material(refs.material)
+    if "n_A" not in df or "n_B" not in df:
+        from ase.symbols import string2symbols
+
+        syms = [string2symbols(f) if isinstance(f, str) else [] for f in df["formula"]]
+        df["n_A"] = [s.count(mat.a) for s in syms]
+        df["n_B"] = [s.count(mat.b) for s in syms]
+    df = df[np.isfinite(df["energy_eV"].astype(float))].reset_index(drop=True)
+    return ScreenData(p, df, refs)

@@ -1,0 +1,111 @@
+"""Temperature and chemical-potential sweeps: which coverage N is stable where.
+
+Chemical potential of the ligand salt (surface phase diagram, like pymatgen's
+``SurfaceEnergyPlotter`` for adsorbates)::
+
+    gamma(N, dmu) = gamma(N, 0) - N dmu / (2 A),     dmu = mu_LX - mu_LX(reference)   (eV)
+
+(mu_CsBr is held at bulk CsBr). Raising dmu favours more ligands. Each gamma(N, .) is a line,
+so the stable N at each dmu is the lower envelope, and the window of N is an interval computed
+exactly by :func:`stability_windows`.
+
+Temperature: :func:`temperature_sweep` re-evaluates the model at each T (vibrational modes and
+conformer searches are computed once and reused) and reports N_min(T).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from surfchem.errors import InputError
+from surfchem.thermo import EV_PER_A2_IN_J_PER_M2, n_min
+from surfchem.thermo.models import Memo, ThermoSettings, thermo_summary, thermo_table
+
+
+def _lines(table: pd.DataFrame, ligand: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(n, gamma(N, 0) in eV/Å², slope N/(2A) in 1/Å²) of the lowest rows of one ligand."""
+    best = table[table["is_min"] & (table["ligand"] == ligand)].drop_duplicates("n").sort_values("n")
+    best = best[best["gamma_eV_A2"].notna()]
+    if best.empty:
+        raise InputError(f"no coverage rows for ligand {ligand!r}")
+    n = best["n"].to_numpy(int)
+    return n, best["gamma_eV_A2"].to_numpy(float), n / (2.0 * best["area_A2"].to_numpy(float))
+
+
+def gamma_vs_mu(table: pd.DataFrame, dmu_eV: Sequence[float]) -> pd.DataFrame:
+    """Long table ligand, n, dmu_eV, gamma_J_m2, stable (the lowest N at that dmu)."""
+    dmu = np.asarray(dmu_eV, float)
+    rows = []
+    for lig in sorted(set(table.loc[table["n"] > 0, "ligand"])):
+        n, g0, s = _lines(table, lig)
+        g = (g0[:, None] - s[:, None] * dmu[None, :]) * EV_PER_A2_IN_J_PER_M2
+        low = np.argmin(g, axis=0)
+        for k in range(len(n)):
+            for j, x in enumerate(dmu):
+                rows.append((lig, int(n[k]), float(x), float(g[k, j]), bool(low[j] == k)))
+    return pd.DataFrame(rows, columns=["ligand", "n", "dmu_eV", "gamma_J_m2", "stable"])
+
+
+def stability_windows(table: pd.DataFrame) -> pd.DataFrame:
+    """Exact dmu interval (eV) where each N has the lowest gamma, per ligand (empty ones dropped).
+
+    ``dmu_lo_eV`` = -inf for the lowest stable N, ``dmu_hi_eV`` = +inf for the highest.
+    """
+    out = []
+    for lig in sorted(set(table.loc[table["n"] > 0, "ligand"])):
+        n, a, s = _lines(table, lig)
+        for k in range(len(n)):
+            lo, hi = -np.inf, np.inf
+            for m in range(len(n)):
+                if m == k:
+                    continue
+                # a_k - s_k x <= a_m - s_m x  <=>  (s_m - s_k) x <= a_m - a_k
+                d = s[m] - s[k]
+                x = (a[m] - a[k]) / d
+                if d > 0:
+                    hi = min(hi, x)
+                else:
+                    lo = max(lo, x)
+            if lo <= hi:
+                out.append((lig, int(n[k]), float(lo), float(hi)))
+    return pd.DataFrame(out, columns=["ligand", "n", "dmu_lo_eV", "dmu_hi_eV"])
+
+
+def temperature_sweep(
+    records: pd.DataFrame, refs, temperatures_K: Sequence[float], settings: ThermoSettings | None = None,
+    structure=None, free_reference=None, memo: Memo | None = None, **kw: Any,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Summaries at each T (column ``T_K``) and N_min per ligand and T (``n_min`` table)."""
+    base = settings or ThermoSettings(**kw)
+    memo = memo or Memo()
+    temps = [float(t) for t in temperatures_K]
+    if not temps or min(temps) <= 0:
+        raise InputError(f"temperatures must be > 0 K, got {temperatures_K!r}")
+    parts, mins = [], []
+    for T in temps:
+        s = ThermoSettings(**{**base.__dict__, "T_K": T})
+        tab = thermo_table(records, refs, s, structure=structure, free_reference=free_reference, memo=memo)
+        summ = thermo_summary(tab)
+        parts.append(summ)
+        for lig, nm in n_min(summ).items():
+            mins.append((T, lig, nm))
+    return (pd.concat(parts, ignore_index=True),
+            pd.DataFrame(mins, columns=["T_K", "ligand", "n_min"]))
+
+
+def parse_range(spec: str) -> np.ndarray:
+    """``"77:400:25"`` (start:stop:step, stop included if on the grid), ``"77,298,400"`` -> array."""
+    try:
+        if ":" in spec:
+            parts = [float(x) for x in spec.split(":")]
+            if len(parts) != 3 or parts[2] <= 0 or parts[1] < parts[0]:
+                raise ValueError
+            lo, hi, step = parts
+            return np.arange(lo, hi + 0.5 * step, step)
+        return np.array([float(x) for x in spec.split(",") if x.strip()])
+    except ValueError:
+        raise InputError(f"range {spec!r}: use start:stop:step (e.g. 77:400:25) or a list 77,298") from None
