@@ -36,7 +36,7 @@ import numpy as np
 from scipy import optimize, special
 
 from surfchem.errors import ConvergenceError, InputError
-from surfchem.experiment.ptu import PhotonChunk
+from surfchem.experiment.ptu import PhotonChunk, channel_selector, select_channels
 
 
 class DecayAccumulator:
@@ -48,6 +48,7 @@ class DecayAccumulator:
         self.bin_ps = float(bin_ps)
         self.n_bins = int(n_bins)
         self.channels = None if channels is None else np.asarray(sorted(channels), dtype=np.int8)
+        self._lut = channel_selector(self.channels)
         self.hist = np.zeros(self.n_bins, dtype=np.int64)
         self.n_without = 0
 
@@ -55,8 +56,9 @@ class DecayAccumulator:
         if len(chunk) == 0 or chunk.microtimes_ps is None:
             return
         m = chunk.microtimes_ps
-        if self.channels is not None:
-            m = m[np.isin(chunk.channels, self.channels)]
+        sel = select_channels(chunk.channels, self._lut)
+        if sel is not None:
+            m = m[sel]
         idx = (m // self.bin_ps).astype(np.int64) if self.bin_ps != int(self.bin_ps) else m // int(self.bin_ps)
         ok = (m >= 0) & (idx < self.n_bins)
         self.n_without += int((~ok).sum())

@@ -400,6 +400,25 @@ class RecordDecoder:
         return PhotonChunk(macro[photon] + micro, (chan[photon] - 1).astype(np.int8), micro, end, int(rec.size))
 
 
+def channel_selector(selection) -> np.ndarray | None:
+    """Lookup table (indexed by ``channel & 0xFF``) for :func:`select_channels`; None = all."""
+    if selection is None:
+        return None
+    lut = np.zeros(256, dtype=bool)
+    lut[np.asarray(selection, dtype=np.int64) & 0xFF] = True
+    return lut
+
+
+def select_channels(channels: np.ndarray, lut: np.ndarray | None) -> np.ndarray | None:
+    """Boolean mask of photons in the selected channels, or None when every photon is selected."""
+    if lut is None or channels.size == 0:
+        return None
+    lo, hi = int(channels.min()), int(channels.max())
+    if lut[np.arange(lo, hi + 1) & 0xFF].all():
+        return None
+    return lut[channels.view(np.uint8)]
+
+
 def memmap_records(header: PtuHeader) -> np.ndarray:
     """Read-only memory map of the raw uint32 records (nothing is loaded until touched)."""
     if header.n_records == 0:

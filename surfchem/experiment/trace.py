@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from surfchem.errors import InputError
-from surfchem.experiment.ptu import PhotonChunk
+from surfchem.experiment.ptu import PhotonChunk, channel_selector, select_channels
 
 
 def seconds_to_ps(x_s: float) -> int:
@@ -63,6 +63,7 @@ class TraceAccumulator:
                  dtype: type = np.int64, expected_duration_s: float | None = None) -> None:
         self.bin_ps = seconds_to_ps(bin_s)
         self.channels = None if channels is None else np.asarray(sorted(channels), dtype=np.int8)
+        self._lut = channel_selector(self.channels)
         # preallocate when the duration is known (avoids the 2x peak of growth by doubling)
         n0 = 1024
         if expected_duration_s:
@@ -90,12 +91,8 @@ class TraceAccumulator:
         if len(chunk) == 0:
             return
         t = chunk.times_ps
-        sel = None
-        if self.channels is not None:
-            if self.channels.size == 2:
-                sel = (chunk.channels == self.channels[0]) | (chunk.channels == self.channels[1])
-            else:
-                sel = np.isin(chunk.channels, self.channels)
+        sel = select_channels(chunk.channels, self._lut)
+        if sel is not None:
             t = t[sel]
         if t.size == 0:
             return
