@@ -45,7 +45,8 @@ class DecayAccumulator:
     def __init__(self, bin_ps: float, n_bins: int, channels: tuple[int, ...] | None = None) -> None:
         if bin_ps <= 0 or n_bins < 1:
             raise InputError(f"decay histogram needs bin_ps > 0 and n_bins >= 1 ({bin_ps=}, {n_bins=})")
-        self.bin_ps = float(bin_ps)
+        # 16e-12 s * 1e12 = 16.000000000000004: snap to the integer grid (exact integer division)
+        self.bin_ps = float(round(bin_ps)) if abs(bin_ps - round(bin_ps)) < 1e-6 else float(bin_ps)
         self.n_bins = int(n_bins)
         self.channels = None if channels is None else np.asarray(sorted(channels), dtype=np.int8)
         self._lut = channel_selector(self.channels)
