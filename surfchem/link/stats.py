@@ -156,17 +156,23 @@ def rank_candidates(joined: pd.DataFrame, corr: pd.DataFrame, descriptor: str | 
     c = c.sort_values("score", ascending=False).reset_index(drop=True)
     c["rank"] = np.arange(1, len(c) + 1)
 
+    def fv(x: float) -> str:
+        return f"{x:.0%}" if target == "on_fraction" else f"{x:.3g}"
+
     def bracket(v: float) -> str:
+        same = meas[np.isclose(meas[descriptor].astype(float), v)]
+        if len(same):
+            return "same value as " + ", ".join(f"{r['ligand']} (measured {fv(r[target])})" for _, r in same.iterrows())
         below = meas[sign * meas[descriptor] < sign * v].sort_values(descriptor, key=lambda s: sign * s)
         above = meas[sign * meas[descriptor] >= sign * v].sort_values(descriptor, key=lambda s: sign * s)
-        lo = f"{below['ligand'].iloc[-1]} ({below[target].iloc[-1]:.0%})" if len(below) else None
-        hi = f"{above['ligand'].iloc[0]} ({above[target].iloc[0]:.0%})" if len(above) else None
+        lo = f"{below['ligand'].iloc[-1]} (measured {fv(below[target].iloc[-1])})" if len(below) else None
+        hi = f"{above['ligand'].iloc[0]} (measured {fv(above[target].iloc[0])})" if len(above) else None
         if lo and hi:
-            return f"between {lo} and {hi}"
+            return f"between {lo} and {hi}"  # in descriptor order
         return f"above all measured (best: {lo})" if lo else f"below all measured (worst: {hi})"
 
-    c["expected_vs_measured"] = [bracket(v) for v in c[descriptor].astype(float)]
-    c = c[["rank", "ligand", descriptor, "expected_vs_measured"]]
+    c["descriptor_vs_measured"] = [bracket(v) for v in c[descriptor].astype(float)]
+    c = c[["rank", "ligand", descriptor, "descriptor_vs_measured"]]
     direction = "lower" if sign < 0 else "higher"
     text = (f"Untested candidates ranked by {descriptor} ({direction} is better, because on the "
             f"measured ligands rho = {rho:+.2f}). This ranking rests on only n = {n} measured "

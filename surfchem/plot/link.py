@@ -100,7 +100,8 @@ def plot_rank_agreement(corr: pd.DataFrame, path: str | Path, caveat: str = "",
     ax.set_yticks(y, [labels.get(d, d) for d in corr["descriptor"]], fontsize=7)
     ax.set_xlim(-1.05, 1.05)
     ax.axvline(0, color="k", lw=0.6)
-    ax.set_xlabel("Spearman ρ with the measured ON fraction (blue: sign the paper's claim expects)")
+    ax.set_xlabel("Spearman ρ with the measured value")
+    ax.set_title("rank agreement (blue: the sign the paper's claim expects; orange: opposite)", fontsize=8)
     ax.invert_yaxis()
     if caveat:
         import textwrap
