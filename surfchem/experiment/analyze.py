@@ -9,7 +9,8 @@
 
 then derives the numbers of the paper (science brief section 3) into :class:`PhotonAnalysis`.
 Fields that the acquisition mode does not allow are ``None`` (e.g. ``lifetime_ns`` for T2
-without syncs, ``g2_0`` for cw excitation, where the antibunching fit gives ``g2_0_cw_fit``).
+without syncs; for cw excitation ``g2_0_raw = g2_0_cw_fit`` is the antibunching-model fit and
+``g2_0`` is ``None``, since no decay floor gives the background fraction).
 
 Empty results (documented): a file with zero photons gives ``n_photons = 0`` and ``None`` for
 every statistic, with a warning; an empty g2 channel gives ``None`` g2 fields with a warning.
@@ -335,8 +336,7 @@ def analyze_stream(
             try:
                 fit = g2.fit_cw_g2(h)
                 res.g2_0_cw_fit, res.antibunching_time_ns = fit.g2_0, fit.tau_ab_ns
-                y = h.normalized()
-                res.g2_0_raw = float(y[np.argmin(np.abs(h.tau_ps))])
+                res.g2_0_raw = fit.g2_0  # cw: the antibunching model's g2(0), not background corrected
             except Exception as exc:  # noqa: BLE001
                 warn.append(f"cw g2 fit failed: {exc}")
     return res

@@ -38,7 +38,7 @@ def photon_energy_J(wavelength_nm: float) -> float:
     return H * C / (wavelength_nm * 1e-9)
 
 
-def power_density_W_cm2(power_W: float, spot_diameter_nm: float, profile: str = "tophat") -> float:
+def power_density_from_power(power_W: float, spot_diameter_nm: float, profile: str = "tophat") -> float:
     """Average power density from power and spot diameter (module docstring)."""
     if power_W < 0 or spot_diameter_nm <= 0:
         raise InputError("power must be >= 0 W and spot diameter > 0 nm")
@@ -89,14 +89,12 @@ def excitation_density(
     if power_density_W_cm2 is None:
         if power_W is None or spot_diameter_nm is None:
             raise InputError("give power_density_W_cm2, or power_W and spot_diameter_nm")
-        power_density_W_cm2 = power_density_W_cm2_from(power_W, spot_diameter_nm, profile)
+        power_density_W_cm2 = power_density_from_power(power_W, spot_diameter_nm, profile)
     j = photon_fluence_per_pulse(power_density_W_cm2, rep_rate_hz, wavelength_nm)
     sig = cross_section_cm2(size_nm, mu_i_cm)
     n = sig * j
     return Excitation(power_density_W_cm2, power_density_W_cm2 / rep_rate_hz * 1e6, j, sig, n, 1 - np.exp(-n))
 
-
-power_density_W_cm2_from = power_density_W_cm2
 
 
 def paper_check() -> dict:
