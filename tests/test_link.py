@@ -103,13 +103,17 @@ def test_experiments_file_errors_and_batch_csv(tmp_path):
 
 def _size_descriptors(names: list[str]) -> pd.DataFrame:
     """Real (RDKit) size descriptors of the given ligands, as a descriptor table."""
-    rows = []
-    for n in names:
-        s = ligand_size(n)
-        rows.append({"ligand": n, **s, "TS_conf_rotor_eV": s["rotors"] * K_B_EV * 298.15 * math.log(3)})
-    d = pd.DataFrame(rows)
+    d = pd.DataFrame([{"ligand": n, **ligand_size(n)} for n in names])
     d.attrs["material"] = "CsPbBr3"
     return d
+
+
+def test_ligand_size_descriptors():
+    dda, pea = ligand_size("DDA"), ligand_size("PEA")
+    assert dda["tail_heavy_atoms"] == 12 and dda["rotors"] == 10  # C12 chain: 10 sp3-sp3 torsions
+    assert pea["tail_heavy_atoms"] == 8 and pea["rotors"] == 1
+    # rotor counting: R ln 3 per frozen sp3-sp3 rotor (science brief, section 2)
+    assert dda["TS_conf_rotor_eV"] == pytest.approx(10 * K_B_EV * 298.15 * math.log(3))
 
 
 def test_join_by_alias_smiles_and_name():
@@ -271,3 +275,19 @@ def test_link_report_and_cli(mini_screen, tmp_path):
     assert d["measured_ligands"] == ["MA"] and "caveat" in d
     r = subprocess.run(cmd + ["--alias", "NBA=IPA"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "alias for ['NBA']" in r.stderr
+
+
+def test_descriptors_from_thermo_output(mini_screen, tmp_path):
+    """A `surfchem thermo --out` directory (entropy-corrected gamma) is a valid link input."""
+    th = tmp_path / "thermo"
+    r = subprocess.run([sys.executable, "-m", "surfchem", "thermo", str(mini_screen.out), "--entropy", "rotor",
+                        "--out", str(th)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    d = descriptors_from_results(th)
+    assert d.attrs["source_table"] == "thermo.csv (entropy model rotor)"
+    s = pd.read_csv(th / "thermo_summary.csv")
+    assert d["gamma_min_J_m2"].iloc[0] == pytest.approx(s["gamma_J_m2"].min())
+    assert "TS_conf_eV" in d.columns  # per ligand, from the thermo rows (MA: no rotor, 0 eV)
+    assert d["TS_conf_eV"].iloc[0] == pytest.approx(0.0)
+    with pytest.raises(InputError, match="results.csv"):
+        descriptors_from_results(th, table="results")

@@ -44,6 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="computed ligands that must have a measurement (error otherwise)")
     p.add_argument("--strict", action="store_true",
                    help="every computed ligand must be measured and vice versa (same material)")
+    p.add_argument("--table", default="auto", choices=("auto", "results", "thermo"),
+                   help="descriptor source in --results: thermo.csv of `surfchem thermo --out` (entropy-"
+                        "corrected) or results.csv; auto = thermo.csv when present")
     p.add_argument("--n-full", type=int, default=8, help="N of full coverage (default 8)")
     p.add_argument("--temperature", type=float, default=298.15, help="K, for T S_conf (default 298.15)")
     p.add_argument("--no-plots", action="store_true", help="tables only (no figures, no report)")
@@ -53,15 +56,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _campaign_dir(toml: str) -> Path:
+    """Output directory of a campaign spec (``out``, else ``results/<name>``, relative to the cwd)."""
     try:
-        import surfchem.campaign as campaign
-    except ImportError:  # pragma: no cover
-        campaign = None
-    fn = getattr(campaign, "output_dir", None)
-    if fn is None:
-        raise InputError(f"--campaign {toml}: this surfchem cannot read campaign specs yet; give the "
-                         "campaign's output directory with --results DIR")
-    return Path(fn(toml))
+        from surfchem.campaign.spec import load_spec
+    except ImportError:
+        raise InputError(f"--campaign {toml}: this surfchem cannot read campaign specs; give the "
+                         "campaign's output directory with --results DIR") from None
+    out = Path(load_spec(toml).out_dir())
+    if not (out / "results.csv").is_file():
+        raise InputError(f"campaign {toml}: its output directory {str(out)!r} has no results.csv yet; "
+                         f"run `surfchem campaign run {toml}` first (or give --results DIR)")
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
                select=args.select, target=args.target, descriptors=args.descriptor, ligands=ligands,
                strict=args.strict, n_full=args.n_full, T=args.temperature,
                experiments_ligand=args.experiments_ligand, plot=not args.no_plots,
-               report=not args.no_plots)
+               report=not args.no_plots, table=args.table)
     d = res.as_dict()
     d.pop("settings", None)
     d["correlations"] = [{k: c[k] for k in ("descriptor", "n", "rho", "p_scipy", "p_exact")}

@@ -17,12 +17,15 @@ One row per computed ligand. Columns (units in the names; NaN when the screen la
     steric repulsion. Our definition (the paper names the effect, not a number).
 ``TS_conf_rotor_eV``
     conformational-entropy penalty per ligand by rotor counting (brief section 2, estimate a):
-    ``n_rotors * k_B T ln 3`` at ``T`` (298.15 K).
+    ``n_rotors * k_B T ln 3`` at ``T`` (298.15 K), sp3-sp3 rotors as counted by
+    :func:`surfchem.thermo.entropy.count_rotors`.
 ``TS_conf_eV``
     per-ligand T S_conf from the screen's own entropy model when ``results.csv`` has a
     ``TS_conf_eV`` column (per slab, divided by N and averaged over the lowest rows, N > 0).
 ``heavy_atoms``, ``tail_heavy_atoms``, ``rotors``
-    size of the cation and of its tail (heavy atoms other than the ammonium N).
+    size of the cation and of its tail (heavy atoms other than the ammonium N), sp3-sp3 rotors.
+    Like every descriptor here they describe the *computed* molecule (``DDA6``, not the measured
+    C12 DDA it stands for).
 ``stacking_energy_eV``
     passed through when the screen provides such a column (not computed here).
 ``gamma_err_J_m2`` etc.
@@ -54,53 +57,74 @@ DESCRIPTORS: dict[str, str] = {
     "TS_conf_eV": "T S_conf per ligand, screen's entropy model (eV)",
     "TS_conf_rotor_eV": "T S_conf per ligand, rotor counting (eV)",
     "tail_heavy_atoms": "tail heavy atoms",
-    "rotors": "rotatable bonds",
+    "rotors": "sp3-sp3 rotors",
     "stacking_energy_eV": "stacking energy (eV)",
 }
 
 
-def ligand_size(name_or_smiles: str) -> dict[str, int]:
-    """Heavy atoms, tail heavy atoms (without the ammonium N) and rotors of a ligand cation."""
+def ligand_size(name_or_smiles: str, T: float = 298.15) -> dict[str, float]:
+    """Heavy atoms, tail heavy atoms (without the ammonium N), sp3-sp3 rotors and the rotor-counting
+    entropy penalty ``TS_conf_rotor_eV`` of a ligand cation (:mod:`surfchem.thermo.entropy`)."""
     from rdkit import Chem
 
-    from surfchem.build.ligands import resolve_ligand, rotor_count
+    from surfchem.build.ligands import resolve_ligand
+    from surfchem.thermo.entropy import count_rotors, rotor_entropy_eV_K
 
     spec = resolve_ligand(name_or_smiles)
     mol = Chem.MolFromSmiles(spec.smiles)
     heavy = mol.GetNumHeavyAtoms()
     return {"heavy_atoms": int(heavy), "tail_heavy_atoms": int(heavy - 1),
-            "rotors": int(rotor_count(spec.smiles))}
+            "rotors": int(count_rotors(spec.smiles).sp3_sp3),
+            "TS_conf_rotor_eV": float(T * rotor_entropy_eV_K(spec.smiles))}
 
 
-def _read_tables(path: Path) -> tuple[pd.DataFrame, pd.DataFrame | None, dict]:
+def _read_tables(path: Path, table: str = "auto") -> tuple[pd.DataFrame, pd.DataFrame | None, dict, str]:
     if not path.is_dir():
         raise InputError(f"results directory {str(path)!r} does not exist; give the OUT directory "
                          "of a `surfchem screen` (or campaign) run, holding results.csv")
-    res = path / "results.csv"
-    if not res.is_file():
+    if table not in ("auto", "results", "thermo"):
+        raise InputError(f"table must be 'auto', 'results' or 'thermo', got {table!r}")
+    res, thermo = path / "results.csv", path / "thermo.csv"
+    use = table if table != "auto" else ("thermo" if thermo.is_file() else "results")
+    main = thermo if use == "thermo" else res
+    if not main.is_file():
         have = sorted(p.name for p in path.iterdir())[:12]
         hint = " (results.db is there: the screen may still be running)" if "results.db" in have else ""
-        raise InputError(f"{str(path)!r} has no results.csv{hint}; it holds {have}. Give a finished "
-                         "screen/campaign output directory")
-    table = pd.read_csv(res)
-    summ = pd.read_csv(path / "summary.csv") if (path / "summary.csv").is_file() else None
+        raise InputError(f"{str(path)!r} has no {main.name}{hint}; it holds {have}. Give a finished "
+                         "screen/campaign output directory (or a `surfchem thermo --out` directory)")
+    df = pd.read_csv(main)
+    sfile = path / ("thermo_summary.csv" if use == "thermo" else "summary.csv")
+    summ = pd.read_csv(sfile) if sfile.is_file() else None
     refs = json.loads((path / "references.json").read_text()) if (path / "references.json").is_file() else {}
-    return table, summ, refs
+    return df, summ, refs, main.name
 
 
-def descriptors_from_results(results_dir: str | Path, n_full: int = 8, T: float = 298.15) -> pd.DataFrame:
+def descriptors_from_results(results_dir: str | Path, n_full: int = 8, T: float = 298.15,
+                             table: str = "auto") -> pd.DataFrame:
     """Descriptors per ligand (see module docs) from a screen/campaign output directory.
 
-    The directory must hold ``results.csv`` (all computed arrangements); ``summary.csv`` and
-    ``references.json`` are used when present. ``df.attrs`` carries ``material``, ``calculator``,
-    the references and the source path.
+    The directory holds ``results.csv`` (all computed arrangements; ``summary.csv`` and
+    ``references.json`` are used when present) and/or ``thermo.csv`` + ``thermo_summary.csv``
+    written by ``surfchem thermo --out`` (gamma and dG with the entropy model's G_corr, and
+    ``TS_conf_eV`` per row). ``table``: ``"auto"`` (thermo.csv when present, else results.csv),
+    ``"results"`` or ``"thermo"``. ``df.attrs`` carries ``material``, ``calculator``, the
+    references, the source path and ``source_table`` (with the entropy model, if any).
     """
     path = Path(results_dir)
-    table, summ, refs = _read_tables(path)
-    desc = descriptors_from_tables(table, summ, n_full=n_full, T=T)
-    desc.attrs.update(source=str(path), references=refs, material=refs.get("material", "CsPbBr3"),
-                      calculator=refs.get("calculator", ""))
-    desc["material"] = refs.get("material", "CsPbBr3")
+    tab, summ, refs, used = _read_tables(path, table)
+    desc = descriptors_from_tables(tab, summ, n_full=n_full, T=T)
+    model = ""
+    if "entropy_model" in tab.columns and tab["entropy_model"].notna().any():
+        model = f" (entropy model {tab['entropy_model'].dropna().iloc[0]})"
+    material = refs.get("material") or (str(tab["material"].dropna().iloc[0])
+                                        if "material" in tab.columns and tab["material"].notna().any()
+                                        else "CsPbBr3")
+    desc.attrs.update(source=str(path), references=refs, material=material,
+                      calculator=refs.get("calculator", "") or (
+                          str(tab["calculator"].dropna().iloc[0]) if "calculator" in tab.columns
+                          and tab["calculator"].notna().any() else ""),
+                      source_table=used + model)
+    desc["material"] = material
     return desc
 
 
@@ -166,12 +190,10 @@ def descriptors_from_tables(table: pd.DataFrame, summary: pd.DataFrame | None = 
         if "flags" in g.columns:
             rec["flags"] = ";".join(sorted({str(f) for f in g["flags"].dropna() if str(f)}))
         try:
-            size = ligand_size(rec["smiles"] or lig)
+            size = ligand_size(rec["smiles"] or lig, T=T)
         except InputError:
-            size = {"heavy_atoms": math.nan, "tail_heavy_atoms": math.nan, "rotors": math.nan}
+            size = {k: math.nan for k in ("heavy_atoms", "tail_heavy_atoms", "rotors", "TS_conf_rotor_eV")}
         rec.update(size)
-        rec["TS_conf_rotor_eV"] = (size["rotors"] * K_B_EV * T * math.log(3.0)
-                                   if not isinstance(size["rotors"], float) else math.nan)
         rows.append(rec)
     out = pd.DataFrame(rows)
     out.attrs.update(n_full=n_full, T=T)

@@ -80,10 +80,10 @@ def link(results_dir: str | Path, experiments: str | Path | pd.DataFrame = "pape
          target: str = "on_fraction", descriptors: list[str] | None = None,
          ligands: list[str] | None = None, strict: bool = False, n_full: int = 8,
          T: float = 298.15, experiments_ligand: str | None = None, plot: bool = True,
-         report: bool = True, title: str | None = None) -> LinkResult:
+         report: bool = True, title: str | None = None, table: str = "auto") -> LinkResult:
     """Join a screen/campaign output with measurements; write tables, figures and the report."""
     t0 = time.perf_counter()
-    desc = descriptors_from_results(results_dir, n_full=n_full, T=T)
+    desc = descriptors_from_results(results_dir, n_full=n_full, T=T, table=table)
     exp_raw = load_experiments(experiments, ligand=experiments_ligand)
     meas = aggregate(exp_raw, select=select)
     jr = join(desc, meas, aliases=aliases, ligands=ligands, strict=strict)
@@ -102,6 +102,7 @@ def link(results_dir: str | Path, experiments: str | Path | pd.DataFrame = "pape
         "select": select, "target": target, "n_full": n_full, "T_K": T,
         "user_aliases": dict(aliases or {}), "material": desc.attrs.get("material"),
         "calculator": desc.attrs.get("calculator"),
+        "descriptor_table": desc.attrs.get("source_table"),
         "references": desc.attrs.get("references", {}),
     }
     res = LinkResult(jr, desc, meas, corr, best, cands, text, settings)
@@ -121,7 +122,7 @@ def link(results_dir: str | Path, experiments: str | Path | pd.DataFrame = "pape
                 plot_rank_agreement,
             )
 
-            summ = _summary(results_dir)
+            summ = _summary(results_dir, table)
             figs["on_vs_descriptors"] = plot_on_vs_descriptors(jr.table, corr, out / "on_vs_descriptors",
                                                                target=target, labels=DESCRIPTORS)[0]
             figs["rank_agreement"] = plot_rank_agreement(corr, out / "rank_agreement",
@@ -139,13 +140,16 @@ def link(results_dir: str | Path, experiments: str | Path | pd.DataFrame = "pape
     return res
 
 
-def _summary(results_dir: str | Path) -> pd.DataFrame:
-    p = Path(results_dir)
-    if (p / "summary.csv").is_file():
-        return pd.read_csv(p / "summary.csv")
-    t = pd.read_csv(p / "results.csv")
-    t = t[t["is_min"].astype(str).str.lower().isin(["true", "1"])]
-    return t.drop_duplicates(["ligand", "n"])
+def _summary(results_dir: str | Path, table: str = "auto") -> pd.DataFrame:
+    """Lowest row per (ligand, n) of the same table the descriptors came from."""
+    from surfchem.link.descriptors import _read_tables
+
+    t, summ, _, _ = _read_tables(Path(results_dir), table)
+    if summ is not None and {"ligand", "n", "gamma_J_m2"} <= set(summ.columns):
+        return summ
+    if "is_min" in t:
+        t = t[t["is_min"].astype(str).str.lower().isin(["true", "1"])]
+    return t.sort_values("gamma_J_m2").drop_duplicates(["ligand", "n"]).sort_values(["ligand", "n"])
 
 
 def _main_caveat(corr: pd.DataFrame, best: str | None) -> str:

@@ -41,6 +41,8 @@ def plot_on_vs_descriptors(joined: pd.DataFrame, corr: pd.DataFrame, path: str |
     reader sees where they fall.
     """
     plt = _plt()
+    from matplotlib.ticker import MaxNLocator
+
     labels = labels or {}
     descs = list(corr["descriptor"])
     ncol = min(3, max(1, len(descs)))
@@ -62,7 +64,7 @@ def plot_on_vs_descriptors(joined: pd.DataFrame, corr: pd.DataFrame, path: str |
             for _, r in cc.iterrows():
                 ax.annotate(str(r["ligand"])[:14], (r[d], 0), textcoords="offset points",
                             xytext=(3, 5), fontsize=6, color="C3", rotation=30)
-            ax.legend(fontsize=6, loc="best")
+            ax.legend(fontsize=6, loc="center right")
         rho = c["rho"]
         rs = f"ρ = {rho:+.2f}" if np.isfinite(rho) else "ρ undefined"
         pex = c.get("p_exact")
@@ -73,6 +75,7 @@ def plot_on_vs_descriptors(joined: pd.DataFrame, corr: pd.DataFrame, path: str |
         if target == "on_fraction":
             ax.set_ylim(-5, 105)
         ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(5))
     for ax in list(axes.flat)[len(descs):]:
         ax.axis("off")
     fig.suptitle(f"measured {target} vs computed descriptors (few ligands: see caveat)", fontsize=9)
