@@ -256,3 +256,18 @@ def test_trace_statistics_edge_cases():
     assert trace.on_fraction(c, trace.threshold(c).value_counts) == pytest.approx(0.6)
     vals, h = trace.intensity_histogram(c)
     assert h[0] == 2 and h[10] == 3 and vals.size == 11
+
+
+def test_hmm_segmentation_on_dim_trace_beats_threshold_on_dwell_counts():
+    # dim dot: ON level 12 counts/bin, OFF 1; shot noise makes a threshold flicker inside ON periods
+    params = simulate.SimulationParams(duration_s=600, blinking="exponential", on_fraction=0.6, cycle_s=2.0,
+                                       count_rate_on_cps=1200, off_level=0.08, seed=13)
+    counts, truth = simulate.simulate_trace_counts(params, 0.01)
+    mask, thr = trace.classify(counts, "hmm")
+    assert abs(mask.mean() - truth["on_fraction"]) < 0.01
+    assert thr.on_level_counts == pytest.approx(12.0, rel=0.05)
+    on_h, _ = dwell.dwell_times(mask, 0.01)
+    on_t, _ = dwell.dwell_times(trace.classify(counts, "max_fraction")[0], 0.01)
+    # true number of ON periods ~ 600 s / 2 s = 300; the threshold splits them into many more
+    assert abs(on_h.size - truth["n_on_dwells"]) < 0.1 * truth["n_on_dwells"]
+    assert on_t.size > 2 * truth["n_on_dwells"]

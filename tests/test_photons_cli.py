@@ -132,3 +132,10 @@ def test_analyze_with_measured_irf_file(sim_file, tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["lifetime_ns"] == pytest.approx(8.0, rel=0.03)
     assert out["irf_sigma_ns"] is None  # not a model parameter with a measured IRF
+
+
+def test_analyze_hmm_threshold_method(sim_file, capsys):
+    assert main(["photons", "analyze", str(sim_file), "--threshold-method", "hmm", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    truth = json.loads(sim_file.with_name("dot.truth.json").read_text())
+    assert abs(out["on_fraction"] - truth["on_fraction"]) < 0.02

@@ -94,7 +94,7 @@ def register(subparsers) -> None:
 def _analysis_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bin", default="10ms", help="trace bin width (default 10ms)")
     p.add_argument("--threshold", type=float, default=0.5, help="ON threshold as a fraction of the robust maximum")
-    p.add_argument("--threshold-method", choices=("max_fraction", "counts", "two_level"), default="max_fraction")
+    p.add_argument("--threshold-method", choices=("max_fraction", "counts", "two_level", "hmm"), default="max_fraction")
     p.add_argument("--threshold-counts", type=float, default=None, help="fixed threshold (counts/bin) for --threshold-method counts")
     p.add_argument("--channels", default="0,1", help="the two HBT detector channels (0-based), default 0,1")
     p.add_argument("--g2-correction", choices=("paper", "exact"), default="paper")

@@ -44,7 +44,7 @@ from surfchem.experiment.ptu import DEFAULT_CHUNK_RECORDS, PhotonChunk
 class AnalysisOptions:
     bin_s: float = 0.01
     threshold: float = 0.5  # fraction of the robust maximum (method max_fraction)
-    threshold_method: str = "max_fraction"  # "max_fraction", "counts", "two_level"
+    threshold_method: str = "max_fraction"  # "max_fraction", "counts", "two_level", "hmm"
     threshold_counts: float | None = None  # for method "counts"
     max_percentile: float = 99.5
     channels: tuple[int, int] = (0, 1)
@@ -247,22 +247,23 @@ def analyze_stream(
         )
 
     # trace, threshold, ON fraction, Q
+    on_state = None
     counts = tr.result(end)
     data.trace_counts = counts
     if counts.size < 2:
         warn.append(f"measurement ({duration_s:.3g} s) shorter than two {opt.bin_s} s bins: no trace statistics")
     else:
-        thr = trace.threshold(counts, opt.threshold_method, fraction=opt.threshold,
-                              max_percentile=opt.max_percentile, counts_value=opt.threshold_counts)
+        on, thr = trace.classify(counts, opt.threshold_method, fraction=opt.threshold,
+                                 max_percentile=opt.max_percentile, counts_value=opt.threshold_counts)
         res.threshold_counts = thr.value_counts
         res.robust_max_counts = thr.robust_max_counts
         data.threshold_counts = thr.value_counts
-        res.on_fraction = trace.on_fraction(counts, thr.value_counts)
+        res.on_fraction = float(on.mean())
         res.mandel_q = trace.mandel_q(counts)
         fine = tr_fine.result(end)
         res.bin_scan = [asdict(r) for r in trace.bin_width_scan(
             fine, fine_bin, opt.scan_factors, fraction=opt.threshold, max_percentile=opt.max_percentile)]
-        on = trace.on_mask(counts, thr.value_counts)
+        on_state = on
         ton, toff = dwell.dwell_times(on, opt.bin_s)
         data.on_dwell_s, data.off_dwell_s = ton, toff
         res.n_on_dwells, res.n_off_dwells = int(ton.size), int(toff.size)
@@ -303,9 +304,9 @@ def analyze_stream(
             t0_ps=lf.t0_ns * 1e3 if lf else None,
         )
         res.background_fraction = bf if np.isfinite(bf) else None
-        if res.background_fraction is not None and res.on_fraction is not None:
+        if res.background_fraction is not None and on_state is not None:
             # background relative to the ON-state intensity (what the g2 side peaks see)
-            on_counts = counts[counts >= res.threshold_counts]
+            on_counts = counts[on_state]
             bg_per_bin = bf * n_sel * opt.bin_s / duration_s
             if on_counts.size and on_counts.mean() > 0:
                 res.background_fraction_on = float(min(bg_per_bin / on_counts.mean(), 1.0))
