@@ -200,6 +200,16 @@ def test_rank_candidates_follow_the_measured_direction():
     assert np.all(np.diff(vals) * np.sign(rho) <= 0)
     assert sorted(table["ligand"]) == sorted(cands)
     assert "only n = 3" in text
+    # a target where lower is better (Mandel Q): the order follows sign(rho) * (-1)
+    e = load_experiments(pd.concat([paper_table(), pd.DataFrame(
+        {"ligand": ["IPA"], "material": ["CsPbBr3"], "mandel_q": [3.0], "stacking": ["no"],
+         "condition": ["user row"]})]))
+    jq = join(desc, aggregate(e))
+    cq = correlations(jq.table, target="mandel_q", descriptors=["tail_heavy_atoms"])
+    tq, textq = rank_candidates(jq.table, cq, target="mandel_q")
+    vq = tq["tail_heavy_atoms"].to_numpy()
+    assert cq["n"].iloc[0] == 3 and np.all(np.diff(vq) * np.sign(cq["rho"].iloc[0]) >= 0)
+    assert "lower mandel_q is better" in textq
     # fewer than 3 measured ligands: no ranking, said plainly
     jr2 = join(_size_descriptors(["PEA", "IPA", "CC[NH3+]"]), meas)
     corr2 = correlations(jr2.table)

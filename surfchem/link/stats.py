@@ -27,6 +27,10 @@ EXPECTED_SIGN = {"gamma_N8_J_m2": -1, "gamma_min_J_m2": -1, "gamma_nmax_J_m2": -
                  "n_gamma_min": +1, "stacking_energy_eV": -1}
 
 
+#: which way a measured quantity is better: +1 higher (ON fraction, k_ON), -1 lower
+GOOD_DIRECTION = {"on_fraction": 1, "k_on": 1, "mandel_q": -1, "k_off": -1, "g2_0": -1}
+
+
 @dataclass
 class Correlation:
     descriptor: str
@@ -129,8 +133,9 @@ def rank_candidates(joined: pd.DataFrame, corr: pd.DataFrame, descriptor: str | 
                     target: str = "on_fraction") -> tuple[pd.DataFrame, str]:
     """Untested ligands ordered from most to least promising by ``descriptor`` (default: best).
 
-    The direction follows the sign of rho on the measured ligands (rho < 0: a lower descriptor
-    goes with a higher ON fraction). Each candidate is placed between the measured ligands whose
+    The direction follows the sign of rho on the measured ligands and whether a high target is
+    good (:data:`GOOD_DIRECTION`): for the ON fraction with rho < 0 a lower descriptor ranks first;
+    for Mandel Q with rho < 0 a higher one does. Each candidate is placed between the measured ligands whose
     descriptor brackets it. Returns (table, statement with the caveat).
     """
     descriptor = descriptor or best_descriptor(corr)
@@ -148,7 +153,8 @@ def rank_candidates(joined: pd.DataFrame, corr: pd.DataFrame, descriptor: str | 
     if not np.isfinite(rho) or rho == 0:
         return (cand.assign(rank=np.nan)[["ligand", "rank"]],
                 f"no ranking by {descriptor}: rho is undefined or 0 on n = {n} measured ligands")
-    sign = -1 if rho < 0 else 1   # predicted ON rises with sign * descriptor
+    # a higher score = a better predicted target (more ON time; less Q, k_OFF, g2(0))
+    sign = (-1 if rho < 0 else 1) * GOOD_DIRECTION.get(target, 1)
     meas = joined[joined["measured"]][["ligand", descriptor, target]].dropna()
     c = cand[["ligand", descriptor]].copy()
     c = c[np.isfinite(c[descriptor].astype(float))]
@@ -169,12 +175,16 @@ def rank_candidates(joined: pd.DataFrame, corr: pd.DataFrame, descriptor: str | 
         hi = f"{above['ligand'].iloc[0]} (measured {fv(above[target].iloc[0])})" if len(above) else None
         if lo and hi:
             return f"between {lo} and {hi}"  # in descriptor order
-        return f"above all measured (best: {lo})" if lo else f"below all measured (worst: {hi})"
+        if lo:
+            return f"beyond every measured ligand on the favourable side (nearest: {lo})"
+        return f"beyond every measured ligand on the unfavourable side (nearest: {hi})"
 
     c["descriptor_vs_measured"] = [bracket(v) for v in c[descriptor].astype(float)]
     c = c[["rank", "ligand", descriptor, "descriptor_vs_measured"]]
     direction = "lower" if sign < 0 else "higher"
+    good = "higher" if GOOD_DIRECTION.get(target, 1) > 0 else "lower"
     text = (f"Untested candidates ranked by {descriptor} ({direction} is better, because on the "
-            f"measured ligands rho = {rho:+.2f}). This ranking rests on only n = {n} measured "
+            f"measured ligands rho({descriptor}, {target}) = {rho:+.2f} and a {good} {target} is "
+            f"better). This ranking rests on only n = {n} measured "
             f"ligands ({', '.join(row['ligands'])}); {row['caveat']}")
     return c, text
