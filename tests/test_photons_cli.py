@@ -139,3 +139,16 @@ def test_analyze_hmm_threshold_method(sim_file, capsys):
     out = json.loads(capsys.readouterr().out)
     truth = json.loads(sim_file.with_name("dot.truth.json").read_text())
     assert abs(out["on_fraction"] - truth["on_fraction"]) < 0.02
+
+
+def test_convert_to_photon_hdf5_same_analysis(sim_file, tmp_path, capsys):
+    h5 = tmp_path / "dot.h5"
+    assert main(["photons", "convert", str(sim_file), str(h5)]) == 0
+    conv = json.loads(capsys.readouterr().out)
+    assert conv["n_photons"] > 0
+    from surfchem.experiment.analyze import analyze_file
+
+    a, b = analyze_file(sim_file), analyze_file(h5)
+    assert a.n_photons == b.n_photons == conv["n_photons"]
+    for k in ("on_fraction", "mandel_q", "g2_0_raw", "background_fraction", "lifetime_ns"):
+        assert getattr(a, k) == getattr(b, k), k

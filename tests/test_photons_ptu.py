@@ -296,3 +296,17 @@ def test_numba_decoder_identical_to_numpy(t3_file, t2_sync_file, tmp_path):
                 if x.sync_times_ps is not None:
                     np.testing.assert_array_equal(x.sync_times_ps, y.sync_times_ps)
                 assert x.end_time_ps == y.end_time_ps
+
+
+def test_photon_hdf5_conversion_roundtrip_t2_with_syncs(t2_sync_file, tmp_path):
+    from surfchem.experiment import photonhdf5
+
+    h5 = tmp_path / "t2s.h5"
+    photonhdf5.convert_to_photon_hdf5(t2_sync_file[0], h5, chunk_records=77777)
+    t, ch, m = _decode_all(t2_sync_file[0], 1 << 20)
+    info, chunks = stream.open_stream(h5, 50000)
+    assert info.source == "photon-hdf5" and info.sync_period_ps == pytest.approx(500000)
+    got = list(chunks)
+    np.testing.assert_array_equal(np.concatenate([c.times_ps for c in got]), t)
+    np.testing.assert_array_equal(np.concatenate([c.channels for c in got]), ch)
+    np.testing.assert_array_equal(np.concatenate([c.microtimes_ps for c in got]), m)

@@ -5,6 +5,7 @@ Subcommands::
     surfchem photons analyze FILE [--bin 10ms] [--threshold 0.5] [--channels 0,1] [--json] [--plot DIR]
     surfchem photons simulate --mode t2|t3 --duration S [--on-fraction F ...] --out FILE.ptu
     surfchem photons batch DIR --out table.csv
+    surfchem photons convert FILE.ptu OUT.h5
 
 Thin layer: parse, call :mod:`surfchem.experiment`, print. Heavy imports happen inside the
 handlers so ``surfchem --help`` stays fast.
@@ -89,6 +90,11 @@ def register(subparsers) -> None:
     _analysis_args(b)
     b.add_argument("--no-progress", action="store_true")
     b.set_defaults(func=cmd_batch)
+
+    c = sub.add_parser("convert", help="stream a PTU file into Photon-HDF5")
+    c.add_argument("file")
+    c.add_argument("out", help="output .h5 path")
+    c.set_defaults(func=cmd_convert)
 
 
 def _analysis_args(p: argparse.ArgumentParser) -> None:
@@ -207,3 +213,13 @@ def cmd_batch(args) -> int:
     print(f"analysed {len(rows)} of {len(files)} files -> {args.out}" + (f"; {len(failed)} skipped" if failed else ""),
           file=sys.stderr)
     return 1 if failed else 0
+
+
+def cmd_convert(args) -> int:
+    from surfchem.cli._common import print_json
+    from surfchem.experiment.photonhdf5 import convert_to_photon_hdf5
+
+    if not args.out.lower().endswith((".h5", ".hdf5")):
+        raise InputError(f"output must end in .h5 or .hdf5, got {args.out!r}")
+    print_json(convert_to_photon_hdf5(args.file, args.out))
+    return 0

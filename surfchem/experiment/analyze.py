@@ -130,18 +130,21 @@ class PhotonAnalysis:
 
 
 def _fold(chunks: Iterator[PhotonChunk], period_ps: float | None) -> Iterator[PhotonChunk]:
-    """Fold T2 sync delays into one laser period (sync dividers > 1)."""
+    """Fold microtimes into one laser period (T2 delays with sync dividers > 1, Photon-HDF5)."""
     p_int = int(round(period_ps)) if period_ps else 0
     exact = bool(period_ps) and abs(period_ps - p_int) < 1e-9
     for c in chunks:
         if period_ps and c.microtimes_ps is not None and c.microtimes_ps.size:
             m = c.microtimes_ps
-            if exact:  # integer period: in place, -1 (unknown) stays -1
-                np.remainder(m, p_int, out=m, where=m >= p_int)
+            if exact:  # integer period; -1 (unknown) stays -1; never modifies the input arrays
+                if int(m.max()) >= p_int:
+                    c.microtimes_ps = np.where(m >= p_int, m % p_int, m)
             else:
                 ok = m >= period_ps
                 if np.any(ok):
+                    m = m.copy()
                     m[ok] = np.rint(np.fmod(m[ok].astype(np.float64), period_ps)).astype(np.int64)
+                    c.microtimes_ps = m
         yield c
 
 
@@ -207,7 +210,7 @@ def analyze_stream(
         dbin = opt.decay_bin_ps or (info.microtime_bin_ps if info.microtime_bin_ps else 16.0)
         dacc = decay.DecayAccumulator(dbin, int(np.ceil(period / dbin)), sel)
         accs.append(dacc)
-    src = _fold(chunks, period) if info.mode == "t2" and pulsed else chunks
+    src = _fold(chunks, period) if pulsed else chunks  # T2 delays / sync dividers: one period
     st = stream.run(src, accs, progress=progress)
 
     # duration

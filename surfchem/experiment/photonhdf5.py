@@ -8,8 +8,11 @@ Fields used (single-spot, ``/photon_data``):
 * ``/setup/laser_repetition_rates`` (Hz) or ``timestamps_specs/laser_repetition_rate``.
 
 The reader slices the datasets chunk by chunk (h5py reads only the requested slices), so memory
-stays bounded. The writer produces these fields plus the mandatory ``/description``,
-``/identity`` and ``/setup`` groups of Photon-HDF5 v0.4 (a minimal, valid subset).
+stays bounded. The writers (:func:`write_photon_hdf5` from arrays, :func:`convert_to_photon_hdf5`
+streaming from a PTU file) produce these fields plus the ``/description``, ``/identity`` and
+``/setup`` groups of Photon-HDF5 v0.4 (a minimal subset; not checked with phconvert). A
+nanotime of -1 marks a photon without a known delay (T2 photons before the first sync).
+Timestamps of foreign T3 exports are usually sync-based; they are used as given.
 """
 
 from __future__ import annotations
@@ -72,7 +75,8 @@ def open_photon_hdf5(path: str, chunk_records: int):
                 c = det[i : i + chunk_records].astype(np.int8) if det is not None else np.zeros(t.size, np.int8)
                 m = None
                 if nano is not None:
-                    m = np.rint(nano[i : i + chunk_records].astype(np.float64) * tcspc_unit * 1e12).astype(np.int64)
+                    raw = nano[i : i + chunk_records].astype(np.int64)
+                    m = np.where(raw >= 0, np.rint(raw * (tcspc_unit * 1e12)), -1).astype(np.int64)
                 end = int(t[-1]) if t.size else 0
                 yield PhotonChunk(t, c, m, end, int(t.size))
         finally:
@@ -131,3 +135,69 @@ def write_photon_hdf5(
         ident = fh.create_group("identity")
         ident["software"] = np.bytes_("surfchem")
     return path
+
+
+def convert_to_photon_hdf5(
+    src: str | os.PathLike[str], dst: str | os.PathLike[str], *, chunk_records: int = 1 << 20,
+) -> dict:
+    """Stream any supported photon file (PTU T2/T3) into a Photon-HDF5 file.
+
+    Timestamps are written as int64 picoseconds (unit 1e-12 s); T3 microtimes (and T2 delays to
+    the last sync) as ``nanotimes`` in units of the T3 resolution (T2: 1 ps). Datasets are
+    resizable and appended chunk by chunk, so memory stays bounded.
+    """
+    import h5py
+
+    from surfchem.experiment.stream import open_stream
+
+    info, chunks = open_stream(src, chunk_records)
+    unit_ps = info.microtime_bin_ps or 1.0
+    rate = 1e12 / info.sync_period_ps if info.sync_period_ps else None
+    dst = os.fspath(dst)
+    n = 0
+    with h5py.File(dst, "w") as fh:
+        fh.attrs["format_name"] = np.bytes_("Photon-HDF5")
+        fh.attrs["format_version"] = np.bytes_("0.4")
+        fh["description"] = np.bytes_(f"converted by surfchem from {os.path.basename(os.fspath(src))}")
+        if info.acquisition_time_s:
+            fh["acquisition_duration"] = float(info.acquisition_time_s)
+        pd = fh.create_group("photon_data")
+        ts = pd.create_dataset("timestamps", shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(1 << 16,))
+        det = pd.create_dataset("detectors", shape=(0,), maxshape=(None,), dtype=np.uint8, chunks=(1 << 16,))
+        pd.create_group("timestamps_specs")["timestamps_unit"] = 1e-12
+        if rate:
+            pd["timestamps_specs"]["laser_repetition_rate"] = rate
+        nano = None
+        for c in chunks:
+            k = len(c)
+            if k == 0:
+                continue
+            if c.microtimes_ps is not None and nano is None and n == 0:
+                nano = pd.create_dataset("nanotimes", shape=(0,), maxshape=(None,), dtype=np.int64,
+                                         chunks=(1 << 16,))
+                ns = pd.create_group("nanotimes_specs")
+                ns["tcspc_unit"] = unit_ps * 1e-12
+                if info.sync_period_ps:
+                    ns["tcspc_range"] = info.sync_period_ps * 1e-12
+                    ns["tcspc_num_bins"] = int(np.ceil(info.sync_period_ps / unit_ps))
+            for dset, arr in ((ts, c.times_ps), (det, c.channels.astype(np.uint8))):
+                dset.resize((n + k,))
+                dset[n:] = arr
+            if nano is not None:
+                m = c.microtimes_ps if c.microtimes_ps is not None else np.full(k, -1, np.int64)
+                nano.resize((n + k,))
+                nano[n:] = np.where(m >= 0, np.rint(m / unit_ps), -1).astype(np.int64)
+            n += k
+        setup = fh.create_group("setup")
+        setup["num_pixels"] = 2
+        setup["num_spots"] = 1
+        setup["num_spectral_ch"] = 1
+        setup["num_polarization_ch"] = 1
+        setup["num_split_ch"] = 2
+        setup["modulated_excitation"] = False
+        setup["lifetime"] = nano is not None
+        setup["excitation_cw"] = [rate is None]
+        if rate:
+            setup["laser_repetition_rates"] = [rate]
+        fh.create_group("identity")["software"] = np.bytes_("surfchem")
+    return {"source": os.fspath(src), "output": dst, "n_photons": n, "mode": info.mode}
