@@ -152,3 +152,26 @@ def test_convert_to_photon_hdf5_same_analysis(sim_file, tmp_path, capsys):
     assert a.n_photons == b.n_photons == conv["n_photons"]
     for k in ("on_fraction", "mandel_q", "g2_0_raw", "background_fraction", "lifetime_ns"):
         assert getattr(a, k) == getattr(b, k), k
+
+
+def test_spectrum_and_excitation_commands(tmp_path, capsys):
+    import numpy as np
+
+    from surfchem.experiment import spectra
+
+    lam = np.linspace(440, 540, 400)
+    E = spectra.HC_EV_NM / lam
+    y = spectra.split_voigt(E, 2.55, 1000.0, 0.02, 0.01, 0.012, 0.005, 10.0) * spectra.HC_EV_NM / lam**2
+    f = tmp_path / "spec.csv"
+    np.savetxt(f, np.column_stack([lam, y]), delimiter=",", header="wavelength_nm,counts")
+    assert main(["photons", "spectrum", str(f)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["peak_eV"] == pytest.approx(2.55, abs=2e-3)
+    assert out["hwhm_low_meV"] > out["hwhm_high_meV"]
+    assert out["size_nm"] == pytest.approx(spectra.CSPBBR3_SIZING.size_nm(out["peak_eV"]))
+    assert main(["photons", "excitation", "--size-nm", "4.3", "--rep-rate", "2e6", "--power-density", "27.4"]) == 0
+    ex = json.loads(capsys.readouterr().out)
+    assert ex["energy_fluence_uJ_cm2"] == pytest.approx(13.7)
+    assert ex["mean_excitons"] == pytest.approx(0.2, rel=0.15)
+    assert main(["photons", "excitation", "--size-nm", "4.3", "--rep-rate", "2e6"]) == 2
+    assert "power_density" in capsys.readouterr().err

@@ -6,6 +6,8 @@ Subcommands::
     surfchem photons simulate --mode t2|t3 --duration S [--on-fraction F ...] --out FILE.ptu
     surfchem photons batch DIR --out table.csv
     surfchem photons convert FILE.ptu OUT.h5
+    surfchem photons spectrum SPECTRUM.csv [--axis nm|eV]     (split-Voigt fit, size)
+    surfchem photons excitation --size-nm 4.3 --rep-rate 2e6 (--power-density W/cm2 | --power W --spot-nm D)
 
 Thin layer: parse, call :mod:`surfchem.experiment`, print. Heavy imports happen inside the
 handlers so ``surfchem --help`` stays fast.
@@ -95,6 +97,21 @@ def register(subparsers) -> None:
     c.add_argument("file")
     c.add_argument("out", help="output .h5 path")
     c.set_defaults(func=cmd_convert)
+
+    sp = sub.add_parser("spectrum", help="fit a single-dot PL spectrum (two-column CSV) with the split Voigt")
+    sp.add_argument("file", help="CSV/whitespace text: x, intensity (header lines starting with # skipped)")
+    sp.add_argument("--axis", choices=("nm", "eV"), default="nm", help="unit of the first column")
+    sp.set_defaults(func=cmd_spectrum)
+
+    ex = sub.add_parser("excitation", help="<N> = sigma j for pulsed excitation of a dot")
+    ex.add_argument("--size-nm", type=float, required=True)
+    ex.add_argument("--rep-rate", type=float, required=True, help="Hz")
+    ex.add_argument("--wavelength-nm", type=float, default=405.0)
+    ex.add_argument("--power-density", type=float, default=None, help="average W/cm^2")
+    ex.add_argument("--power", type=float, default=None, help="average power at the sample (W)")
+    ex.add_argument("--spot-nm", type=float, default=None, help="beam diameter (nm), top-hat")
+    ex.add_argument("--mu-i", type=float, default=None, help="intrinsic absorption coefficient (cm^-1)")
+    ex.set_defaults(func=cmd_excitation)
 
 
 def _analysis_args(p: argparse.ArgumentParser) -> None:
@@ -222,4 +239,45 @@ def cmd_convert(args) -> int:
     if not args.out.lower().endswith((".h5", ".hdf5")):
         raise InputError(f"output must end in .h5 or .hdf5, got {args.out!r}")
     print_json(convert_to_photon_hdf5(args.file, args.out))
+    return 0
+
+
+def cmd_spectrum(args) -> int:
+    import numpy as np
+
+    from surfchem.cli._common import print_json
+    from surfchem.experiment import spectra
+
+    try:
+        data = np.loadtxt(args.file, delimiter=None if not args.file.endswith(".csv") else ",", comments="#",
+                          ndmin=2)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read spectrum {args.file!r} as two numeric columns: {exc}") from exc
+    if data.shape[1] < 2:
+        raise InputError(f"spectrum {args.file!r} needs two columns (x, intensity)")
+    x, y = data[:, 0], data[:, 1]
+    E, inten = spectra.wavelength_to_energy(x, y) if args.axis == "nm" else (x, y)
+    fit = spectra.fit_spectrum(E, inten)
+    out = dict(fit.__dict__)
+    try:
+        out["size_nm"] = spectra.CSPBBR3_SIZING.size_nm(fit.peak_eV)
+    except InputError as exc:
+        out["size_nm"] = None
+        out["size_warning"] = str(exc)
+    out["sizing_curve"] = spectra.CSPBBR3_SIZING.source
+    print_json(out)
+    return 0
+
+
+def cmd_excitation(args) -> int:
+    from surfchem.cli._common import print_json
+    from surfchem.experiment import excitation
+
+    kw = {}
+    if args.mu_i is not None:
+        kw["mu_i_cm"] = args.mu_i
+    ex = excitation.excitation_density(
+        args.size_nm, rep_rate_hz=args.rep_rate, wavelength_nm=args.wavelength_nm,
+        power_density_W_cm2=args.power_density, power_W=args.power, spot_diameter_nm=args.spot_nm, **kw)
+    print_json(dict(ex.__dict__))
     return 0
