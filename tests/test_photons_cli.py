@@ -175,3 +175,9 @@ def test_spectrum_and_excitation_commands(tmp_path, capsys):
     assert ex["mean_excitons"] == pytest.approx(0.2, rel=0.15)
     assert main(["photons", "excitation", "--size-nm", "4.3", "--rep-rate", "2e6"]) == 2
     assert "power_density" in capsys.readouterr().err
+
+
+def test_counts_method_without_value_fails_fast(sim_file, capsys):
+    rc = main(["photons", "analyze", str(sim_file), "--threshold-method", "counts"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "threshold_counts" in err and err.count("\n") == 1

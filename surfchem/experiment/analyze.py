@@ -148,12 +148,32 @@ def _fold(chunks: Iterator[PhotonChunk], period_ps: float | None) -> Iterator[Ph
         yield c
 
 
+def _validate(opt: AnalysisOptions) -> None:
+    """Reject bad options before the (possibly long) pass over the file."""
+    if not opt.bin_s > 0:
+        raise InputError(f"bin width must be > 0 s, got {opt.bin_s}")
+    methods = ("max_fraction", "counts", "two_level", "hmm")
+    if opt.threshold_method not in methods:
+        raise InputError(f"unknown threshold method {opt.threshold_method!r}; use one of {methods}")
+    if opt.threshold_method == "counts" and (opt.threshold_counts is None or opt.threshold_counts < 0):
+        raise InputError("threshold method 'counts' needs threshold_counts >= 0 (counts per bin)")
+    if not 0 < opt.threshold <= 1:
+        raise InputError(f"threshold fraction must be in (0, 1], got {opt.threshold}")
+    if opt.g2_correction not in ("paper", "exact"):
+        raise InputError(f"g2_correction must be 'paper' or 'exact', got {opt.g2_correction!r}")
+    if len(opt.channels) != 2 or int(opt.channels[0]) == int(opt.channels[1]):
+        raise InputError(f"channels must be two different detector channels, got {opt.channels}")
+    if opt.chunk_records < 1:
+        raise InputError(f"chunk_records must be >= 1, got {opt.chunk_records}")
+    if opt.irf_path is not None and not os.path.exists(opt.irf_path):
+        raise InputError(f"IRF file {opt.irf_path!r} does not exist")
+
+
 def _irf_histogram(opt: AnalysisOptions, dacc: decay.DecayAccumulator) -> np.ndarray:
     """Decay histogram of a measured IRF file on the same bins (selected channels)."""
     info, chunks = stream.open_stream(opt.irf_path, opt.chunk_records)
     acc = decay.DecayAccumulator(dacc.bin_ps, dacc.n_bins, tuple(int(c) for c in opt.channels))
-    src = _fold(chunks, info.sync_period_ps) if info.mode == "t2" else chunks
-    stream.run(src, [acc])
+    stream.run(_fold(chunks, info.sync_period_ps), [acc])
     if acc.hist.sum() < 100:
         raise InputError(f"IRF file {opt.irf_path!r} has {int(acc.hist.sum())} photons with microtimes (< 100)")
     return acc.hist
@@ -179,8 +199,7 @@ def analyze_stream(
     progress: Callable[[int], None] | None = None,
 ) -> PhotonAnalysis:
     opt = options or AnalysisOptions()
-    if not opt.bin_s > 0:
-        raise InputError(f"bin width must be > 0 s, got {opt.bin_s}")
+    _validate(opt)
     ch_a, ch_b = (int(c) for c in opt.channels)
     sel = (ch_a, ch_b)
     period = info.sync_period_ps
