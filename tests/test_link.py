@@ -178,6 +178,9 @@ def test_correlations_equal_scipy_on_paper_data():
                                       permutation_type="pairings", alternative="two-sided")
         assert corr.loc[d, "p_exact"] == pytest.approx(perm.pvalue)
         assert "n = 3" in corr.loc[d, "caveat"] and "chance" in corr.loc[d, "caveat"]
+    from surfchem.link.stats import claim_statement
+
+    assert "Not testable here" in claim_statement(corr.reset_index())
 
 
 def test_exact_p_small_samples():
@@ -233,6 +236,8 @@ def test_descriptors_from_real_screen(mini_screen):
     assert d.loc["MA", "material"] == "CsPbBr3"
     with pytest.raises(InputError, match="results.csv"):
         descriptors_from_results(mini_screen.out / "trajectories")
+    with pytest.raises(InputError, match=r"\['MA'\] in both"):
+        descriptors_from_results([mini_screen.out, mini_screen.out])
 
 
 class _Parser(html.parser.HTMLParser):

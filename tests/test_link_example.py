@@ -42,3 +42,9 @@ def test_screen_new_ligands_quick(mini_screen, tmp_path):
     cand = pd.read_csv(out / "link" / "candidates.csv")
     assert (len(cand) == 1 and cand["rank"].iloc[0] == 1) or "no ranking" in d["ranking"]
     assert "n = 3" in d["ranking"] or "no ranking" in d["ranking"]
+    # a five-layer screen and this three-layer one are not comparable: refused, not mixed
+    from surfchem.errors import InputError
+    from surfchem.link import descriptors_from_results
+
+    with pytest.raises(InputError, match="bare_slab"):
+        descriptors_from_results([mini_screen.out, out / "screen"])

@@ -21,8 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "link", help="join computed descriptors with measured ON fractions; correlations, ranking, report",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = p.add_argument_group("inputs")
-    src.add_argument("--results", metavar="DIR",
-                     help="screen/campaign output directory (results.csv, summary.csv, references.json)")
+    src.add_argument("--results", metavar="DIR", nargs="+",
+                     help="screen/campaign output directory (results.csv, summary.csv, references.json); "
+                          "several are combined when their references agree")
     src.add_argument("--campaign", metavar="TOML",
                      help="campaign spec; its output directory is used as --results")
     src.add_argument("--experiments", default="paper", metavar="CSV",
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if bool(args.results) == bool(args.campaign):
         raise InputError("give exactly one of --results DIR (a screen output) or --campaign X.toml")
-    results = Path(args.results) if args.results else _campaign_dir(args.campaign)
+    results = [Path(r) for r in args.results] if args.results else _campaign_dir(args.campaign)
     from surfchem.link.join import parse_aliases
     from surfchem.link.report import link
 

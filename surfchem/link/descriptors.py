@@ -99,8 +99,62 @@ def _read_tables(path: Path, table: str = "auto") -> tuple[pd.DataFrame, pd.Data
     return df, summ, refs, main.name
 
 
-def descriptors_from_results(results_dir: str | Path, n_full: int = 8, T: float = 298.15,
-                             table: str = "auto") -> pd.DataFrame:
+def descriptors_from_results(results_dir: str | Path | list, n_full: int = 8, T: float = 298.15,
+                             table: str = "auto", ref_tol_eV: float = 1e-3) -> pd.DataFrame:
+    """Descriptors per ligand (see module docs) from one or several screen/campaign output directories.
+
+    Several directories (e.g. the measured ligands in one screen, new candidates in another) are
+    combined only when their gamma values are comparable: same material and calculator and the
+    same bulk/CsBr references (``g_bulk_eV``, ``mu_AX_eV`` within ``ref_tol_eV``) and the same bare
+    slab (formula of the N = 0 row, i.e. thickness and size); a ligand may
+    appear in only one of them. Otherwise :class:`InputError` names the two directories.
+    """
+    dirs = [results_dir] if isinstance(results_dir, str | Path) else list(results_dir)
+    if not dirs:
+        raise InputError("give at least one results directory")
+    parts = [_descriptors_one(d, n_full, T, table) for d in dirs]
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    for other in parts[1:]:
+        a, b = first.attrs, other.attrs
+        for key in ("material", "calculator", "bare_slab"):
+            if a.get(key) != b.get(key):
+                raise InputError(f"{a['source']!r} ({a.get(key)}) and {b['source']!r} ({b.get(key)}) differ "
+                                 f"in {key}: their gamma values are not comparable; link them separately")
+        for key in ("g_bulk_eV", "mu_AX_eV"):
+            x, y = a["references"].get(key), b["references"].get(key)
+            if x is not None and y is not None and abs(float(x) - float(y)) > ref_tol_eV:
+                raise InputError(f"{a['source']!r} and {b['source']!r} have different {key} ({x:.4f} vs "
+                                 f"{y:.4f} eV; different relax settings?): gamma is not comparable")
+        dup = sorted(set(first["ligand"]) & set(other["ligand"]))
+        if dup:
+            raise InputError(f"ligand(s) {dup} in both {a['source']!r} and {b['source']!r}; keep one "
+                             "(e.g. give only one of the directories for them)")
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs.update(first.attrs)
+    out.attrs["source"] = ", ".join(p.attrs["source"] for p in parts)
+    out.attrs["source_table"] = ", ".join(sorted({p.attrs["source_table"] for p in parts}))
+    return out
+
+
+def coverage_summary(results_dir: str | Path | list, table: str = "auto") -> pd.DataFrame:
+    """Lowest row per (ligand, n) from the same table(s) the descriptors come from (for plots)."""
+    dirs = [results_dir] if isinstance(results_dir, str | Path) else list(results_dir)
+    out = []
+    for d in dirs:
+        t, summ, _, _ = _read_tables(Path(d), table)
+        if summ is not None and {"ligand", "n", "gamma_J_m2"} <= set(summ.columns):
+            out.append(summ)
+            continue
+        if "is_min" in t:
+            t = t[t["is_min"].astype(str).str.lower().isin(["true", "1"])]
+        out.append(t.sort_values("gamma_J_m2").drop_duplicates(["ligand", "n"]).sort_values(["ligand", "n"]))
+    return pd.concat(out, ignore_index=True)
+
+
+def _descriptors_one(results_dir: str | Path, n_full: int = 8, T: float = 298.15,
+                     table: str = "auto") -> pd.DataFrame:
     """Descriptors per ligand (see module docs) from a screen/campaign output directory.
 
     The directory holds ``results.csv`` (all computed arrangements; ``summary.csv`` and
@@ -123,7 +177,7 @@ def descriptors_from_results(results_dir: str | Path, n_full: int = 8, T: float 
                       calculator=refs.get("calculator", "") or (
                           str(tab["calculator"].dropna().iloc[0]) if "calculator" in tab.columns
                           and tab["calculator"].notna().any() else ""),
-                      source_table=used + model)
+                      source_table=used + model, bare_slab=_bare_formula(tab))
     desc["material"] = material
     return desc
 
@@ -198,6 +252,13 @@ def descriptors_from_tables(table: pd.DataFrame, summary: pd.DataFrame | None = 
     out = pd.DataFrame(rows)
     out.attrs.update(n_full=n_full, T=T)
     return out
+
+
+def _bare_formula(table: pd.DataFrame) -> str:
+    if "formula" not in table.columns:
+        return ""
+    f = table.loc[table["n"] == 0, "formula"].dropna()
+    return str(f.iloc[0]) if len(f) else ""
 
 
 def _smiles_of(ligand: str, table: pd.DataFrame) -> str:

@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 
 from surfchem.errors import InputError
-from surfchem.link.descriptors import DESCRIPTORS, descriptors_from_results
+from surfchem.link.descriptors import DESCRIPTORS, coverage_summary, descriptors_from_results
 from surfchem.link.experiments import aggregate, load_experiments
 from surfchem.link.join import JoinResult, join
-from surfchem.link.stats import best_descriptor, correlations, rank_candidates
+from surfchem.link.stats import best_descriptor, claim_statement, correlations, rank_candidates
 
 VERSION_PACKAGES = ("surfchem", "numpy", "scipy", "pandas", "matplotlib", "ase", "rdkit", "chgnet",
                     "torch", "dftd3", "tblite", "gpaw")
@@ -58,6 +58,7 @@ class LinkResult:
             "unmatched_measured": self.joined.unmatched_measured,
             "correlations": self.correlations.to_dict("records"),
             "best_descriptor": self.best,
+            "paper_claim": claim_statement(self.correlations),
             "candidates": self.candidates.to_dict("records"),
             "ranking": self.ranking_text,
             "files": self.files,
@@ -75,7 +76,7 @@ def versions() -> dict[str, str]:
     return out
 
 
-def link(results_dir: str | Path, experiments: str | Path | pd.DataFrame = "paper",
+def link(results_dir: str | Path | list, experiments: str | Path | pd.DataFrame = "paper",
          out: str | Path | None = None, aliases: dict[str, str] | None = None, select: str = "primary",
          target: str = "on_fraction", descriptors: list[str] | None = None,
          ligands: list[str] | None = None, strict: bool = False, n_full: int = 8,
@@ -96,7 +97,7 @@ def link(results_dir: str | Path, experiments: str | Path | pd.DataFrame = "pape
     best = best_descriptor(corr)
     cands, text = rank_candidates(jr.table, corr, best, target=target)
     settings = {
-        "results_dir": str(Path(results_dir).resolve()),
+        "results_dir": desc.attrs.get("source"),
         "experiments": experiments if isinstance(experiments, str) else str(experiments)
         if not isinstance(experiments, pd.DataFrame) else "DataFrame",
         "select": select, "target": target, "n_full": n_full, "T_K": T,
@@ -122,7 +123,7 @@ def link(results_dir: str | Path, experiments: str | Path | pd.DataFrame = "pape
                 plot_rank_agreement,
             )
 
-            summ = _summary(results_dir, table)
+            summ = coverage_summary(results_dir, table)
             figs["on_vs_descriptors"] = plot_on_vs_descriptors(jr.table, corr, out / "on_vs_descriptors",
                                                                target=target, labels=DESCRIPTORS)[0]
             figs["rank_agreement"] = plot_rank_agreement(corr, out / "rank_agreement",
@@ -138,18 +139,6 @@ def link(results_dir: str | Path, experiments: str | Path | pd.DataFrame = "pape
         (out / "link.json").write_text(json.dumps(_jsonable(res.as_dict()), indent=2))
         files["json"] = str(out / "link.json")
     return res
-
-
-def _summary(results_dir: str | Path, table: str = "auto") -> pd.DataFrame:
-    """Lowest row per (ligand, n) of the same table the descriptors came from."""
-    from surfchem.link.descriptors import _read_tables
-
-    t, summ, _, _ = _read_tables(Path(results_dir), table)
-    if summ is not None and {"ligand", "n", "gamma_J_m2"} <= set(summ.columns):
-        return summ
-    if "is_min" in t:
-        t = t[t["is_min"].astype(str).str.lower().isin(["true", "1"])]
-    return t.sort_values("gamma_J_m2").drop_duplicates(["ligand", "n"]).sort_values(["ligand", "n"])
 
 
 def _main_caveat(corr: pd.DataFrame, best: str | None) -> str:
@@ -201,7 +190,7 @@ def render_html(res: LinkResult, figs: dict[str, Path], experiments_raw: pd.Data
                 title: str | None = None) -> str:
     """A self-contained HTML page (no external files): figures, tables, settings, versions."""
     t = res.joined.table
-    title = title or f"surfchem link: {Path(res.settings['results_dir']).name}"
+    title = title or f"surfchem link: {res.settings['results_dir']}"
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
              f"<style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>",
              f"<p>Generated {time.strftime('%Y-%m-%d %H:%M:%S %Z')} by surfchem {html.escape(versions().get('surfchem', '?'))}. "
@@ -214,6 +203,7 @@ def render_html(res: LinkResult, figs: dict[str, Path], experiments_raw: pd.Data
             f"<li>{html.escape(n)}</li>" for n in res.joined.alias_notes) + "</ul>")
     parts.append("<h2>Rank agreement</h2>")
     parts.append(f"<p class='caveat'>{html.escape(_main_caveat(res.correlations, res.best))}</p>")
+    parts.append(f"<p>{html.escape(claim_statement(res.correlations))}</p>")
     parts.append(_table_html(res.correlations, ["descriptor", "n", "rho", "p_scipy", "p_exact",
                                                  "expected_sign", "ligands"]))
     for key, cap in (("on_vs_descriptors", "Measured ON fraction vs each computed descriptor"),

@@ -188,3 +188,19 @@ def rank_candidates(joined: pd.DataFrame, corr: pd.DataFrame, descriptor: str | 
             f"better). This ranking rests on only n = {n} measured "
             f"ligands ({', '.join(row['ligands'])}); {row['caveat']}")
     return c, text
+
+
+def claim_statement(corr: pd.DataFrame) -> str:
+    """The paper's claim (science brief, section 4) checked on these data, in one sentence."""
+    claim = ("The paper's claim: a lower surface free energy at full coverage goes with a higher ON "
+             "fraction, i.e. rho(gamma_N8_J_m2, on_fraction) < 0.")
+    row = corr[(corr["descriptor"] == "gamma_N8_J_m2") & (corr["target"] == "on_fraction")]
+    if row.empty:
+        return claim + " Not testable here: gamma at N = 8 was not computed for the measured ligands."
+    r = row.iloc[0]
+    if not np.isfinite(r["rho"]):
+        return claim + f" Not testable here: only {int(r['n'])} measured ligand(s) have gamma(N=8)."
+    verdict = "consistent with" if r["rho"] < 0 else "not consistent with"
+    pex = f", exact p = {r['p_exact']:.2g}" if r["p_exact"] is not None and np.isfinite(r["p_exact"]) else ""
+    return (claim + f" Here rho = {r['rho']:+.2f} over n = {int(r['n'])} ligands "
+            f"({', '.join(r['ligands'])}{pex}): {verdict} the claim, with the small-sample caveat above.")
