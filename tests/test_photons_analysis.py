@@ -271,3 +271,15 @@ def test_hmm_segmentation_on_dim_trace_beats_threshold_on_dwell_counts():
     # true number of ON periods ~ 600 s / 2 s = 300; the threshold splits them into many more
     assert abs(on_h.size - truth["n_on_dwells"]) < 0.1 * truth["n_on_dwells"]
     assert on_t.size > 2 * truth["n_on_dwells"]
+
+
+def test_numba_accumulators_identical(blinking_t3, monkeypatch):
+    pytest.importorskip("numba")
+    path, _, ref = blinking_t3
+    monkeypatch.setenv("SURFCHEM_NUMBA", "1")
+    got = analyze_file(path, AnalysisOptions(chunk_records=100003))
+    np.testing.assert_array_equal(ref.data.trace_counts, got.data.trace_counts)
+    np.testing.assert_array_equal(ref.data.g2.counts, got.data.g2.counts)
+    np.testing.assert_array_equal(ref.data.decay_hist, got.data.decay_hist)
+    np.testing.assert_array_equal(ref.data.flid.hist, got.data.flid.hist)
+    assert ref.to_dict() == got.to_dict()

@@ -134,3 +134,58 @@ def kernel():
 
         _KERNEL = decode_hh
     return _KERNEL
+
+
+_TRACE_KERNEL = None
+_DECAY_KERNEL = None
+
+
+def trace_kernel():
+    """counts[t // w - lo] += 1 (and microtime sums) for photons whose channel is selected."""
+    global _TRACE_KERNEL
+    if _TRACE_KERNEL is None:
+        from numba import njit
+
+        @njit(cache=True, nogil=True)
+        def trace_add(t, ch, micro, has_micro, lut, use_lut, w, counts, msum, mn, with_micro, wlo, whi):
+            for i in range(t.size):
+                if use_lut and not lut[np.uint8(ch[i])]:
+                    continue
+                b = t[i] // w
+                counts[b] += 1
+                if with_micro and has_micro:
+                    m = micro[i]
+                    if m >= wlo and m < whi:
+                        msum[b] += m
+                        mn[b] += 1
+
+        _TRACE_KERNEL = trace_add
+    return _TRACE_KERNEL
+
+
+def decay_kernel():
+    """hist[m // w] += 1 for selected photons with 0 <= m < n_bins * w; returns the rejects."""
+    global _DECAY_KERNEL
+    if _DECAY_KERNEL is None:
+        from numba import njit
+
+        @njit(cache=True, nogil=True)
+        def decay_add(micro, ch, lut, use_lut, w, hist):
+            rejected = 0
+            nb = hist.size
+            for i in range(micro.size):
+                if use_lut and not lut[np.uint8(ch[i])]:
+                    continue
+                m = micro[i]
+                if m < 0:
+                    rejected += 1
+                    continue
+                b = m // w
+                if b >= nb:
+                    rejected += 1
+                    continue
+                hist[b] += 1
+            return rejected
+
+        _DECAY_KERNEL = decay_add
+    return _DECAY_KERNEL

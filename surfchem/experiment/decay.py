@@ -56,6 +56,13 @@ class DecayAccumulator:
     def add(self, chunk: PhotonChunk) -> None:
         if len(chunk) == 0 or chunk.microtimes_ps is None:
             return
+        from surfchem.experiment import _fastdecode
+
+        if _fastdecode.loaded() and self.bin_ps == int(self.bin_ps):
+            lut = self._lut if self._lut is not None else np.ones(256, bool)
+            self.n_without += int(_fastdecode.decay_kernel()(
+                chunk.microtimes_ps, chunk.channels, lut, self._lut is not None, int(self.bin_ps), self.hist))
+            return
         m = chunk.microtimes_ps
         sel = select_channels(chunk.channels, self._lut)
         if sel is not None:

@@ -94,6 +94,11 @@ class TraceAccumulator:
     def add(self, chunk: PhotonChunk) -> None:
         if len(chunk) == 0:
             return
+        from surfchem.experiment import _fastdecode
+
+        if _fastdecode.loaded():
+            self._add_numba(chunk, _fastdecode)
+            return
         t = chunk.times_ps
         sel = select_channels(chunk.channels, self._lut)
         if sel is not None:
@@ -114,6 +119,19 @@ class TraceAccumulator:
             ii = idx[ok] - lo
             self.micro_sum[lo:hi] += np.bincount(ii, weights=m[ok].astype(np.float64), minlength=hi - lo)
             self.micro_n[lo:hi] += np.bincount(ii, minlength=hi - lo)
+
+    def _add_numba(self, chunk: PhotonChunk, fd) -> None:
+        hi = int(chunk.times_ps[-1] // self.bin_ps) + 1
+        self._grow(hi)
+        has_micro = chunk.microtimes_ps is not None
+        if has_micro and self.with_micro:
+            self.has_micro = True
+        micro = chunk.microtimes_ps if has_micro else chunk.times_ps
+        wlo, whi = self.window if self.window is not None else (0, np.iinfo(np.int64).max)
+        lut = self._lut if self._lut is not None else np.ones(256, bool)
+        fd.trace_kernel()(chunk.times_ps, chunk.channels, micro, has_micro, lut, self._lut is not None,
+                          self.bin_ps, self.counts, self.micro_sum, self.micro_n, self.with_micro,
+                          int(wlo), int(whi))
 
     def n_complete_bins(self, end_time_ps: int) -> int:
         return int(end_time_ps // self.bin_ps)
