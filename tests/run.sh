@@ -5,6 +5,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 ./install.sh || exit 1
 PY=${PYTHON:-python3}
+# a real local PostgreSQL server for the campaign database test
+source tests/postgres.sh
+start_postgres || echo "tests/run.sh: could not start PostgreSQL" >&2
 "$PY" -m pytest "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then

@@ -12,6 +12,7 @@ preset                 what                                                     
 ``gpaw-pbe-d3-lcao``   the same + D3(BJ)                                            gpaw, dftd3
 ``gpaw-pbe-pw``        GPAW PBE, plane waves 400 eV (bulk reference)                gpaw
 ``gpaw-pbe-d3-pw``     the same + D3(BJ)                                            gpaw, dftd3
+``emt``                ASE EMT: toy metals only (framework tests and benchmarks)     ase
 =====================  ==========================================================  ===========
 
 Both ML potentials were fitted to PBE(+U) Materials Project data, so D3(BJ) uses the PBE damping
@@ -110,6 +111,12 @@ def _gpaw(mode: str = "lcao", ecut_eV: float = 400.0, basis: str = "dzp", xc: st
     return GPAW(**kwargs)
 
 
+def _emt(**_):
+    from ase.calculators.emt import EMT
+
+    return EMT()
+
+
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in [
@@ -126,6 +133,7 @@ PRESETS: dict[str, Preset] = {
         Preset("gpaw-pbe-pw", _gpaw, {"mode": "pw", "ecut_eV": 400.0}, False, "GPAW PBE PW 400 eV", 3),
         Preset("gpaw-pbe-d3-pw", _gpaw, {"mode": "pw", "ecut_eV": 400.0}, True,
                "GPAW PBE PW 400 eV + D3(BJ)", 3),
+        Preset("emt", _emt, {}, False, "ASE EMT (toy metals only: tests and overhead benchmarks)", 0),
     ]
 }
 

@@ -83,6 +83,12 @@ class ResultStore:
                       pbc=atoms.pbc)
         self.db.write(clean, key_value_pairs=kv, data=data)
 
+    def delete(self, task_hash: str) -> None:
+        """Remove the rows of a task (used to retry a failed one)."""
+        ids = [row.id for row in self.db.select(task_hash=task_hash)]
+        if ids:
+            self.db.delete(ids)
+
     def records(self, **selection: Any) -> list[dict[str, Any]]:
         """All records (plain dicts) matching ``selection`` (ASE db key=value filters)."""
         return [self._row_to(row)[1] for row in self.db.select(**selection)]

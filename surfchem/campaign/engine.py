@@ -1,0 +1,165 @@
+"""The workflow engine is a setting: Parsl executors built from the campaign's ``[executor]``.
+
+* ``threads`` (default): Parsl ``ThreadPoolExecutor`` in the driver process.
+* ``processes``: Parsl ``HighThroughputExecutor`` with a ``LocalProvider`` (worker processes).
+* ``slurm``: ``HighThroughputExecutor`` with a ``SlurmProvider`` built from ``[executor.slurm]``;
+  :func:`render_slurm_script` writes the batch script Parsl would submit, without a cluster.
+
+Tasks with ``mpi_ranks > 1`` (GPAW) or ``isolate=True`` run as Parsl bash apps in a new process:
+``<launcher> -n <ranks> python -m surfchem.campaign.tasks IN.pkl OUT.pkl``.
+The Parsl ``DataFlowKernel`` is owned by :class:`Engine` (no global ``parsl.load``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import pickle
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from surfchem.campaign.spec import ExecutorSpec, SlurmSpec
+
+
+def _htex(spec: ExecutorSpec, provider) -> Any:
+    from parsl.executors import HighThroughputExecutor
+
+    return HighThroughputExecutor(label="htex", provider=provider, max_workers_per_node=spec.workers,
+                                  cpu_affinity="none")
+
+
+def slurm_provider(slurm: SlurmSpec):
+    from parsl.launchers import SrunLauncher
+    from parsl.providers import SlurmProvider
+
+    return SlurmProvider(
+        partition=slurm.partition, account=slurm.account, qos=slurm.qos,
+        nodes_per_block=slurm.nodes_per_block, cores_per_node=slurm.cores_per_node,
+        init_blocks=1, min_blocks=0, max_blocks=slurm.max_blocks, walltime=slurm.walltime,
+        worker_init=slurm.worker_init, scheduler_options=slurm.scheduler_options,
+        launcher=SrunLauncher(),
+    )
+
+
+def parsl_config(spec: ExecutorSpec, run_dir: str | os.PathLike):
+    """A ``parsl.Config`` for the spec (executor labelled ``main``; bash apps share it)."""
+    from parsl.config import Config
+
+    if spec.kind == "threads":
+        from parsl.executors.threads import ThreadPoolExecutor
+
+        executor = ThreadPoolExecutor(label="main", max_threads=spec.workers)
+    elif spec.kind == "processes":
+        from parsl.providers import LocalProvider
+
+        executor = _htex(spec, LocalProvider(init_blocks=1, max_blocks=1))
+        executor.label = "main"
+    else:
+        executor = _htex(spec, slurm_provider(spec.slurm))
+        executor.label = "main"
+    return Config(executors=[executor], run_dir=str(run_dir), retries=spec.retries,
+                  initialize_logging=False, usage_tracking=0)
+
+
+def render_slurm_script(spec: ExecutorSpec, path: str | os.PathLike, command: str = "process_worker_pool.py ...") -> str:
+    """Write and return the Slurm batch script the Slurm provider would submit for one block."""
+    from parsl.providers.slurm.template import template_string
+
+    provider = slurm_provider(spec.slurm)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tasks_per_node = 1
+    job_config = {
+        "submit_script_dir": str(path.parent), "nodes": spec.slurm.nodes_per_block,
+        "tasks_per_node": tasks_per_node, "walltime": spec.slurm.walltime,
+        "scheduler_options": _scheduler_options(spec.slurm), "worker_init": spec.slurm.worker_init,
+        "user_script": provider.launcher(command, tasks_per_node, spec.slurm.nodes_per_block),
+        "job_stdout_path": str(path.with_suffix(".stdout")),
+        "job_stderr_path": str(path.with_suffix(".stderr")),
+    }
+    provider._write_submit_script(template_string, str(path), "surfchem", job_config)
+    return path.read_text()
+
+
+def _scheduler_options(s: SlurmSpec) -> str:
+    lines = []
+    if s.partition:
+        lines.append(f"#SBATCH --partition={s.partition}")
+    if s.account:
+        lines.append(f"#SBATCH --account={s.account}")
+    if s.qos:
+        lines.append(f"#SBATCH --qos={s.qos}")
+    if s.cores_per_node:
+        lines.append(f"#SBATCH --cpus-per-task={s.cores_per_node}")
+    if s.scheduler_options:
+        lines.append(s.scheduler_options)
+    return "\n".join(lines)
+
+
+def mpi_command(task_in: str, task_out: str, ranks: int, launcher: str = "mpiexec") -> str:
+    """Shell command running a pickled task under MPI (or plainly for ``ranks == 1``)."""
+    py = shlex.quote(sys.executable)
+    cmd = f"{py} -m surfchem.campaign.tasks {shlex.quote(task_in)} {shlex.quote(task_out)}"
+    return cmd if ranks <= 1 else f"{launcher} -n {int(ranks)} {cmd}"
+
+
+class Engine:
+    """Owns a Parsl DataFlowKernel; :meth:`submit` returns a ``concurrent.futures.Future``
+    resolving to the task's result dict."""
+
+    def __init__(self, spec: ExecutorSpec, run_dir: str | os.PathLike):
+        from parsl.app.app import bash_app, python_app
+        from parsl.dataflow.dflow import DataFlowKernel
+
+        from surfchem.campaign.tasks import execute
+
+        self.spec = spec
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.dfk = DataFlowKernel(parsl_config(spec, self.run_dir / "runinfo"))
+        self._py = python_app(execute, data_flow_kernel=self.dfk, executors=["main"])
+
+        def run_cmd(cmd: str, stdout=None, stderr=None) -> str:
+            return cmd
+
+        self._bash = bash_app(run_cmd, data_flow_kernel=self.dfk, executors=["main"])
+        self.launcher = spec.slurm.mpi_launcher if spec.kind == "slurm" else "mpiexec"
+
+    def submit(self, task: dict[str, Any]) -> cf.Future:
+        ranks = int(task.get("mpi_ranks", 1))
+        isolate = ranks > 1 or bool(task.get("isolate"))
+        if not isolate or task.get("calculator_object") is not None:
+            return self._py(task)
+        tdir = self.run_dir / "mpi_tasks"
+        tdir.mkdir(exist_ok=True)
+        base = tdir / task["hash"]
+        with open(f"{base}.in.pkl", "wb") as fh:
+            pickle.dump(task, fh)
+        out = f"{base}.out.pkl"
+        app = self._bash(mpi_command(f"{base}.in.pkl", out, ranks, self.launcher),
+                         stdout=f"{base}.stdout", stderr=f"{base}.stderr")
+        result: cf.Future = cf.Future()
+
+        def _done(f):
+            try:
+                f.result()
+                with open(out, "rb") as fh:
+                    result.set_result(pickle.load(fh))
+            except Exception as exc:  # non-zero exit of the MPI job
+                result.set_result({"record": {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                                              "energy_eV": float("nan"), "converged": False},
+                                   "atoms": task.get("atoms")})
+
+        app.add_done_callback(_done)
+        return result
+
+    def close(self) -> None:
+        self.dfk.cleanup()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

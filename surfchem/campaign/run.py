@@ -1,0 +1,460 @@
+"""The campaign driver: plans tasks from a spec, runs them on the engine, owns the database.
+
+Flow per stage (a funnel: stage 0 relaxes everything planned, stage s > 0 recomputes the
+``keep`` lowest-energy arrangements per (ligand, N) of stage s-1 with its own calculator):
+
+1. references: cubic EOS of the perovskite and of the CsX salt, the ligand ion pairs;
+2. the bare slab at the stage's own a0 (depends on 1);
+3. the ligand slabs (depend on 2): in ``grow`` mode a chain N-1 -> N per ligand, else every
+   planned arrangement at once.
+
+Only this process writes the database; workers return plain results. Every task is looked up
+by its content hash first: finished work is never recomputed, and failed work is retried when
+``executor.retry_failed`` is true. Interrupted relaxations restart from their trajectory
+(``OUT/trajectories/<hash>.traj``).
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures as cf
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from ase import Atoms
+
+from surfchem.build.arrangements import arrangements as enumerate_arrangements
+from surfchem.build.arrangements import grow_order, identify, site_permutations
+from surfchem.build.bulk import HALIDE_SALT, get_material
+from surfchem.build.decorate import decorate
+from surfchem.build.ligands import resolve_ligand
+from surfchem.build.slab import slab as build_slab
+from surfchem.calculators import preset_parameters
+from surfchem.campaign.hashing import task_hash
+from surfchem.campaign.spec import CampaignSpec, StageSpec
+from surfchem.campaign.store import ResultStore
+from surfchem.errors import InputError
+from surfchem.thermo import References, coverage_table, n_min, summary
+
+
+@dataclass
+class StageResult:
+    stage: int
+    calculator: str
+    table: pd.DataFrame
+    summary: pd.DataFrame
+    references: References
+    n_min: dict[str, int]
+
+
+@dataclass
+class CampaignResult:
+    """Per-stage tables; ``table``/``summary``/``references`` are those of the last stage."""
+
+    spec: CampaignSpec
+    stages: list[StageResult]
+    out: Path
+    wall_s: float
+    counts: dict[str, int]
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self.stages[-1].table
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.stages[-1].summary
+
+    @property
+    def references(self) -> References:
+        return self.stages[-1].references
+
+    @property
+    def n_min(self) -> dict[str, int]:
+        return self.stages[-1].n_min
+
+
+def parse_n(spec: CampaignSpec) -> list[int]:
+    from surfchem.campaign.screen import parse_n_range
+
+    return parse_n_range(spec.n if isinstance(spec.n, str) else list(spec.n),
+                         2 * spec.slab.size[0] * spec.slab.size[1])
+
+
+class _Loop:
+    """Event loop of the driver: cache lookups, submission, completion callbacks, store writes."""
+
+    def __init__(self, store: ResultStore, engine: Any, bar: Any, retry_failed: bool, dry: bool = False):
+        self.store, self.engine, self.bar = store, engine, bar
+        self.retry_failed, self.dry = retry_failed, dry
+        self.pending: dict[cf.Future, tuple[dict, Callable | None]] = {}
+        self.ready: collections.deque = collections.deque()
+        self.counts = collections.Counter()
+        self.failures: list[dict[str, Any]] = []
+
+    def submit(self, task: dict[str, Any], then: Callable[[Atoms, dict], None] | None = None) -> None:
+        hit = self.store.get(task["hash"])
+        if hit is not None and (hit[1].get("status", "ok") == "ok" or not self.retry_failed or self.dry):
+            self.counts["cached_" + hit[1].get("status", "ok")] += 1
+            if hit[1].get("status") == "failed":
+                self.failures.append({k: hit[1].get(k) for k in ("kind", "ligand", "n", "error")})
+            self.bar.update(1)
+            if then is not None and hit[1].get("status", "ok") == "ok":
+                # results from the store, labels (ligand name, stage, campaign) from this plan
+                self.ready.append((then, hit[0], {**hit[1], **task["record"], "task_hash": task["hash"]}))
+            return
+        if self.dry:
+            self.counts["missing"] += 1
+            return
+        if hit is not None:
+            self.store.delete(task["hash"])  # a failed attempt, retried now
+        self.pending[self.engine.submit(task)] = (task, then)
+
+    def run(self) -> None:
+        while self.pending or self.ready:
+            while self.ready:
+                then, atoms, rec = self.ready.popleft()
+                then(atoms, rec)
+            if not self.pending:
+                continue
+            done, _ = cf.wait(list(self.pending), return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                task, then = self.pending.pop(fut)
+                try:
+                    out = fut.result()
+                except Exception as exc:  # engine-level failure after Parsl's retries
+                    out = {"record": {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                                      "energy_eV": float("nan"), "converged": False},
+                           "atoms": task.get("atoms")}
+                rec = {**task["record"], **out["record"]}
+                atoms = out["atoms"] if out["atoms"] is not None else Atoms()
+                self.store.put(task["hash"], atoms, rec)
+                self.counts["computed_" + rec.get("status", "ok")] += 1
+                if rec.get("status") == "failed":
+                    self.failures.append({k: rec.get(k) for k in ("kind", "ligand", "n", "error")})
+                self.bar.update(1)
+                if then is not None and rec.get("status", "ok") == "ok":
+                    self.ready.append((then, atoms, {**rec, "task_hash": task["hash"]}))
+
+
+class _Planner:
+    """Builds the tasks of one stage and reacts to their completion."""
+
+    def __init__(self, spec: CampaignSpec, stage_index: int, loop: _Loop, out: Path,
+                 previous: pd.DataFrame | None, prev_structures: dict[str, Atoms],
+                 calculator_object: Any = None):
+        self.spec, self.s, self.loop, self.out = spec, stage_index, loop, out
+        self.stage: StageSpec = spec.stages[stage_index]
+        self.mat = get_material(spec.material)
+        self.calc_params = (preset_parameters(self.stage.calculator, **self.stage.params)
+                            if calculator_object is None else preset_parameters(calculator_object))
+        self.calculator_object = calculator_object
+        self.settings = {"fmax": self.stage.fmax_eV_A, "steps": self.stage.steps,
+                         "optimizer": self.stage.optimizer, "fix": self.stage.fix}
+        self.previous, self.prev_structures = previous, prev_structures
+        self.rows: list[dict[str, Any]] = []
+        self.structures: dict[str, Atoms] = {}
+        self.refs: dict[str, Any] = {"mu_LX_eV": {}, "mu_LX_kind": {}}
+        self.template = build_slab(self.mat.name, size=spec.slab.size, layers=spec.slab.layers,
+                                   vacuum=spec.slab.vacuum_A)
+        self.perms = site_permutations(self.template)
+        self.n_values = parse_n(spec)
+        self.specs = [resolve_ligand(lig) for lig in spec.ligands]
+        self.best: dict[tuple[str, int], tuple[float, Atoms]] = {}
+
+    # -- task construction -------------------------------------------------------------------
+    def _task(self, kind: str, record: dict[str, Any], atoms: Atoms | None = None,
+              material: str | None = None, mode: str | None = None) -> dict[str, Any]:
+        mode = mode or "relax"
+        settings = self.settings if mode == "relax" else {"mode": mode}
+        h = task_hash(atoms, self.calc_params, {**settings, "material": material, "kind": mode})
+        task = {
+            "kind": mode, "hash": h, "atoms": atoms, "material": material,
+            "calculator": self.stage.calculator, "calc_params": self.stage.params,
+            "settings": self.settings, "mpi_ranks": self.stage.mpi_ranks,
+            "calculator_object": self.calculator_object,
+            "trajectory": str(self.out / "trajectories" / f"{h}.traj") if mode == "relax" else None,
+            "record": {**record, "kind": kind, "stage": self.s, "campaign": self.spec.name,
+                       "calculator": self.calc_params["preset"], "mode": mode,
+                       **({"formula": atoms.get_chemical_formula(), "n_atoms": len(atoms)} if atoms is not None else {})},
+        }
+        return task
+
+    def start(self) -> None:
+        mat = self.mat
+        self.loop.submit(self._task("bulk", {"material": mat.name}, material=mat.name, mode="eos"),
+                         self._on_bulk)
+        salt = HALIDE_SALT[mat.name]
+        self.loop.submit(self._task("salt", {"material": salt}, material=salt, mode="eos"), self._on_salt)
+        for spec in self.specs:
+            if spec.name in self.spec.references.mu_LX_eV:
+                self.refs["mu_LX_eV"][spec.name] = float(self.spec.references.mu_LX_eV[spec.name])
+                self.refs["mu_LX_kind"][spec.name] = "user"
+                continue
+            from surfchem.build import ion_pair
+
+            start = self.prev_structures.get(f"ion_pair/{spec.name}")
+            if start is None:
+                start = ion_pair(spec.smiles, halide=mat.x)
+            self.loop.submit(self._task("ion_pair", {"ligand": spec.name, "smiles": spec.smiles}, start,
+                                        mode=self._mode()), self._on_ion_pair(spec.name))
+
+    def _mode(self) -> str:
+        return self.stage.mode if self.s > 0 else "relax"
+
+    # -- callbacks ---------------------------------------------------------------------------
+    def _on_salt(self, atoms: Atoms, rec: dict) -> None:
+        self.refs["mu_AX_eV"] = rec["energy_eV"]
+
+    def _on_ion_pair(self, name: str) -> Callable:
+        def cb(atoms: Atoms, rec: dict) -> None:
+            self.refs["mu_LX_eV"][name] = rec["energy_eV"]
+            self.refs["mu_LX_kind"][name] = "ion_pair"
+            self.structures[f"ion_pair/{name}"] = atoms
+        return cb
+
+    def _on_bulk(self, atoms: Atoms, rec: dict) -> None:
+        a0 = float(rec["a0_A"])
+        self.refs.update(g_bulk_eV=rec["energy_eV"], a0_A=a0)
+        self.area = (self.spec.slab.size[0] * a0) * (self.spec.slab.size[1] * a0)
+        self.base = {"material": self.mat.name, "area_A2": self.area, "a0_A": a0}
+        if self.s == 0:
+            bare = build_slab(self.mat.name, size=self.spec.slab.size, layers=self.spec.slab.layers,
+                              vacuum=self.spec.slab.vacuum_A, a=a0)
+        else:
+            bare = self._rescaled(self.prev_structures["slab//0"], a0)
+        rec0 = {**self.base, "ligand": "", "n": 0, "sites": "", "arrangement": 0, "multiplicity": 1}
+        self.loop.submit(self._task("slab", rec0, bare, mode=self._mode()), self._on_bare)
+
+    def _rescaled(self, atoms: Atoms, a0: float) -> Atoms:
+        """A previous stage's structure strained in plane to this stage's a0 (same fractions)."""
+        at = atoms.copy()
+        cell = at.cell[:].copy()
+        f = a0 * self.spec.slab.size[0] / np.linalg.norm(cell[0])
+        cell[0] *= f
+        cell[1] *= f
+        at.set_cell(cell, scale_atoms=False)
+        at.positions[:, :2] *= f
+        return at
+
+    def _slab_done(self, lig: str, k: int, atoms: Atoms, rec: dict) -> None:
+        self.rows.append(rec)
+        e = rec["energy_eV"]
+        key = (lig, k)
+        if np.isfinite(e) and (key not in self.best or e < self.best[key][0]):
+            self.best[key] = (e, atoms)
+            self.structures[f"slab/{lig}/{k}"] = atoms
+
+    def _on_bare(self, atoms: Atoms, rec: dict) -> None:
+        self._slab_done("", 0, atoms, rec)
+        self.bare = atoms
+        for spec in self.specs:
+            self.best[(spec.name, 0)] = (rec["energy_eV"], atoms)
+            if self.s > 0:
+                self._refine(spec)
+            elif self.spec.arrangements == "grow":
+                self._grow(spec, 1)
+            else:
+                arr = self.spec.arrangements
+                limit = None if arr == "all" else (1 if arr == "first" else int(arr))
+                for k in (k for k in self.n_values if k > 0):
+                    for a in list(enumerate_arrangements(k, self.template))[:limit]:
+                        self._submit_slab(spec, k, a.sites, decorate(atoms, spec.smiles, a.sites), "direct")
+
+    def _submit_slab(self, spec, k: int, sites, start: Atoms, mode_label: str, then=None) -> None:
+        start.info["ligand"] = spec.name
+        arr = identify(sites, self.perms)
+        rec = {**self.base, "ligand": spec.name, "smiles": spec.smiles, "n": k,
+               "sites": ",".join(map(str, sites)), "arrangement": arr.index,
+               "multiplicity": arr.multiplicity, "build": mode_label}
+
+        def cb(atoms: Atoms, r: dict) -> None:
+            self._slab_done(spec.name, k, atoms, r)
+            if then is not None:
+                then(atoms, r)
+        self.loop.submit(self._task("slab", rec, start, mode=self._mode()), cb)
+
+    def _grow(self, spec, k: int) -> None:
+        n_max = max(self.n_values)
+        if k > n_max:
+            return
+        order = grow_order(self.template)
+        parent = self.best[(spec.name, k - 1)][1]
+        start = decorate(parent, spec.smiles, [order[k - 1]])
+        self._submit_slab(spec, k, order[:k], start, "grow",
+                          then=lambda atoms, rec: self._grow(spec, k + 1))
+
+    def _refine(self, spec) -> None:
+        prev = self.previous
+        sel = prev[(prev["ligand"] == spec.name) & (prev["n"] > 0) & (prev["status"] == "ok")]
+        for k, grp in sel.groupby("n"):
+            for _, row in grp.nsmallest(self.stage.keep, "energy_eV").iterrows():
+                start = self._rescaled(self.prev_structures[f"hash/{row['task_hash']}"], self.refs["a0_A"])
+                sites = [int(x) for x in str(row["sites"]).split(",") if x != ""]
+                self._submit_slab(spec, int(k), sites, start, f"stage{self.s - 1}")
+
+    # -- results -------------------------------------------------------------------------------
+    def result(self) -> StageResult | None:
+        needed = {"g_bulk_eV", "mu_AX_eV"}
+        if not needed <= set(self.refs) or not self.rows:
+            return None
+        refs = References(self.mat.name, self.refs["g_bulk_eV"], self.refs["mu_AX_eV"],
+                          dict(self.refs["mu_LX_eV"]), dict(self.refs["mu_LX_kind"]),
+                          self.refs.get("a0_A"), self.calc_params["preset"])
+        df = pd.DataFrame(self.rows)
+        df = df[df["status"] == "ok"] if "status" in df else df
+        if df.empty:
+            return None
+        from ase.symbols import string2symbols
+
+        df["n_A"] = [string2symbols(f).count(self.mat.a) for f in df["formula"]]
+        df["n_B"] = [string2symbols(f).count(self.mat.b) for f in df["formula"]]
+        ligs = [s.name for s in self.specs if s.name in refs.mu_LX_eV]
+        df = df[df["ligand"].isin(["", *ligs])]
+        table = coverage_table(df, refs)
+        table = table[table["n"].isin(self.n_values)].reset_index(drop=True)
+        table["stage"] = self.s
+        summ = summary(table)
+        summ["stage"] = self.s
+        return StageResult(self.s, self.calc_params["preset"], table, summ, refs, n_min(summ))
+
+
+def count_tasks(spec: CampaignSpec) -> int:
+    """Number of tasks the campaign runs in all (known before running)."""
+    n_values = parse_n(spec)
+    template = build_slab(spec.material, size=spec.slab.size, layers=spec.slab.layers)
+    n_arr = {k: len(list(enumerate_arrangements(k, template))) for k in n_values if k > 0}
+    ligands = [resolve_ligand(lig).name for lig in spec.ligands]
+    n_ion = sum(1 for lig in ligands if lig not in spec.references.mu_LX_eV)
+    total = 0
+    per_n_prev: dict[int, int] = {}
+    for s, stage in enumerate(spec.stages):
+        total += 2 + n_ion + 1
+        if s == 0:
+            if spec.arrangements == "grow":
+                per_n = {k: 1 for k in range(1, max(n_values) + 1)}
+            else:
+                lim = {"all": None, "first": 1}.get(spec.arrangements, spec.arrangements)
+                per_n = {k: (m if lim is None else min(m, lim)) for k, m in n_arr.items()}
+        else:
+            per_n = {k: min(stage.keep, m) for k, m in per_n_prev.items()}
+        total += len(ligands) * sum(per_n.values())
+        per_n_prev = per_n
+    return total
+
+
+def run_campaign(spec: CampaignSpec, progress: bool = True, dry: bool = False,
+                 calculator_object: Any = None, plot: bool = True) -> CampaignResult:
+    """Run (or, with ``dry=True``, only count against the database) every stage of ``spec``.
+
+    ``calculator_object``: an ASE calculator used instead of the first stage's preset (thread
+    executor only; recorded by its class name and parameters).
+    """
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    out = spec.out_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    store = ResultStore(spec.database_url())
+    total = count_tasks(spec)
+    bar = tqdm(total=total, desc=spec.name, unit="task", disable=not progress or dry, dynamic_ncols=True)
+    if calculator_object is not None and spec.executor.kind != "threads":
+        raise InputError("a calculator object can only run with executor.kind = 'threads'")
+    engine = None
+    if not dry:
+        from surfchem.campaign.engine import Engine
+
+        engine = Engine(spec.executor, out)
+    loop = _Loop(store, engine, bar, spec.executor.retry_failed, dry=dry)
+    stages: list[StageResult] = []
+    previous, prev_structures = None, {}
+    all_structures: dict[str, Atoms] = {}
+    try:
+        for s in range(len(spec.stages)):
+            planner = _Planner(spec, s, loop, out, previous, prev_structures,
+                               calculator_object if s == 0 else None)
+            bar.set_postfix_str(f"stage {s}: {spec.stages[s].calculator}")
+            planner.start()
+            loop.run()
+            res = planner.result()
+            if res is None:
+                break
+            stages.append(res)
+            previous = pd.DataFrame(planner.rows)
+            prev_structures = {**planner.structures, **_structures_by_hash(store, planner.rows)}
+            prev_structures["slab//0"] = planner.bare
+            all_structures.update({f"stage{s}/{k}": v for k, v in planner.structures.items()})
+    finally:
+        bar.close()
+        if engine is not None:
+            engine.close()
+    counts = dict(loop.counts)
+    done = counts.get("cached_ok", 0) + counts.get("computed_ok", 0)
+    failed = counts.get("cached_failed", 0) + counts.get("computed_failed", 0)
+    counts.update(total=total, done=done, failed=failed, pending=max(total - done - failed, 0))
+    result = CampaignResult(spec, stages, out, time.perf_counter() - t0, counts, loop.failures)
+    if not dry and stages:
+        write_outputs(result, all_structures, plot=plot)
+    return result
+
+
+def _structures_by_hash(store: ResultStore, rows: list[dict]) -> dict[str, Atoms]:
+    out = {}
+    for r in rows:
+        hit = store.get(r["task_hash"])
+        if hit is not None:
+            out[f"hash/{r['task_hash']}"] = hit[0]
+    return out
+
+
+TABLE_COLUMNS = [
+    "stage", "ligand", "n", "arrangement", "sites", "multiplicity", "build", "energy_eV",
+    "G_corr_eV", "G_eV", "gamma_J_m2", "gamma_meV_A2", "dG_eV", "is_min", "converged",
+    "fmax_eV_A", "n_steps", "wall_s", "calculator", "mode", "formula", "n_atoms", "area_A2",
+    "task_hash", "status", "error",
+]
+
+
+def write_outputs(result: CampaignResult, structures: dict[str, Atoms], plot: bool = True) -> None:
+    """results.csv (all stages), summary.csv, references.json, lowest structures, fig1."""
+    from ase.io import write
+
+    out = result.out
+    table = pd.concat([s.table for s in result.stages], ignore_index=True)
+    cols = [c for c in TABLE_COLUMNS if c in table.columns]
+    table[cols].to_csv(out / "results.csv", index=False)
+    summ = pd.concat([s.summary for s in result.stages], ignore_index=True)
+    summ.to_csv(out / "summary.csv", index=False)
+    refs = {f"stage{s.stage}": {**s.references.as_dict(), "n_min": s.n_min} for s in result.stages}
+    (out / "references.json").write_text(json.dumps(
+        {**result.references.as_dict(), "n_min": result.n_min, "stages": refs,
+         "wall_s": result.wall_s, "counts": result.counts}, indent=2, default=str))
+    sdir = out / "structures"
+    sdir.mkdir(exist_ok=True)
+    last = len(result.stages) - 1
+    for key, at in structures.items():
+        stage, kind, *rest = key.split("/")
+        if stage != f"stage{last}" or at is None:
+            continue
+        if kind == "slab" and rest[0]:
+            write(sdir / f"{rest[0]}_n{rest[1]}.extxyz", at)
+        elif kind == "ion_pair":
+            write(sdir / f"{rest[0]}_ion_pair.extxyz", at)
+    bare = structures.get(f"stage{last}/slab//0")
+    if bare is not None:
+        write(sdir / "bare_n0.extxyz", bare)
+    result.files = {"results": str(out / "results.csv"), "summary": str(out / "summary.csv"),
+                    "references": str(out / "references.json")}
+    if plot:
+        from surfchem.plot.coverage import plot_coverage
+
+        paths = plot_coverage(result.summary, out / "fig1", table=result.table)
+        result.files["figure"] = str(paths[0])

@@ -1,0 +1,231 @@
+"""Campaign specification: a declarative TOML file checked against a schema before any work.
+
+The schema is written with pydantic v2 (``extra="forbid"`` everywhere, so a misspelt key is an
+error), in the spirit of CAT's ``validation_schemas``. Example (``calculations/paper_fig1.toml``)::
+
+    name = "paper_fig1"
+    material = "CsPbBr3"
+    ligands = ["DDA6", "PEA"]
+    n = "0-8"
+    arrangements = "grow"            # grow | first | all | <k>
+
+    [slab]
+    size = [2, 2]
+    layers = 5
+    vacuum_A = 15.0
+
+    [[stages]]                       # a funnel: each stage refines the best `keep` per (ligand, N)
+    calculator = "chgnet-d3"
+    fmax_eV_A = 0.05
+    steps = 300
+
+    [[stages]]
+    calculator = "gfn2"
+    mode = "single_point"            # relax | single_point
+    keep = 1
+
+    [references]
+    mu_LX_eV = { }                   # user chemical potentials per ligand; default: ion pair
+
+    [executor]
+    kind = "threads"                 # threads | processes | slurm
+    workers = 1
+
+    [database]
+    url = "results/paper_fig1/results.db"   # or postgresql://user@host/db
+
+Errors name the key, the value and what would be right; :func:`load_spec` raises
+:class:`surfchem.errors.InputError` with one line per problem.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from surfchem.errors import InputError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SlabSpec(_Strict):
+    size: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] = (2, 2)
+    layers: Annotated[int, Field(ge=3)] = 5
+    vacuum_A: Annotated[float, Field(ge=0)] = 15.0
+
+    @field_validator("layers")
+    @classmethod
+    def _odd(cls, v: int) -> int:
+        if v % 2 == 0:
+            raise ValueError("layers must be odd (AX ... AX termination), e.g. 5")
+        return v
+
+
+class StageSpec(_Strict):
+    """One level of the funnel. ``keep``: how many lowest arrangements per (ligand, N) of the
+    previous stage this stage recomputes (ignored for the first stage)."""
+
+    calculator: str = "chgnet-d3"
+    params: dict[str, Any] = Field(default_factory=dict)
+    mode: Literal["relax", "single_point"] = "relax"
+    fmax_eV_A: Annotated[float, Field(gt=0)] = 0.05
+    steps: Annotated[int, Field(ge=0)] = 300
+    optimizer: Literal["BFGS", "FIRE", "LBFGS", "BFGSLineSearch"] = "BFGS"
+    fix: Literal["none", "center", "bottom"] = "none"
+    keep: Annotated[int, Field(ge=1)] = 1
+    mpi_ranks: Annotated[int, Field(ge=1)] = 1
+
+    @field_validator("calculator")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        from surfchem.calculators import PRESETS
+
+        if v.lower() not in PRESETS:
+            raise ValueError(f"unknown calculator preset {v!r}; choose one of: {', '.join(PRESETS)}")
+        return v.lower()
+
+
+class ReferencesSpec(_Strict):
+    mu_LX_eV: dict[str, float] = Field(default_factory=dict)
+
+
+class SlurmSpec(_Strict):
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    walltime: str = "01:00:00"
+    nodes_per_block: Annotated[int, Field(ge=1)] = 1
+    cores_per_node: Annotated[int, Field(ge=1)] | None = None
+    max_blocks: Annotated[int, Field(ge=1)] = 1
+    worker_init: str = ""
+    scheduler_options: str = ""
+    mpi_launcher: str = "srun"
+
+    @field_validator("walltime")
+    @classmethod
+    def _walltime(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"(\d+-)?\d{1,3}:\d{2}:\d{2}", v):
+            raise ValueError(f"walltime must look like HH:MM:SS or D-HH:MM:SS, got {v!r}")
+        return v
+
+
+class ExecutorSpec(_Strict):
+    kind: Literal["threads", "processes", "slurm"] = "threads"
+    workers: Annotated[int, Field(ge=1)] = 1
+    retries: Annotated[int, Field(ge=0)] = 0
+    retry_failed: bool = True
+    slurm: SlurmSpec = Field(default_factory=SlurmSpec)
+
+
+class DatabaseSpec(_Strict):
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is None or "://" not in v:
+            return v
+        from urllib.parse import urlparse
+
+        u = urlparse(v)
+        if u.scheme not in ("postgresql", "sqlite"):
+            raise ValueError(f"database URL scheme {u.scheme!r} not supported: use a file path, "
+                             "sqlite:///path or postgresql://user:pass@host:port/dbname")
+        if u.scheme == "postgresql" and not u.hostname:
+            raise ValueError(f"postgresql URL {v!r} has no host: postgresql://user:pass@host:port/dbname")
+        return v
+
+
+class CampaignSpec(_Strict):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    material: str = "CsPbBr3"
+    ligands: Annotated[list[str], Field(min_length=1)]
+    n: str | list[int] = "0-8"
+    arrangements: Literal["grow", "first", "all"] | Annotated[int, Field(ge=1)] = "grow"
+    slab: SlabSpec = Field(default_factory=SlabSpec)
+    stages: Annotated[list[StageSpec], Field(min_length=1)] = Field(default_factory=lambda: [StageSpec()])
+    references: ReferencesSpec = Field(default_factory=ReferencesSpec)
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
+    database: DatabaseSpec = Field(default_factory=DatabaseSpec)
+    out: str | None = None
+
+    @field_validator("material")
+    @classmethod
+    def _material(cls, v: str) -> str:
+        from surfchem.build.bulk import get_material
+
+        mat = get_material(v)
+        if mat.kind != "perovskite":
+            raise ValueError(f"material must be a perovskite (CsPbBr3, CsPbI3), got {v!r}")
+        return mat.name
+
+    @field_validator("ligands")
+    @classmethod
+    def _ligands(cls, v: list[str]) -> list[str]:
+        from surfchem.build.ligands import resolve_ligand
+
+        for lig in v:
+            resolve_ligand(lig)  # raises InputError naming the ligand
+        if len(set(v)) != len(v):
+            raise ValueError(f"ligands must be distinct, got {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _check_n(self) -> CampaignSpec:
+        from surfchem.campaign.screen import parse_n_range
+
+        n_sites = 2 * self.slab.size[0] * self.slab.size[1]
+        parse_n_range(self.n if isinstance(self.n, str) else list(self.n), n_sites)
+        unknown = sorted(set(self.references.mu_LX_eV) - set(self.ligands))
+        if unknown:
+            raise ValueError(f"references.mu_LX_eV names ligands {unknown} that are not in ligands")
+        return self
+
+    def out_dir(self, base: Path | None = None) -> Path:
+        """Output directory: ``out`` if given, else ``results/<name>`` (relative to ``base``)."""
+        root = Path(self.out) if self.out else Path("results") / self.name
+        return root if root.is_absolute() or base is None else base / root
+
+    def database_url(self, base: Path | None = None) -> str:
+        return self.database.url or str(self.out_dir(base) / "results.db")
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see surfchem.campaign.spec for the schema)"
+        given = e.get("input")
+        shown = f" (got {given!r})" if e["type"] != "extra_forbidden" and not isinstance(given, dict) else ""
+        lines.append(f"{source}: {loc}: {msg}{shown}")
+    return "\n".join(lines)
+
+
+def parse_spec(data: dict[str, Any], source: str = "spec") -> CampaignSpec:
+    """Validate a spec given as a dict (e.g. parsed TOML)."""
+    try:
+        return CampaignSpec.model_validate(data)
+    except ValidationError as err:
+        raise InputError(_format_errors(err, source)) from None
+
+
+def load_spec(path: str | Path) -> CampaignSpec:
+    """Read and validate a campaign TOML file. Relative ``out``/database paths stay relative to
+    the current directory (as the CLI is run)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"campaign spec {str(path)!r} not found")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from None
+    return parse_spec(data, str(path))

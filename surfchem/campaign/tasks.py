@@ -1,0 +1,102 @@
+"""Task recipes executed on workers: plain functions, no engine code (quacc style).
+
+A task is a plain dict (picklable): ``kind`` (``relax`` | ``single_point`` | ``eos``),
+``calculator`` (preset name) and ``calc_params`` (overrides), ``atoms`` (ASE Atoms) or
+``material``, ``settings`` (relaxation settings), ``trajectory`` (path, for restart). The result
+is a dict ``{"record": {...plain data...}, "atoms": Atoms | None}``; workers never touch the
+database. Run as ``python -m surfchem.campaign.tasks IN.pkl OUT.pkl`` (e.g. under ``mpiexec``) the
+same function runs on a pickled task.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import sys
+import threading
+import traceback
+from typing import Any
+
+_local = threading.local()
+
+
+def _calculator(task: dict[str, Any]):
+    """One calculator per (worker thread, preset, parameters): models load once per worker."""
+    if task.get("calculator_object") is not None:
+        return task["calculator_object"]
+    from surfchem.calculators import get_calculator
+
+    cache = getattr(_local, "calcs", None)
+    if cache is None:
+        cache = _local.calcs = {}
+    key = json.dumps([task["calculator"], task.get("calc_params", {})], sort_keys=True, default=str)
+    if key not in cache:
+        cache[key] = get_calculator(task["calculator"], **task.get("calc_params", {}))
+    return cache[key]
+
+
+def execute(task: dict[str, Any]) -> dict[str, Any]:
+    """Run one task; calculator failures come back as ``status="failed"`` with the error."""
+    kind = task["kind"]
+    try:
+        calc = _calculator(task)
+        if kind == "eos":
+            from surfchem.build.bulk import bulk
+            from surfchem.relax import relax_bulk_lattice
+
+            lat = relax_bulk_lattice(task["material"], calc)
+            rec = {"a0_A": lat.a0_A, "energy_eV": lat.energy_per_fu_eV,
+                   "bulk_modulus_GPa": lat.bulk_modulus_GPa, "converged": True, "status": "ok"}
+            return {"record": rec, "atoms": bulk(task["material"], a=lat.a0_A)}
+        if kind == "single_point":
+            import time
+
+            from surfchem.relax import single_point
+
+            t0 = time.perf_counter()
+            e = single_point(task["atoms"], calc)
+            rec = {"energy_eV": e, "converged": True, "n_steps": 0, "wall_s": time.perf_counter() - t0,
+                   "status": "ok"}
+            return {"record": rec, "atoms": task["atoms"]}
+        if kind == "relax":
+            from surfchem.relax import relax
+
+            res = relax(task["atoms"], calc, trajectory=task.get("trajectory"), **task["settings"])
+            rec = res.as_dict()
+            rec.pop("trajectory", None)
+            rec.pop("calculator", None)
+            rec["status"] = "ok" if res.error is None else "failed"
+            atoms = res.atoms
+            atoms.calc = None
+            return {"record": rec, "atoms": atoms}
+        raise ValueError(f"unknown task kind {kind!r}")
+    except Exception as exc:  # recorded, the campaign goes on
+        return {"record": {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                           "traceback": traceback.format_exc(limit=5), "energy_eV": float("nan"),
+                           "converged": False}, "atoms": task.get("atoms")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m surfchem.campaign.tasks IN.pkl OUT.pkl``: run a pickled task (MPI-capable)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 2:
+        print("usage: python -m surfchem.campaign.tasks IN.pkl OUT.pkl", file=sys.stderr)
+        return 2
+    with open(argv[0], "rb") as fh:
+        task = pickle.load(fh)
+    result = execute(task)
+    rank = 0
+    try:  # under MPI only rank 0 writes
+        from ase.parallel import world
+
+        rank = world.rank
+    except Exception:  # pragma: no cover
+        pass
+    if rank == 0:
+        with open(argv[1], "wb") as fh:
+            pickle.dump(result, fh)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

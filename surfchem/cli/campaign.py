@@ -1,0 +1,102 @@
+"""``surfchem campaign run|status|results|plot SPEC.toml``: declarative screening campaigns."""
+
+from __future__ import annotations
+
+import argparse
+
+from surfchem.cli._common import print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("campaign", help="run and inspect campaigns declared in TOML",
+                       description="Campaigns: a TOML spec (see calculations/*.toml) run on Parsl, "
+                       "results in an ASE database, content-hash caching, resume after a kill.")
+    cs = p.add_subparsers(dest="campaign_command", metavar="ACTION")
+    cs.required = True
+    r = cs.add_parser("run", help="run (or resume) a campaign, with a progress bar")
+    r.add_argument("spec", help="campaign TOML file")
+    r.add_argument("--no-progress", action="store_true")
+    r.add_argument("--json", action="store_true", help="print counts and N_min as JSON")
+    r.set_defaults(func=run_run)
+    s = cs.add_parser("status", help="count done/failed/pending tasks without running anything")
+    s.add_argument("spec")
+    s.add_argument("--json", action="store_true", help="keys: total, done, failed, pending")
+    s.set_defaults(func=run_status)
+    q = cs.add_parser("results", help="write the results table of the finished tasks")
+    q.add_argument("spec")
+    q.add_argument("--csv", required=True, help="output CSV path")
+    q.set_defaults(func=run_results)
+    g = cs.add_parser("plot", help="plot gamma(N), dG(N) of the finished tasks")
+    g.add_argument("spec")
+    g.add_argument("--out", required=True, help="output directory")
+    g.set_defaults(func=run_plot)
+
+
+def _status_dict(res) -> dict:
+    c = res.counts
+    return {"total": c["total"], "done": c["done"], "failed": c["failed"], "pending": c["pending"],
+            "failures": res.failures, "n_min": res.n_min if res.stages else {}}
+
+
+def run_run(args: argparse.Namespace) -> int:
+    from surfchem.campaign.run import run_campaign
+    from surfchem.campaign.spec import load_spec
+
+    spec = load_spec(args.spec)
+    res = run_campaign(spec, progress=not args.no_progress)
+    info = {**_status_dict(res), "wall_s": res.wall_s, "files": res.files}
+    if args.json:
+        print_json(info)
+    else:
+        print(f"{spec.name}: {info['done']}/{info['total']} done, {info['failed']} failed, "
+              f"{info['pending']} pending in {res.wall_s:.0f} s; N_min {info['n_min']}")
+        for f in res.failures:
+            print(f"  failed: {f['kind']} {f.get('ligand') or ''} n={f.get('n')}: {f['error']}")
+    return 0 if info["failed"] == 0 else 1
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from surfchem.campaign.run import run_campaign
+    from surfchem.campaign.spec import load_spec
+
+    res = run_campaign(load_spec(args.spec), progress=False, dry=True)
+    info = _status_dict(res)
+    if args.json:
+        print_json(info)
+    else:
+        print(f"total {info['total']}  done {info['done']}  failed {info['failed']}  pending {info['pending']}")
+    return 0
+
+
+def _dry(spec_path: str):
+    from surfchem.campaign.run import run_campaign
+    from surfchem.campaign.spec import load_spec
+    from surfchem.errors import InputError
+
+    res = run_campaign(load_spec(spec_path), progress=False, dry=True)
+    if not res.stages:
+        raise InputError(f"campaign {spec_path!r} has no finished results yet: run it first")
+    return res
+
+
+def run_results(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from surfchem.campaign.run import TABLE_COLUMNS
+
+    res = _dry(args.spec)
+    table = pd.concat([s.table for s in res.stages], ignore_index=True)
+    table[[c for c in TABLE_COLUMNS if c in table.columns]].to_csv(args.csv, index=False)
+    print(f"wrote {len(table)} rows to {args.csv}")
+    return 0
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from surfchem.plot.coverage import plot_coverage
+
+    res = _dry(args.spec)
+    paths = plot_coverage(res.summary, Path(args.out) / "fig1", table=res.table)
+    print(f"wrote {paths[0]} and {paths[1]}")
+    return 0

@@ -1,0 +1,206 @@
+"""Campaign layer: spec validation, Parsl execution, ASE-db store, resume after kill -9, Slurm."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from surfchem.campaign.engine import Engine, mpi_command, render_slurm_script
+from surfchem.campaign.run import count_tasks, run_campaign
+from surfchem.campaign.spec import ExecutorSpec, load_spec, parse_spec
+from surfchem.campaign.store import ResultStore
+from surfchem.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cli(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "surfchem", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.mark.parametrize("name", ["paper_fig1", "paper_fig1_slurm", "tiny"])
+def test_shipped_specs_validate(name):
+    spec = load_spec(ROOT / "calculations" / f"{name}.toml")
+    assert spec.name and spec.stages
+    assert count_tasks(spec) > 0
+
+
+def test_count_tasks_matches_plan():
+    spec = load_spec(ROOT / "calculations" / "paper_fig1.toml")
+    # per stage: 2 EOS + 2 ion pairs + bare slab + 2 ligands x 8 grown slabs = 21; two stages
+    assert count_tasks(spec) == 42
+    all_arr = parse_spec({"name": "a", "ligands": ["PEA"], "arrangements": "all"})
+    assert count_tasks(all_arr) == 2 + 1 + 1 + 33  # 34 arrangements minus the bare one
+
+
+@pytest.mark.parametrize("data, fragment", [
+    ({"name": "x", "ligands": ["PEA"], "stagez": []}, "stagez: unknown key"),
+    ({"name": "x", "ligands": ["PEA"], "executor": {"workers": "two"}}, "executor.workers"),
+    ({"name": "x", "ligands": ["CCN"]}, "ligands: ligand 'CCN' has no primary ammonium"),
+    ({"name": "x"}, "ligands: Field required"),
+    ({"name": "x", "ligands": ["PEA"], "database": {"url": "mysql://h/db"}}, "scheme 'mysql'"),
+    ({"name": "x", "ligands": ["PEA"], "database": {"url": "postgresql:///db"}}, "has no host"),
+    ({"name": "x", "ligands": ["PEA"], "stages": [{"calculator": "mace"}]}, "stages.0.calculator"),
+    ({"name": "x", "ligands": ["PEA"], "slab": {"layers": 4}}, "slab.layers: layers must be odd"),
+    ({"name": "x", "ligands": ["PEA"], "executor": {"kind": "slurm", "slurm": {"walltime": "1h"}}},
+     "walltime must look like"),
+    ({"name": "x", "ligands": ["PEA"], "references": {"mu_LX_eV": {"DDA": -3.0}}}, "not in ligands"),
+])
+def test_spec_errors_name_the_key(data, fragment):
+    with pytest.raises(InputError) as err:
+        parse_spec(data, "t.toml")
+    assert fragment in str(err.value)
+
+
+def test_spec_file_errors(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = 'x'\nligands = [PEA]\n")
+    with pytest.raises(InputError, match="not valid TOML"):
+        load_spec(bad)
+    with pytest.raises(InputError, match="not found"):
+        load_spec(tmp_path / "missing.toml")
+    r = _cli("campaign", "status", str(bad), "--json")
+    assert r.returncode == 2 and "not valid TOML" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_slurm_script_renders_without_cluster(tmp_path):
+    spec = load_spec(ROOT / "calculations" / "paper_fig1_slurm.toml")
+    text = render_slurm_script(spec.executor, tmp_path / "block.sbatch")
+    assert "#SBATCH --partition=compute" in text
+    assert "#SBATCH --time=24:00:00" in text and "#SBATCH --nodes=1" in text
+    assert "#SBATCH --cpus-per-task=64" in text
+    assert "source ~/venvs/surfchem/bin/activate" in text and "srun" in text
+    cmd = mpi_command("in.pkl", "out.pkl", 16, spec.executor.slurm.mpi_launcher)
+    assert cmd.startswith("srun -n 16 ") and "-m surfchem.campaign.tasks in.pkl out.pkl" in cmd
+    assert "-n" not in mpi_command("a", "b", 1)
+
+
+def test_engine_runs_python_and_isolated_bash_apps(tmp_path):
+    from ase.build import bulk
+
+    with Engine(ExecutorSpec(kind="threads", workers=2), tmp_path) as eng:
+        plain = eng.submit({"kind": "single_point", "calculator": "emt", "atoms": bulk("Cu", cubic=True),
+                            "hash": "a"})
+        iso = eng.submit({"kind": "single_point", "calculator": "emt", "atoms": bulk("Cu", cubic=True),
+                          "hash": "b", "isolate": True})
+        broken = eng.submit({"kind": "single_point", "calculator": "emt",
+                             "atoms": bulk("CsCl", "cesiumchloride", a=4.1), "hash": "c"})
+        e1, e2 = plain.result()["record"]["energy_eV"], iso.result()["record"]["energy_eV"]
+        assert abs(e1 - e2) < 1e-12  # same EMT energy in the worker process
+        bad = broken.result()["record"]
+        assert bad["status"] == "failed" and ("EMT" in bad["error"] or "Cs" in bad["error"])
+
+
+def _tiny_spec(out: Path, **extra) -> Path:
+    spec = out / "spec.toml"
+    lines = [f'name = "{extra.pop("name", "tiny")}"', 'ligands = ["MA"]', f'n = "{extra.pop("n", "0-2")}"',
+             f'out = "{out / "run"}"']
+    db = extra.pop("db", None)
+    stage = extra.pop("stage", 'calculator = "chgnet-d3"\nfmax_eV_A = 0.1\nsteps = 150')
+    lines += ["[[stages]]", stage]
+    if db:
+        lines += ["[database]", f'url = "{db}"']
+    spec.write_text("\n".join(lines) + "\n")
+    return spec
+
+
+def test_campaign_cli_status_results_plot(mini_screen, tmp_path):
+    # the same campaign as the session's mini screen: everything is already in its database
+    spec = tmp_path / "same.toml"
+    spec.write_text(f'name = "screen"\nligands = ["MA"]\nn = "0-2"\nout = "{mini_screen.out}"\n'
+                    '[[stages]]\ncalculator = "chgnet-d3"\nfmax_eV_A = 0.1\nsteps = 150\n')
+    r = _cli("campaign", "status", str(spec), "--json")
+    assert r.returncode == 0, r.stderr
+    st = json.loads(r.stdout)
+    assert {"total", "done", "failed", "pending"} <= set(st)
+    assert st == {**st, "total": 6, "done": 6, "failed": 0, "pending": 0}
+    csv = tmp_path / "r.csv"
+    r = _cli("campaign", "results", str(spec), "--csv", str(csv))
+    assert r.returncode == 0, r.stderr
+    table = pd.read_csv(csv)
+    assert sorted(table.n) == [0, 1, 2] and table.energy_eV.notna().all()
+    r = _cli("campaign", "plot", str(spec), "--out", str(tmp_path / "fig"))
+    assert r.returncode == 0 and (tmp_path / "fig" / "fig1.png").stat().st_size > 1000
+
+
+def test_failed_tasks_are_recorded_and_retried(tmp_path):
+    # GFN2-xTB limited to 2 SCF iterations cannot converge: every task fails, nothing crashes
+    spec = parse_spec({"name": "fail", "ligands": ["MA"], "n": "0-1", "out": str(tmp_path / "f"),
+                       "stages": [{"calculator": "gfn2", "params": {"max_iterations": 2}}],
+                       "executor": {"retry_failed": False}})
+    res = run_campaign(spec, progress=False, plot=False)
+    assert res.counts["failed"] == 3 and res.counts["done"] == 0  # bulk, salt, ion pair
+    assert res.counts["pending"] == res.counts["total"] - 3
+    assert all("SCF" in f["error"] or "converge" in f["error"].lower() for f in res.failures)
+    again = run_campaign(spec, progress=False, plot=False)
+    assert again.counts.get("cached_failed") == 3 and "computed_failed" not in again.counts
+    retry = run_campaign(spec.model_copy(update={"executor": spec.executor.model_copy(
+        update={"retry_failed": True})}), progress=False, plot=False)
+    assert retry.counts.get("computed_failed") == 3
+    assert len(ResultStore(spec.database_url())) == 3  # retried rows replaced, not duplicated
+
+
+def test_kill_minus_9_and_resume(tmp_path):
+    """A real campaign subprocess killed with SIGKILL mid-relaxation resumes losing nothing."""
+    spec = _tiny_spec(tmp_path, n="0-2", stage='calculator = "chgnet-d3"\nfmax_eV_A = 0.05\nsteps = 300')
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "surfchem", "campaign", "run", str(spec), "--no-progress"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db_path = out / "results.db"
+    victim = None
+    deadline = time.time() + 400
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.3)
+        if not db_path.exists():
+            continue
+        done = {r["task_hash"] for r in ResultStore(db_path).records()}
+        trajs = [p for p in (out / "trajectories").glob("*.traj") if p.stem not in done]
+        if len(done) >= 3 and trajs and max(p.stat().st_size for p in trajs) > 30_000:
+            victim = max(trajs, key=lambda p: p.stat().st_size).stem
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+    proc.wait()
+    assert victim is not None, "the campaign finished before it could be killed mid-relaxation"
+    before = {r["task_hash"]: r["energy_eV"] for r in ResultStore(db_path).records()}
+    assert victim not in before and len(before) >= 3
+    r = _cli("campaign", "run", str(spec), "--json", "--no-progress", timeout=1500)
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["done"] == info["total"] == 6 and info["failed"] == 0
+    after = {r["task_hash"]: r for r in ResultStore(db_path).records()}
+    assert len(after) == 6
+    for h, e in before.items():  # kept, not recomputed
+        assert after[h]["energy_eV"] == e
+    assert after[victim]["restarted_from_step"] > 0  # resumed from its trajectory
+    assert after[victim]["converged"]
+
+
+@pytest.mark.skipif(not os.environ.get("SURFCHEM_TEST_PG_URL"),
+                    reason="no PostgreSQL server (tests/run.sh starts one and sets SURFCHEM_TEST_PG_URL)")
+def test_postgresql_database(tmp_path):
+    from ase.db import connect
+
+    url = os.environ["SURFCHEM_TEST_PG_URL"]
+    db = connect(url)
+    stale = [row.id for row in db.select(campaign="pgtiny")]
+    if stale:
+        db.delete(stale)
+    spec = load_spec(_tiny_spec(tmp_path, name="pgtiny", n="0-1", db=url))
+    res = run_campaign(spec, progress=False, plot=False)
+    assert res.counts["done"] == res.counts["total"] == 5
+    rows = list(connect(url).select(campaign="pgtiny"))
+    assert len(rows) == 5 and all(row.get("status") == "ok" for row in rows)
+    slab = [row for row in rows if row.get("kind") == "slab" and row.get("n") == 1][0]
+    assert slab.toatoms().get_chemical_formula() == "CH6Br28Cs11NPb8"
+    assert abs(slab.energy_eV - res.table.query("n == 1").energy_eV.iloc[0]) < 1e-9
+    again = run_campaign(spec, progress=False, plot=False)
+    assert again.counts.get("cached_ok") == 5 and "computed_ok" not in again.counts
