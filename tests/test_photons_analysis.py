@@ -283,3 +283,28 @@ def test_numba_accumulators_identical(blinking_t3, monkeypatch):
     np.testing.assert_array_equal(ref.data.decay_hist, got.data.decay_hist)
     np.testing.assert_array_equal(ref.data.flid.hist, got.data.flid.hist)
     assert ref.to_dict() == got.to_dict()
+
+
+def test_dark_tail_counts_as_off_and_truncated_file_warns(tmp_path):
+    from surfchem.experiment import ptu
+
+    params = simulate.SimulationParams(duration_s=2.0, mode="t3", blinking="none", seed=17)
+    t, ch, _ = simulate.simulate_photons(params)
+    period = 500000
+    nsync = t // period
+    recs = ptu.encode_hh_t3(nsync, (t - nsync * period) // 16, ch)
+    p = tmp_path / "darktail.ptu"
+    # the dot went dark after 2 s of a 4 s acquisition: no records in the last 2 s
+    ptu.write_ptu(p, recs, mode="t3", global_resolution_s=5e-7, resolution_s=16e-12, sync_rate_hz=2e6,
+                  acquisition_time_s=4.0)
+    r = analyze_file(p)
+    assert r.duration_s == pytest.approx(4.0)
+    assert r.on_fraction == pytest.approx(0.5, abs=0.01)
+    # truncated copy: the header's 4 s no longer applies
+    data = p.read_bytes()
+    hdr = ptu.read_header(p)
+    q = tmp_path / "trunc.ptu"
+    q.write_bytes(data[: hdr.data_offset + 4 * (recs.size // 2)])
+    r2 = analyze_file(q, AnalysisOptions(allow_truncated=True))
+    assert r2.duration_s < 1.1 and r2.on_fraction > 0.98
+    assert any("truncated file" in w for w in r2.warnings)

@@ -22,8 +22,10 @@ divided by the mean ON-state count rate. Blinking bunches the side peaks by ``1/
 while the background does not blink, so the ON-state ratio is the one that enters the relation
 (for non-blinking dots both fractions coincide).
 
-Duration: ``MeasDesc_AcquisitionTime`` when consistent with the last record (not earlier, at
-most one main bin later), else the time of the last record. Only complete bins enter the trace.
+Duration: ``MeasDesc_AcquisitionTime`` (Photon-HDF5: ``acquisition_duration``) unless the
+records run past it (then the last record, with a warning): a dark (OFF) tail produces no
+records, so the last record would cut it off and bias the ON fraction. For a truncated file
+(``allow_truncated``) the last record is used. Only complete bins enter the trace.
 """
 
 from __future__ import annotations
@@ -236,8 +238,14 @@ def analyze_stream(
     end = st.end_time_ps
     if info.acquisition_time_s:
         acq_ps = int(round(info.acquisition_time_s * 1e12))
-        if end <= acq_ps <= end + tr.bin_ps:
+        if acq_ps >= end:  # trailing dark time has no records: the header knows the length
             end = acq_ps
+        else:
+            warn.append(f"records run to {end * 1e-12:.3f} s, past the header acquisition time "
+                        f"{info.acquisition_time_s:.3f} s: using the records")
+    if info.extra.get("truncated"):
+        warn.append(f"truncated file: analysed {info.n_records} of {info.extra.get('declared_records')} "
+                    "declared records (duration = last record)")
     duration_s = end * 1e-12
     per_ch = {str(k): v for k, v in sorted(st.photons_per_channel.items())}
     n_sel = sum(st.photons_per_channel.get(c, 0) for c in sel)

@@ -107,6 +107,8 @@ class PtuHeader:
     global_resolution_s: float  # T2: timetag unit; T3: sync period
     resolution_s: float  # T3: dtime bin; T2: same as global resolution
     sync_rate_hz: float | None
+    truncated: bool = False  # fewer records than declared (read with allow_truncated)
+    declared_records: int = 0
 
     @property
     def mode(self) -> str:
@@ -227,6 +229,8 @@ def read_header(path: str | os.PathLike[str], *, allow_truncated: bool = False) 
         global_resolution_s=gres,
         resolution_s=res,
         sync_rate_hz=sync_rate,
+        truncated=0 < declared and present < declared,
+        declared_records=declared,
     )
 
 

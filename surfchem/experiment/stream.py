@@ -68,8 +68,10 @@ def open_stream(
             n_records=hdr.n_records,
             sync_period_ps=period,
             microtime_bin_ps=hdr.resolution_s * 1e12 if hdr.mode == "t3" else None,
-            acquisition_time_s=float(acq) * 1e-3 if acq else None,
+            # a truncated file's acquisition time overstates what the records cover
+            acquisition_time_s=float(acq) * 1e-3 if acq and not hdr.truncated else None,
             record_type=hdr.record_format.name,
+            extra={"truncated": hdr.truncated, "declared_records": hdr.declared_records},
         )
         return info, ptu.iter_ptu_chunks(hdr, chunk_records)
     if magic[:8] == b"\x89HDF\r\n\x1a\n":

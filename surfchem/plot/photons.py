@@ -2,7 +2,8 @@
 
 :func:`plot_analysis` writes, for one :class:`~surfchem.experiment.analyze.PhotonAnalysis`:
 ``trace.png`` (intensity trace + threshold + intensity histogram, paper Fig. 2/5),
-``g2.png`` (coincidence histogram), ``decay.png`` (decay + fit, Fig. 6a) and ``flid.png``.
+``g2.png`` (coincidence histogram), ``decay.png`` (decay + fit, Fig. 6a), ``flid.png`` and,
+when a power law was fitted, ``dwell.png`` (ON/OFF duration densities, Fig. 2i/j).
 Figures whose data the mode does not provide are skipped.
 """
 
@@ -37,6 +38,7 @@ def plot_trace(res, path: str) -> str:
     ax.set_title(f"ON fraction {res.on_fraction:.3f}, Q = {res.mandel_q:.2f}" if res.on_fraction is not None else "trace")
     vals, h = np.unique(c, return_counts=True)
     axh.barh(vals, h, height=1.0, color="tab:red")
+    axh.set_xscale("log")
     axh.set_xlabel("occurrences")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -97,6 +99,36 @@ def plot_flid(res, path: str) -> str:
     return path
 
 
+def plot_dwell(res, path: str) -> str:
+    """ON/OFF dwell-time probability densities (log-binned) with the fitted power laws (Fig. 2i)."""
+    plt = _plt()
+    d = res.data
+    fig, ax = plt.subplots(figsize=(5, 3.8))
+    for name, x, k, tmin, color in (("ON", d.on_dwell_s, res.k_on, res.t_min_on_s, "tab:red"),
+                                    ("OFF", d.off_dwell_s, res.k_off, res.t_min_off_s, "tab:blue")):
+        if x is None or x.size < 2:
+            continue
+        edges = np.geomspace(x.min() * 0.999, x.max() * 1.001, 25)
+        h, e = np.histogram(x, bins=edges)
+        dens = h / np.diff(e) / x.size
+        c = np.sqrt(e[:-1] * e[1:])
+        ok = h > 0
+        ax.loglog(c[ok], dens[ok], "o", ms=3, color=color, label=f"{name}")
+        if k is not None and tmin is not None:
+            tail = x >= tmin
+            t = np.geomspace(tmin, x.max(), 50)
+            # continuous power-law density normalised to the fraction of events in the tail
+            pdf = (k - 1) / tmin * (t / tmin) ** (-k) * tail.mean()
+            ax.loglog(t, pdf, "--", color=color, lw=1, label=f"k_{name} = {k:.2f}")
+    ax.set_xlabel("duration (s)")
+    ax.set_ylabel("probability density (1/s)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def plot_analysis(res, outdir: str) -> list[str]:
     """Write every figure the data allow; returns the paths."""
     os.makedirs(outdir, exist_ok=True)
@@ -112,4 +144,6 @@ def plot_analysis(res, outdir: str) -> list[str]:
         out.append(plot_decay(res, os.path.join(outdir, "decay.png")))
     if d.flid is not None and d.flid.hist.size:
         out.append(plot_flid(res, os.path.join(outdir, "flid.png")))
+    if res.k_on is not None or res.k_off is not None:
+        out.append(plot_dwell(res, os.path.join(outdir, "dwell.png")))
     return out
