@@ -78,7 +78,8 @@ def run_thermo(args: argparse.Namespace) -> int:
     if args.plot and not args.out:
         raise InputError("--plot needs --out DIR (nothing is written into RESULTS)")
     memo = Memo()
-    kw = dict(structure=data.structure, free_reference=data.free_reference, memo=memo)
+    kw = dict(structure=data.structure if data.has_structures else None,
+              free_reference=data.free_reference, memo=memo)
     table = thermo_table(data.records, data.refs, settings, **kw)
     summ = thermo_summary(table)
     base = thermo_summary(thermo_table(data.records, data.refs, ThermoSettings(model="none", T_K=args.T)))

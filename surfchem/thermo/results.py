@@ -28,6 +28,12 @@ class ScreenData:
     records: pd.DataFrame
     refs: References
 
+    @property
+    def has_structures(self) -> bool:
+        """True if relaxed structures can be read (results.db or structures/*.extxyz)."""
+        sdir = self.path / "structures"
+        return (self.path / "results.db").exists() or (sdir.is_dir() and any(sdir.glob("*.extxyz")))
+
     def _db(self):
         db = self.path / "results.db"
         if not db.exists():
