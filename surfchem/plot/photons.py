@@ -77,6 +77,7 @@ def plot_decay(res, path: str) -> str:
                                                       lf.t0_ns * 1e3, lf.irf_sigma_ns * 1e3, lf.lifetime_ns * 1e3) + lf.background_per_bin
         ax.semilogy(t, m, color="k", lw=0.8, label=f"fit tau = {lf.lifetime_ns:.2f} ns")
         ax.set_xlim(0, min(t[-1], lf.t0_ns + 15 * lf.lifetime_ns))
+    ax.set_ylim(0.3, max(float(n.max()), 1.0) * 2)
     ax.set_xlabel("delay after sync (ns)")
     ax.set_ylabel("counts")
     ax.legend()
