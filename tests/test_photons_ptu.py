@@ -310,3 +310,13 @@ def test_photon_hdf5_conversion_roundtrip_t2_with_syncs(t2_sync_file, tmp_path):
     np.testing.assert_array_equal(np.concatenate([c.times_ps for c in got]), t)
     np.testing.assert_array_equal(np.concatenate([c.channels for c in got]), ch)
     np.testing.assert_array_equal(np.concatenate([c.microtimes_ps for c in got]), m)
+
+
+def test_hdf5_that_is_not_photon_hdf5(tmp_path):
+    import h5py
+
+    p = tmp_path / "other.h5"
+    with h5py.File(p, "w") as fh:
+        fh["x"] = np.arange(3)
+    with pytest.raises(FileFormatError, match="not Photon-HDF5"):
+        stream.open_stream(p)
