@@ -26,7 +26,7 @@ def loaded() -> bool:
         return False
     if flag == "1":
         return enabled(0)
-    return "numba" in sys.modules
+    return "numba" in sys.modules and _selftest()
 
 
 def pair_kernel():
@@ -52,6 +52,37 @@ def pair_kernel():
     return _PAIR_KERNEL
 
 
+_STATUS: bool | None = None  # None: not checked; False: numba missing or broken
+
+
+def _selftest() -> bool:
+    """Compile (or load from cache) every kernel on tiny inputs; any failure disables numba."""
+    global _STATUS
+    if _STATUS is None:
+        try:
+            import numba  # noqa: F401
+
+            rec = np.array([0x02000005, 0xFE000001, 0x80000000 | 3], dtype=np.uint32)
+            for t3 in (True, False):
+                out = [np.empty(3, np.int64), np.empty(3, np.int8), np.empty(3, np.int64), np.empty(3, np.int64)]
+                kernel()(rec, t3, True, 1024, 1, 1.0, True, 500, 0.0, 16.0,
+                         np.array([0, -1], np.int64), *out)
+            a = np.array([1, 5, 9], np.int64)
+            pair_kernel()(a, a, 4, 2, np.zeros(4, np.int64))
+            lut = np.ones(256, bool)
+            ch = np.zeros(3, np.int8)
+            for dt in (np.int32, np.int64):
+                trace_kernel()(a, ch, a, True, lut, False, 4, np.zeros(4, dt), np.zeros(4),
+                               np.zeros(4, np.int64), True, 0, 100)
+            trace_kernel()(a, ch, a, False, lut, True, 4, np.zeros(4, np.int32), np.zeros(0),
+                           np.zeros(0, np.int64), False, 0, 100)
+            decay_kernel()(a, ch, lut, False, 2, np.zeros(8, np.int64))
+            _STATUS = True
+        except Exception:  # noqa: BLE001 - missing or broken numba: the numpy path is used
+            _STATUS = False
+    return _STATUS
+
+
 def enabled(n_records: int) -> bool:
     flag = os.environ.get("SURFCHEM_NUMBA", "").strip()
     if flag == "0":
@@ -62,7 +93,7 @@ def enabled(n_records: int) -> bool:
         import numba  # noqa: F401
     except ImportError:
         return False
-    return True
+    return _selftest()
 
 
 def kernel():
