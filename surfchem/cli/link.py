@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                           "with --experiments-ligand); 'paper' = the paper's values (default)")
     src.add_argument("--experiments-ligand", metavar="NAME",
                      help="ligand of every row of --experiments when it has no ligand column")
+    src.add_argument("--experiments-material", metavar="NAME",
+                     help="material of rows without one (default CsPbBr3)")
     p.add_argument("--out", metavar="DIR", help="output directory (tables, figures, report.html)")
     p.add_argument("--alias", action="append", default=[], metavar="COMPUTED=MEASURED",
                    help="computed ligand stands for a measured one (repeatable); DDA<n> -> DDA is built in")
@@ -89,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     res = link(results, experiments=args.experiments, out=args.out, aliases=parse_aliases(args.alias),
                select=args.select, target=args.target, descriptors=args.descriptor, ligands=ligands,
                strict=args.strict, n_full=args.n_full, T=args.temperature,
-               experiments_ligand=args.experiments_ligand, plot=not args.no_plots,
+               experiments_ligand=args.experiments_ligand, experiments_material=args.experiments_material, plot=not args.no_plots,
                report=not args.no_plots, table=args.table)
     d = res.as_dict()
     d.pop("settings", None)

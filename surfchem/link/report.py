@@ -80,12 +80,13 @@ def link(results_dir: str | Path | list, experiments: str | Path | pd.DataFrame 
          out: str | Path | None = None, aliases: dict[str, str] | None = None, select: str = "primary",
          target: str = "on_fraction", descriptors: list[str] | None = None,
          ligands: list[str] | None = None, strict: bool = False, n_full: int = 8,
-         T: float = 298.15, experiments_ligand: str | None = None, plot: bool = True,
+         T: float = 298.15, experiments_ligand: str | None = None,
+         experiments_material: str | None = None, plot: bool = True,
          report: bool = True, title: str | None = None, table: str = "auto") -> LinkResult:
     """Join a screen/campaign output with measurements; write tables, figures and the report."""
     t0 = time.perf_counter()
     desc = descriptors_from_results(results_dir, n_full=n_full, T=T, table=table)
-    exp_raw = load_experiments(experiments, ligand=experiments_ligand)
+    exp_raw = load_experiments(experiments, ligand=experiments_ligand, material=experiments_material)
     meas = aggregate(exp_raw, select=select)
     jr = join(desc, meas, aliases=aliases, ligands=ligands, strict=strict)
     bad = [d for d in (descriptors or []) if d not in DESCRIPTORS]
