@@ -128,6 +128,17 @@ def run_tttrlib(path: str) -> dict:
     }
 
 
+def _mem_available() -> int | None:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
 def _data_offset(path: str) -> int:
     from surfchem.experiment.ptu import read_header
 
@@ -158,6 +169,13 @@ def main() -> None:
               f"in {g['generate_s']:.1f} s ({os.path.getsize(a.file) / 2**20:.0f} MiB)")
     res = {}
     tools = ["ours"] + ([] if a.skip_tttrlib else ["tttrlib"])
+    if "tttrlib" in tools:
+        need = 110 * (os.path.getsize(a.file) // 4)  # tttrlib holds ~100 B per record in memory
+        avail = _mem_available()
+        if avail is not None and need > 0.8 * avail:
+            print(f"skipping tttrlib: it would need ~{need / 2**30:.1f} GiB, "
+                  f"{avail / 2**30:.1f} GiB available (use a smaller --records)")
+            tools.remove("tttrlib")
     for tool in tools:
         out = subprocess.run([sys.executable, __file__, "--run", tool, "--file", a.file, "--chunk", str(a.chunk)],
                              capture_output=True, text=True)
