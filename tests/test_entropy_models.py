@@ -138,3 +138,19 @@ def test_vib_thermo_reports_imaginary_modes():
     assert v.n_imaginary == 2 and v.n_modes == 2
     with pytest.raises(InputError):
         vib_thermo([300.0], 298.15, "anharmonic")
+
+
+@pytest.mark.parametrize("name,geometry,sigma", [("CH3CH2OH", "nonlinear", 1), ("CO2", "linear", 2)])
+def test_trans_rot_matches_ase_ideal_gas(name, geometry, sigma):
+    from ase.build import molecule
+    from ase.thermochemistry import IdealGasThermo
+
+    from surfchem.thermo.entropy import trans_rot_free_energy_eV
+
+    m = molecule(name)
+    nu = np.linspace(300, 3000, 3 * len(m) - (5 if geometry == "linear" else 6))
+    T, p = 298.15, 1e5
+    g_ase = IdealGasThermo(nu * CM1_IN_EV, geometry, atoms=m, symmetrynumber=sigma,
+                           spin=0).get_gibbs_energy(T, p, verbose=False)
+    g_vib = HarmonicThermo(nu * CM1_IN_EV).get_helmholtz_energy(T, verbose=False)
+    assert trans_rot_free_energy_eV(m, T, p, sigma)["G_eV"] == pytest.approx(g_ase - g_vib, abs=1e-6)

@@ -181,3 +181,17 @@ def test_cli_thermo_errors(tmp_path, capsys):
     assert "entropy model" in capsys.readouterr().err
     assert main(["thermo", str(d), "--entropy", "qrrho"]) == 2  # no structures in this directory
     assert "structures" in capsys.readouterr().err
+
+
+def test_gas_free_state_adds_trans_rot_penalty_per_ligand():
+    from surfchem.build import ion_pair
+    from surfchem.thermo.entropy import trans_rot_free_energy_eV
+
+    T = 298.15
+    frozen = thermo_summary(thermo_table(records(), REFS, model="rotor", T_K=T)).set_index("n")
+    gas = thermo_summary(thermo_table(records(), REFS, model="rotor", T_K=T, free_state="gas",
+                                      pressure_Pa=1e5)).set_index("n")
+    g_tr = trans_rot_free_energy_eV(ion_pair("DDA6"), T, 1e5)["G_eV"]
+    assert -1.2 < g_tr < -0.5  # a C6 ammonium bromide pair at 1 bar, 298 K
+    assert np.allclose((gas["dG_eV"] - frozen["dG_eV"]).dropna(), -g_tr)
+    assert np.allclose(gas["G_transrot_eV"], -gas.index.to_numpy() * g_tr)

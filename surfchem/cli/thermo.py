@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="force cache directory of the harmonic models (default ~/.cache/surfchem/vib)")
     p.add_argument("--rows", default="min", choices=["min", "all"],
                    help="harmonic models: lowest-energy row per (ligand, N) only (default) or all rows")
+    p.add_argument("--free-state", default="frozen", choices=["frozen", "gas"],
+                   help="free ion pair without (default) or with ideal-gas translations + rotations")
+    p.add_argument("--pressure", type=float, default=1.0e5, help="ideal-gas pressure for --free-state gas, Pa")
     p.add_argument("--T-sweep", default=None, metavar="T0:T1:STEP",
                    help="also report N_min(T), e.g. 77:400:25 or 77,298,400")
     p.add_argument("--mu-range", default="auto", metavar="LO:HI:STEP",
@@ -73,6 +76,7 @@ def run_thermo(args: argparse.Namespace) -> int:
         configurational=args.configurational, include_other_rotors=args.include_other_rotors,
         n_conformers=args.conformers, conformer_energies=args.conformer_energies,
         calculator=args.calculator or data.refs.calculator or None, cache_dir=args.cache, rows=args.rows,
+        free_state=args.free_state, pressure_Pa=args.pressure,
     )
     settings.validate()
     if args.plot and not args.out:
@@ -131,7 +135,8 @@ def run_thermo(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
     else:
-        cols = [c for c in ("ligand", "n", "energy_eV", "F_vib_eV", "TS_conf_eV", "G_eV", "gamma_J_m2", "dG_eV")
+        cols = [c for c in ("ligand", "n", "energy_eV", "F_vib_eV", "TS_conf_eV", "G_transrot_eV", "G_eV",
+                        "gamma_J_m2", "dG_eV")
                 if c in summ]
         print(f"entropy model {settings.model} at {settings.T_K:g} K (corrections vs the free ion pair; eV, J/m2)")
         print(summ[cols].to_string(index=False, float_format=lambda x: f"{x:.4f}"))

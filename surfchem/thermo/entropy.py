@@ -360,3 +360,38 @@ def vib_thermo(nu_cm1, T_K: float, model: str = "qrrho", nu0_cm1: float = QRRHO_
     else:
         s = float(qrrho_entropy_eV_K(nu, T_K, nu0_cm1).sum())
     return VibThermo(float(T_K), model, int(nu.size), n_imag, zpe, u, s, zpe + u - T_K * s)
+
+
+# --------------------------------------------------------------------------------------------
+# ideal-gas translations and rotations (McQuarrie ch. 5 and 8; ASE IdealGasThermo)
+
+#: standard pressure, Pa
+P_STANDARD_PA = 1.0e5
+
+
+def trans_rot_free_energy_eV(atoms, T_K: float, pressure_Pa: float = P_STANDARD_PA,
+                             symmetry_number: int = 1) -> dict[str, float]:
+    """Ideal-gas translational + rotational G = H - T S of a rigid molecule (eV, per molecule).
+
+    ``S_trans = k [ln((2 pi m k T / h^2)^(3/2) k T / p) + 5/2]``;
+    nonlinear ``S_rot = k [ln(sqrt(pi I_A I_B I_C) / sigma (8 pi^2 k T / h^2)^(3/2)) + 3/2]``,
+    linear ``S_rot = k [ln(8 pi^2 I k T / (sigma h^2)) + 1]``;
+    ``H = 5/2 k T (incl. pV) + 3/2 k T`` (nonlinear) or ``+ k T`` (linear). This is the part of
+    ASE's :class:`~ase.thermochemistry.IdealGasThermo` beyond the vibrations.
+    """
+    amu = 1.66053906660e-27
+    m = float(np.sum(atoms.get_masses())) * amu
+    kT = KB_J_K * T_K
+    s_t = np.log((2 * np.pi * m * kT / H_J_S**2) ** 1.5 * kT / pressure_Pa) + 2.5
+    inertia = np.sort(np.asarray(atoms.get_moments_of_inertia(), float)) * amu * 1e-20  # amu Å^2 -> kg m^2
+    linear = inertia[0] < 1e-3 * inertia[2]
+    if linear:
+        s_r = np.log(8 * np.pi**2 * inertia[2] * kT / (symmetry_number * H_J_S**2)) + 1.0
+        h = 3.5 * KB_EV_K * T_K
+    else:
+        s_r = np.log(np.sqrt(np.pi * np.prod(inertia)) / symmetry_number
+                     * (8 * np.pi**2 * kT / H_J_S**2) ** 1.5) + 1.5
+        h = 4.0 * KB_EV_K * T_K
+    s = KB_EV_K * (s_t + s_r)
+    return {"H_eV": float(h), "S_eV_K": float(s), "G_eV": float(h - T_K * s),
+            "S_trans_eV_K": float(KB_EV_K * s_t), "S_rot_eV_K": float(KB_EV_K * s_r)}

@@ -6,7 +6,8 @@ energy is ``mu_LX`` (science brief section 2). Per slab row holding ``n`` ligand
     F_vib_eV   = F_vib(ligand atoms in the slab, T) - n F_vib(free ion pair, T)
     TS_conf_eV = T [n S_conf(free ligand) - S_conf(ligands in the slab)]       (>= 0: a penalty)
     TS_cfg_eV  = -k T ln g   (configurational entropy of arrangements, optional, <= 0)
-    G_corr_eV  = F_vib_eV + TS_conf_eV + TS_cfg_eV
+    G_transrot_eV = -n G_trans+rot(free ion pair, T, p)   (only with free_state='gas', >= 0)
+    G_corr_eV  = F_vib_eV + TS_conf_eV + TS_cfg_eV + G_transrot_eV
 
 and :func:`surfchem.thermo.coverage_table` uses ``G = energy_eV + G_corr_eV`` with ``mu_LX``
 unchanged. This is the same as adding F_vib - T S_conf to both the slab and the ion pair, so
@@ -43,6 +44,14 @@ Bound-ligand conformational entropy (``freezing=``):
     k_i its nearest-neighbour ligands (heads within ``neighbour_cutoff_A``, default 1.2 a0,
     periodic images counted) and z = ``coordination`` (4 on the square A-site lattice);
     f0 = ``freeze_isolated`` (default 0: a lone ligand keeps its freedom). Needs structures.
+
+Free-ligand state (``free_state=``): ``frozen`` (default) counts only the internal (3N-6)
+modes of the ion pair, i.e. a reservoir in which the ligand salt does not translate or rotate
+freely (a solid or a solvated salt, closest to the experiment); ``gas`` adds the ideal-gas
+translational and rotational free energy of the ion pair at ``pressure_Pa`` (default 1e5 Pa,
+:func:`surfchem.thermo.entropy.trans_rot_free_energy_eV`, equal to ASE's IdealGasThermo), which
+the bound ligand loses: a large penalty (about 0.6-0.9 eV per ligand at 298 K) that depends on
+the pressure chosen.
 
 Configurational entropy of arrangements (``configurational=``): ``none`` (default);
 ``multiplicity``: -k T ln g of each row's arrangement class (``multiplicity`` column);
@@ -113,6 +122,8 @@ class ThermoSettings:
     prerelax_fmax_eV_A: float | None = 0.01
     cache_dir: str | None = None
     rows: str = "min"  # harmonic models: 'min' (lowest energy per (ligand, n)) or 'all'
+    free_state: str = "frozen"  # 'frozen' | 'gas' (adds ideal-gas translations + rotations)
+    pressure_Pa: float = 1.0e5
 
     def validate(self) -> None:
         parse_model(self.model)
@@ -124,6 +135,10 @@ class ThermoSettings:
             raise InputError(f"configurational must be one of {CONFIGURATIONAL}, got {self.configurational!r}")
         if self.rows not in ("min", "all"):
             raise InputError(f"rows must be 'min' or 'all', got {self.rows!r}")
+        if self.free_state not in ("frozen", "gas"):
+            raise InputError(f"free_state must be 'frozen' or 'gas', got {self.free_state!r}")
+        if not self.pressure_Pa > 0:
+            raise InputError(f"pressure must be > 0 Pa, got {self.pressure_Pa}")
         if not 0.0 <= self.freeze_isolated <= 1.0:
             raise InputError(f"freeze_isolated must be in [0, 1], got {self.freeze_isolated}")
 
@@ -298,7 +313,21 @@ def corrections(
                 geff = gmin - KB_EV_K * T * np.log(np.sum(gi * np.exp(-(Gi - gmin) / (KB_EV_K * T))))
                 j = Gi.idxmin()
                 df.loc[j, "TS_cfg_eV"] = geff - Gi[j]
-    df["G_corr_eV"] = df["F_vib_eV"] + df["TS_conf_eV"] + df["TS_cfg_eV"]
+    df["G_transrot_eV"] = 0.0
+    if s.free_state == "gas":
+        from surfchem.thermo.entropy import trans_rot_free_energy_eV
+
+        g_tr = {}
+        for lig, smi in smiles_of.items():
+            pair = free_reference(lig) if free_reference else None
+            if pair is None:
+                from surfchem.build import ion_pair
+
+                pair = ion_pair(smi)
+            g_tr[lig] = trans_rot_free_energy_eV(pair, T, s.pressure_Pa)["G_eV"]
+        df["G_transrot_eV"] = -n * df["ligand"].map(g_tr).astype(float).fillna(0.0)
+    df["free_state"] = s.free_state
+    df["G_corr_eV"] = df["F_vib_eV"] + df["TS_conf_eV"] + df["TS_cfg_eV"] + df["G_transrot_eV"]
     return df
 
 
@@ -326,7 +355,7 @@ def thermo_table(records: pd.DataFrame, refs: References, settings: ThermoSettin
                        memo=memo, **kw)
     out = coverage_table(corr, refs)
     # bare-slab rows were copied per ligand by coverage_table: they carry no correction
-    for c in ("F_vib_eV", "TS_conf_eV", "TS_cfg_eV"):
+    for c in ("F_vib_eV", "TS_conf_eV", "TS_cfg_eV", "G_transrot_eV"):
         out.loc[out["n"] == 0, c] = 0.0
     out["entropy_model"] = corr["entropy_model"].iloc[0] if len(corr) else ""
     out["T_K"] = corr["T_K"].iloc[0] if len(corr) else np.nan
@@ -334,7 +363,7 @@ def thermo_table(records: pd.DataFrame, refs: References, settings: ThermoSettin
 
 
 SUMMARY_COLUMNS = ["ligand", "n", "arrangement", "energy_eV", "F_vib_eV", "TS_conf_eV", "TS_cfg_eV",
-                   "G_corr_eV", "G_eV", "gamma_J_m2", "gamma_meV_A2", "dG_eV", "entropy_model", "T_K"]
+                   "G_transrot_eV", "G_corr_eV", "G_eV", "gamma_J_m2", "gamma_meV_A2", "dG_eV", "entropy_model", "T_K"]
 
 
 def thermo_summary(table: pd.DataFrame) -> pd.DataFrame:
