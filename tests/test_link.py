@@ -129,6 +129,11 @@ def test_join_by_alias_smiles_and_name():
     assert t.loc["DDA6", "on_fraction"] == pytest.approx(0.165)
     unmatched = {(u["ligand"], u["material"]) for u in jr.unmatched_measured}
     assert ("IPA", "CsPbBr3") in unmatched and ("PEA", "CsPbI3") in unmatched
+    # a measured row written with another SMILES spelling of the same cation still matches
+    spelled = pd.DataFrame({"ligand": ["phenethylammonium"], "smiles": ["c1ccccc1CC[NH3+]"],
+                            "material": ["CsPbBr3"], "on_fraction": [0.9]})
+    js = join(_size_descriptors(["PEA"]), aggregate(load_experiments(spelled)))
+    assert js.table["measured_ligand"].iloc[0] == "phenethylammonium" and js.table["match"].iloc[0] == "smiles"
     # a user alias overrides the built-in one
     jr2 = join(desc, meas, aliases={"CC[NH3+]": "IPA"})
     assert jr2.table.set_index("ligand").loc["CC[NH3+]", "measured_ligand"] == "IPA"

@@ -61,7 +61,7 @@ def canonical_smiles(name_or_smiles: str) -> str | None:
     from surfchem.build.ligands import resolve_ligand
 
     try:
-        return resolve_ligand(str(name_or_smiles)).smiles if name_or_smiles else None
+        return _canon(resolve_ligand(str(name_or_smiles)).smiles) if name_or_smiles else None
     except InputError:
         return None
 
