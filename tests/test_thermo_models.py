@@ -195,3 +195,14 @@ def test_gas_free_state_adds_trans_rot_penalty_per_ligand():
     assert -1.2 < g_tr < -0.5  # a C6 ammonium bromide pair at 1 bar, 298 K
     assert np.allclose((gas["dG_eV"] - frozen["dG_eV"]).dropna(), -g_tr)
     assert np.allclose(gas["G_transrot_eV"], -gas.index.to_numpy() * g_tr)
+
+
+def test_thermo_for_screen_from_spec_dict(tmp_path):
+    from surfchem.thermo.results import thermo_for_screen
+
+    d = _screen_dir(tmp_path)
+    table, summ = thermo_for_screen(d, {"model": "rotor", "T_K": 350.0}, out=tmp_path / "o")
+    assert (summ["T_K"] == 350.0).all() and (summ["entropy_model"] == "rotor").all()
+    assert (tmp_path / "o" / "thermo_rotor_350K_summary.csv").exists()
+    with pytest.raises(InputError, match="unknown thermo settings"):
+        thermo_for_screen(d, {"modle": "rotor"})

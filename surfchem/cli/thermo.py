@@ -15,6 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and report gamma(N), dG(N) and N_min. Nothing is written into RESULTS.",
     )
     p.add_argument("results", help="screen/campaign output directory")
+    p.add_argument("--ligands", default=None, help="comma-separated subset of the screen's ligands (default all)")
     p.add_argument("--entropy", default="rotor",
                    help="none | rotor | conformers | harmonic | qrrho, or vib+conf such as "
                    "qrrho+rotor (default rotor)")
@@ -71,6 +72,13 @@ def run_thermo(args: argparse.Namespace) -> int:
     )
 
     data = load_screen(args.results)
+    if args.ligands:
+        keep = [x.strip() for x in args.ligands.split(",") if x.strip()]
+        unknown = sorted(set(keep) - set(data.records["ligand"]))
+        if unknown:
+            raise InputError(f"--ligands {unknown} not in {args.results}; it has "
+                             f"{sorted(set(data.records['ligand']) - {''})}")
+        data.records = data.records[data.records["ligand"].isin([*keep, ""])].reset_index(drop=True)
     settings = ThermoSettings(
         model=args.entropy, T_K=args.T, freezing=args.freezing, freeze_isolated=args.freeze_isolated,
         configurational=args.configurational, include_other_rotors=args.include_other_rotors,

@@ -110,3 +110,37 @@ def load_screen(path: str | Path) -> ScreenData:
         df["n_B"] = [s.count(mat.b) for s in syms]
     df = df[np.isfinite(df["energy_eV"].astype(float))].reset_index(drop=True)
     return ScreenData(p, df, refs)
+
+
+def thermo_for_screen(path: str | Path, settings=None, out: str | Path | None = None,
+                      ligands: list[str] | None = None):
+    """Apply an entropy model to a finished screen directory: (full table, summary).
+
+    ``settings``: a :class:`surfchem.thermo.models.ThermoSettings`, or a plain dict of its fields
+    (what a campaign spec's ``[thermo]`` table holds, e.g. ``{"model": "qrrho+rotor",
+    "T_K": 298.15}``), or None (rotor model at 298.15 K). With ``out`` the two tables are written
+    as ``out/thermo_<model>_<T>K.csv`` and ``..._summary.csv``.
+    """
+    from surfchem.thermo.models import Memo, ThermoSettings, thermo_summary, thermo_table
+
+    if settings is None:
+        settings = ThermoSettings()
+    elif isinstance(settings, dict):
+        unknown = sorted(set(settings) - set(ThermoSettings.__dataclass_fields__))
+        if unknown:
+            raise InputError(f"unknown thermo settings {unknown}; known: {sorted(ThermoSettings.__dataclass_fields__)}")
+        settings = ThermoSettings(**settings)
+    data = load_screen(path)
+    if ligands:
+        data.records = data.records[data.records["ligand"].isin([*ligands, ""])].reset_index(drop=True)
+    table = thermo_table(data.records, data.refs, settings,
+                         structure=data.structure if data.has_structures else None,
+                         free_reference=data.free_reference, memo=Memo())
+    summ = thermo_summary(table)
+    if out is not None:
+        o = Path(out)
+        o.mkdir(parents=True, exist_ok=True)
+        stem = f"thermo_{settings.model.replace('+', '-')}_{settings.T_K:g}K"
+        table.to_csv(o / f"{stem}.csv", index=False)
+        summ.to_csv(o / f"{stem}_summary.csv", index=False)
+    return table, summ
