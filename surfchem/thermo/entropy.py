@@ -200,7 +200,7 @@ def boltzmann_entropy_eV_K(energies_eV: np.ndarray, T_K: float) -> tuple[float, 
     w = np.exp(-(e - e.min()) / (KB_EV_K * T_K))
     p = w / w.sum()
     nz = p[p > 0]
-    return float(-KB_EV_K * np.sum(nz * np.log(nz))), p
+    return float(-KB_EV_K * np.sum(nz * np.log(nz))) + 0.0, p  # + 0.0: no "-0.0" for one state
 
 
 def conformer_ensemble_entropy(
