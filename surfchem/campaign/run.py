@@ -172,16 +172,25 @@ class _Planner:
 
     # -- task construction -------------------------------------------------------------------
     def _task(self, kind: str, record: dict[str, Any], atoms: Atoms | None = None,
-              material: str | None = None, mode: str | None = None) -> dict[str, Any]:
+              material: str | None = None, mode: str | None = None,
+              extra_starts: list[tuple[str, Atoms]] | None = None) -> dict[str, Any]:
         mode = mode or "relax"
-        settings = self.settings if mode == "relax" else {"mode": mode}
-        h = task_hash(atoms, self.calc_params, {**settings, "material": material, "kind": mode})
+        search = self.stage.search
+        if mode == "relax" and search is not None and record.get("n", 0) and kind == "slab":
+            mode = "search"
+        settings = self.settings if mode in ("relax", "search") else {"mode": mode}
+        if mode == "search":
+            settings = {**settings, "search": search.model_dump()}
+        h = task_hash(atoms, self.calc_params, {**settings, "material": material, "kind": mode,
+                                                "extra": [task_hash(a, {}, {}) for _, a in extra_starts or []]})
         task = {
             "kind": mode, "hash": h, "atoms": atoms, "material": material,
             "calculator": self.stage.calculator, "calc_params": self.stage.params,
             "settings": self.settings, "mpi_ranks": self.stage.mpi_ranks,
             "calculator_object": self.calculator_object,
-            "trajectory": str(self.out / "trajectories" / f"{h}.traj") if mode == "relax" else None,
+            "trajectory": str(self.out / "trajectories" / f"{h}.traj") if mode in ("relax", "search") else None,
+            "search": search.model_dump() if mode == "search" else None,
+            "extra_starts": extra_starts if mode == "search" else None,
             "record": {**record, "kind": kind, "stage": self.s, "campaign": self.spec.name,
                        "calculator": self.calc_params["preset"], "mode": mode,
                        **({"formula": atoms.get_chemical_formula(), "n_atoms": len(atoms)} if atoms is not None else {})},
@@ -280,7 +289,11 @@ class _Planner:
             self._slab_done(spec.name, k, atoms, r)
             if then is not None:
                 then(atoms, r)
-        self.loop.submit(self._task("slab", rec, start, mode=self._mode()), cb)
+        extra = None
+        search = self.stage.search
+        if search is not None and search.direct_start and mode_label == "grow":
+            extra = [("direct", decorate(self.bare, spec.smiles, list(sites)))]
+        self.loop.submit(self._task("slab", rec, start, mode=self._mode(), extra_starts=extra), cb)
 
     def _grow(self, spec, k: int) -> None:
         n_max = max(self.n_values)
@@ -322,7 +335,13 @@ class _Planner:
         table = coverage_table(df, refs)
         table = table[table["n"].isin(self.n_values)].reset_index(drop=True)
         table["stage"] = self.s
+        from surfchem.trust.diagnostics import add_diagnostics
+
+        table = add_diagnostics(table, self.perms, self.stage.diagnostics_tol_eV)
         summ = summary(table)
+        extra_cols = ["n_starts", "energy_spread_eV", "gamma_err_J_m2", "dG_err_eV", "face_eq_violation_eV", "flags"]
+        best = table[table["is_min"]].drop_duplicates(["ligand", "n"])[["ligand", "n", *extra_cols]]
+        summ = summ.merge(best, on=["ligand", "n"], how="left")
         summ["stage"] = self.s
         return StageResult(self.s, self.calc_params["preset"], table, summ, refs, n_min(summ))
 
@@ -418,6 +437,10 @@ def _structures_by_hash(store: ResultStore, rows: list[dict]) -> dict[str, Atoms
 TABLE_COLUMNS = [
     "stage", "ligand", "n", "arrangement", "sites", "multiplicity", "build", "energy_eV",
     "G_corr_eV", "G_eV", "gamma_J_m2", "gamma_meV_A2", "dG_eV", "is_min", "converged",
+    "n_starts", "n_distinct", "energy_spread_eV", "gap_eV", "gamma_err_J_m2", "dG_err_eV",
+    "face_eq_violation_eV", "grow_direct_diff_eV", "flags",
+    "flag_bonds", "flag_head_off_site", "flag_pb_coordination", "flag_vacuum", "flag_face_eq",
+    "flag_grow_vs_direct", "flag_single_start",
     "fmax_eV_A", "n_steps", "wall_s", "calculator", "mode", "formula", "n_atoms", "area_A2",
     "task_hash", "status", "error",
 ]

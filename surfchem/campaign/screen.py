@@ -68,6 +68,7 @@ def screen(
     mu_LX_eV: dict[str, float] | None = None,
     db: str | None = None,
     workers: int = 1,
+    search: dict[str, Any] | None = None,
     progress: bool = True,
     plot: bool = True,
     **calc_kwargs: Any,
@@ -87,6 +88,8 @@ def screen(
     mu_LX_eV: user chemical potentials of L-HX per ligand (eV), instead of the ion pair.
     db: database path or ``postgresql://`` URL (default ``OUT/results.db``).
     workers: parallel tasks (Parsl thread pool).
+    search: multi-start minimum search settings per ligand slab (keys of
+    :class:`surfchem.campaign.spec.SearchSpec`, e.g. ``{"n_starts": 4}``); ``None`` = one relaxation.
     """
     from surfchem.campaign.run import run_campaign
     from surfchem.campaign.spec import parse_spec
@@ -97,6 +100,8 @@ def screen(
         raise InputError(f"arrangements must be 'grow', 'first', 'all' or a positive int, got {arrangements!r}")
     obj = None if isinstance(calculator, str) else calculator
     stage = {"fmax_eV_A": fmax, "steps": steps, "optimizer": optimizer, "fix": fix, "params": calc_kwargs}
+    if search is not None:
+        stage["search"] = dict(search)
     if obj is None:
         stage["calculator"] = calculator
     spec = parse_spec({

@@ -18,6 +18,8 @@ error), in the spirit of CAT's ``validation_schemas``. Example (``calculations/p
     calculator = "chgnet-d3"
     fmax_eV_A = 0.05
     steps = 300
+    [stages.search]                  # optional multi-start minimum search per ligand slab
+    n_starts = 4
 
     [[stages]]
     calculator = "gfn2"
@@ -66,6 +68,20 @@ class SlabSpec(_Strict):
         return v
 
 
+class SearchSpec(_Strict):
+    """Multi-start minimum search per ligand slab (:mod:`surfchem.trust.search`)."""
+
+    n_starts: Annotated[int, Field(ge=1)] = 4
+    patience: Annotated[int, Field(ge=1)] = 2
+    tol_eV: Annotated[float, Field(ge=0)] = 0.05
+    depths_A: list[float] = Field(default_factory=lambda: [0.0, 0.8, 1.6])
+    rattle_A: Annotated[float, Field(ge=0)] = 0.05
+    anneal_steps: Annotated[int, Field(ge=0)] = 0
+    anneal_T_K: Annotated[float, Field(gt=0)] = 300.0
+    direct_start: bool = True  # in grow mode, also relax the arrangement built directly
+    seed: int = 0
+
+
 class StageSpec(_Strict):
     """One level of the funnel. ``keep``: how many lowest arrangements per (ligand, N) of the
     previous stage this stage recomputes (ignored for the first stage)."""
@@ -79,6 +95,8 @@ class StageSpec(_Strict):
     fix: Literal["none", "center", "bottom"] = "none"
     keep: Annotated[int, Field(ge=1)] = 1
     mpi_ranks: Annotated[int, Field(ge=1)] = 1
+    search: SearchSpec | None = None
+    diagnostics_tol_eV: Annotated[float, Field(gt=0)] = 0.15
 
     @field_validator("calculator")
     @classmethod

@@ -35,6 +35,13 @@ def _calculator(task: dict[str, Any]):
     return cache[key]
 
 
+def _sanity(start, final) -> dict[str, bool]:
+    from surfchem.trust.diagnostics import structure_sanity
+
+    flags = structure_sanity(start, final, start.info.get("vacuum_A"))
+    return {f"flag_{k}": v for k, v in flags.items()}
+
+
 def execute(task: dict[str, Any]) -> dict[str, Any]:
     """Run one task; calculator failures come back as ``status="failed"`` with the error."""
     kind = task["kind"]
@@ -68,6 +75,27 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
             rec["status"] = "ok" if res.error is None else "failed"
             atoms = res.atoms
             atoms.calc = None
+            rec.update(_sanity(task["atoms"], atoms))
+            return {"record": rec, "atoms": atoms}
+        if kind == "search":
+            from surfchem.trust.search import SearchSettings, minimum_search
+
+            opts = dict(task["search"])
+            opts.pop("direct_start", None)
+            opts["depths_A"] = tuple(opts.get("depths_A", (0.0,)))
+            prefix = task["trajectory"].removesuffix(".traj") if task.get("trajectory") else None
+            sr = minimum_search(task["atoms"], calc, task["settings"], SearchSettings(**opts), prefix=prefix,
+                                extra_starts=task.get("extra_starts"))
+            rec = sr.record()
+            rec["n_steps"] = int(sum(r.get("n_steps", 0) for r in sr.relax_records))
+            rec["status"] = "ok" if sr.n_distinct > 0 else "failed"
+            if task.get("extra_starts") and len(sr.start_energies_eV) > task["search"]["n_starts"]:
+                rec["grow_direct_diff_eV"] = sr.start_energies_eV[0] - sr.start_energies_eV[-1]
+            if sr.n_distinct == 0:
+                rec["error"] = "all starts of the search failed"
+            atoms = sr.atoms
+            atoms.calc = None
+            rec.update(_sanity(task["atoms"], atoms))
             return {"record": rec, "atoms": atoms}
         raise ValueError(f"unknown task kind {kind!r}")
     except Exception as exc:  # recorded, the campaign goes on

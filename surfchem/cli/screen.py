@@ -32,6 +32,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vacuum", type=float, default=15.0, help="vacuum between ligand tips, Å")
     p.add_argument("--mu", action="append", default=[], metavar="LIGAND=EV",
                    help="user chemical potential of L-HX in eV (instead of the ion pair); repeatable")
+    p.add_argument("--starts", type=int, default=1,
+                   help="multi-start minimum search: starts per ligand slab (default 1 = single relaxation)")
+    p.add_argument("--patience", type=int, default=2, help="search stop rule: starts without improvement")
+    p.add_argument("--search-tol", type=float, default=0.05, help="search stop rule: improvement, eV")
+    p.add_argument("--anneal-steps", type=int, default=0, help="Langevin MD steps before each perturbed start")
+    p.add_argument("--workers", type=int, default=1, help="parallel tasks (Parsl threads)")
     p.add_argument("--db", default=None, help="database path or postgresql:// URL (default OUT/results.db)")
     p.add_argument("--out", default="results/screen", help="output directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -61,7 +67,9 @@ def run_screen(args: argparse.Namespace) -> int:
         n=args.n, calculator=args.calculator, material=args.material, out=args.out,
         arrangements=arr, fmax=args.fmax, steps=args.steps, optimizer=args.optimizer,
         fix=args.fix, layers=args.layers, vacuum=args.vacuum, mu_LX_eV=_mu(args.mu),
-        db=args.db, progress=not args.no_progress,
+        db=args.db, progress=not args.no_progress, workers=args.workers,
+        search=None if args.starts <= 1 else {"n_starts": args.starts, "patience": args.patience,
+                                              "tol_eV": args.search_tol, "anneal_steps": args.anneal_steps},
     )
     if args.json:
         print_json({

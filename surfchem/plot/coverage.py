@@ -31,6 +31,11 @@ def plot_coverage(summary: pd.DataFrame, path: str | Path, table: pd.DataFrame |
         gerr = s["gamma_err_J_m2"] * scale if "gamma_err_J_m2" in s else None
         ax.errorbar(s["n"], s["gamma_J_m2"] * scale, yerr=gerr, fmt="o-", color="C0", ms=7,
                     capsize=3, label=r"$\gamma(N)$")
+        if "flags" in s:
+            bad = s[s["flags"].fillna("").str.replace("single_start", "").str.strip(";") != ""]
+            if len(bad):
+                ax.plot(bad["n"], bad["gamma_J_m2"] * scale, "x", color="red", ms=11, mew=2,
+                        label="flagged (see results.csv flags)")
         nmin = int(s.loc[s["gamma_J_m2"].idxmin(), "n"])
         ax.axvline(nmin, color="C0", ls=":", lw=1)
         ax.set_xlabel("number of surface ligands N")

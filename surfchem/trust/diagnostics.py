@@ -1,0 +1,187 @@
+"""Consistency diagnostics and uncertainties, added automatically to every result table.
+
+Flags (each a boolean column ``flag_<name>``, and together the ``flags`` string):
+
+* ``bonds``: a ligand's covalent bond graph changed during relaxation (broken C-C/C-N/C-H/N-H,
+  or an H closer than 1.9 Å to a halide: proton transfer to the surface);
+* ``head_off_site``: an ammonium N moved more than 1.5 Å (in plane) from its Cs site;
+* ``pb_coordination``: a Pb lost its octahedron (not exactly 6 halides within 1.3 a0/2);
+* ``vacuum``: the vacuum between the outermost atoms (ligand tips) of neighbouring images is
+  more than 0.5 Å below the requested value;
+* ``face_eq``: two binding steps that fill the same kind of site on the two faces (same
+  in-plane configuration of the face before the step, up to the slab's symmetry) differ in dG by
+  more than ``tol_eV``; with faces far apart these are the same event (``findings.md``, lesson 2);
+* ``grow_vs_direct``: a structure grown from the relaxed N-1 slab and the same arrangement built
+  directly relaxed to energies more than ``tol_eV`` apart (the reported value is the lower);
+* ``single_start``: the energy comes from one relaxation (no search): its uncertainty is unknown.
+
+Uncertainties (our definition): sigma_E(N) = ``energy_spread_eV`` = standard deviation of the
+energies of the lowest (up to three) distinct minima found by the search;
+gamma_err = sigma_E / (2A); dG_err(N) = sqrt(sigma_E(N)^2 + sigma_E(N-1)^2). References are taken
+as exact. When several calculator stages ran, :func:`stage_spread` gives the spread across them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from ase import Atoms
+
+from surfchem.thermo import EV_PER_A2_IN_J_PER_M2
+
+FLAGS = ("bonds", "head_off_site", "pb_coordination", "vacuum", "face_eq", "grow_vs_direct", "single_start")
+
+
+def _ligand_bonds(atoms: Atoms) -> set[tuple[int, int]]:
+    from ase.data import covalent_radii
+    from ase.neighborlist import neighbor_list
+
+    lig = atoms.arrays.get("ligand_index")
+    if lig is None or (lig < 0).all():
+        return set()
+    idx = np.flatnonzero(lig >= 0)
+    sub = atoms[idx]
+    i, j, d = neighbor_list("ijd", sub, 2.2)
+    r = covalent_radii[sub.numbers]
+    ok = (d < 1.2 * (r[i] + r[j])) & (i < j)
+    return {(int(idx[a]), int(idx[b])) for a, b in zip(i[ok], j[ok], strict=True)}
+
+
+def structure_sanity(start: Atoms, final: Atoms, vacuum_A: float | None = None) -> dict[str, bool]:
+    """Sanity flags of a relaxed ligand slab (True = problem), see module docstring."""
+    from ase.neighborlist import neighbor_list
+
+    from surfchem.build.decorate import vacuum_gap
+
+    flags = {"bonds": False, "head_off_site": False, "pb_coordination": False, "vacuum": False}
+    if _ligand_bonds(start) != _ligand_bonds(final):
+        flags["bonds"] = True
+    lig = final.arrays.get("ligand_index")
+    if lig is not None and (lig >= 0).any():
+        i, j, d = neighbor_list("ijd", final, 1.9)
+        sym = np.array(final.get_chemical_symbols())
+        if np.any((sym[i] == "H") & np.isin(sym[j], ["Br", "I", "Cl"])):
+            flags["bonds"] = True
+        sites = final.info.get("site_positions")
+        occupied = final.info.get("occupied_sites", [])
+        if sites is not None and occupied:
+            sites = np.asarray(sites, float).reshape(-1, 3)
+            heads = [k for k in range(len(final)) if sym[k] == "N" and lig[k] >= 0]
+            cell = final.cell[:2, :2]
+            inv = np.linalg.inv(cell)
+            for h in heads:
+                d2 = sites[occupied, :2] - final.positions[h, :2]
+                frac = d2 @ inv
+                frac -= np.round(frac)
+                if np.linalg.norm(frac @ cell, axis=1).min() > 1.5:
+                    flags["head_off_site"] = True
+    a0 = final.info.get("a_A") or 5.9
+    pb = [k for k, s in enumerate(final.get_chemical_symbols()) if s == "Pb"]
+    if pb:
+        i, j = neighbor_list("ij", final, 1.3 * a0 / 2)
+        sym = np.array(final.get_chemical_symbols())
+        for p in pb:
+            nx = np.sum((i == p) & np.isin(sym[j], ["Br", "I", "Cl"]))
+            if nx != 6:
+                flags["pb_coordination"] = True
+                break
+    if vacuum_A is not None and vacuum_gap(final) < vacuum_A - 0.5:
+        flags["vacuum"] = True
+    return flags
+
+
+def _step_key(prev: tuple[int, ...], new: tuple[int, ...], perms: np.ndarray, per_face: int) -> Any:
+    """Symmetry-canonical key of the step prev -> new (one site added) on the face it touches."""
+    added = sorted(set(new) - set(prev))
+    if len(added) != 1 or not set(prev) <= set(new):
+        return None
+    a = added[0]
+    keys = []
+    for p in perms:
+        pa = int(p[a])
+        face = pa // per_face
+        before = tuple(sorted(int(p[s]) % per_face for s in prev if int(p[s]) // per_face == face))
+        keys.append((before, pa % per_face))
+    return min(keys)
+
+
+def _sites(s: Any) -> tuple[int, ...]:
+    if isinstance(s, str):
+        return tuple(int(x) for x in s.split(",") if x.strip() != "")
+    if isinstance(s, float) and np.isnan(s):
+        return ()
+    if isinstance(s, int | np.integer):
+        return (int(s),)
+    return tuple(int(x) for x in s)
+
+
+def face_equivalence(table: pd.DataFrame, perms: np.ndarray, tol_eV: float = 0.15) -> pd.DataFrame:
+    """Per lowest (ligand, N) row: the step key and the largest dG difference (eV) to any other
+    step with the same key; ``flag_face_eq`` where it exceeds ``tol_eV``."""
+    out = table.copy()
+    out["face_eq_violation_eV"] = np.nan
+    out["flag_face_eq"] = False
+    per_face = perms.shape[1] // 2
+    best = out[out["is_min"]].sort_values(["ligand", "n"])
+    for lig, grp in best.groupby("ligand"):
+        keys = {}
+        rows = grp.set_index("n")
+        for n in rows.index:
+            if n == 0 or (n - 1) not in rows.index:
+                continue
+            k = _step_key(_sites(rows.loc[n - 1, "sites"]), _sites(rows.loc[n, "sites"]), perms, per_face)
+            if k is not None and np.isfinite(rows.loc[n, "dG_eV"]):
+                keys.setdefault(k, []).append((n, float(rows.loc[n, "dG_eV"])))
+        for members in keys.values():
+            if len(members) < 2:
+                continue
+            vals = [v for _, v in members]
+            for n, v in members:
+                worst = max(abs(v - w) for w in vals)
+                sel = (out["ligand"] == lig) & (out["n"] == n) & out["is_min"]
+                out.loc[sel, "face_eq_violation_eV"] = worst
+                out.loc[sel, "flag_face_eq"] = worst > tol_eV
+    return out
+
+
+def uncertainties(table: pd.DataFrame) -> pd.DataFrame:
+    """Add ``gamma_err_J_m2`` and ``dG_err_eV`` from ``energy_spread_eV`` (see module docs)."""
+    out = table.copy()
+    spread = out["energy_spread_eV"] if "energy_spread_eV" in out else pd.Series(np.nan, index=out.index)
+    out["energy_spread_eV"] = spread
+    out["gamma_err_J_m2"] = spread / (2 * out["area_A2"]) * EV_PER_A2_IN_J_PER_M2
+    best = out[out["is_min"]].drop_duplicates(["ligand", "n"]).set_index(["ligand", "n"])["energy_spread_eV"]
+    prev = [best.get((lig, n - 1), np.nan) for lig, n in zip(out["ligand"], out["n"], strict=True)]
+    out["dG_err_eV"] = np.sqrt(spread**2 + np.asarray(prev, float) ** 2)
+    out.loc[out["n"] == 0, "dG_err_eV"] = np.nan
+    return out
+
+
+def add_diagnostics(table: pd.DataFrame, perms: np.ndarray, tol_eV: float = 0.15) -> pd.DataFrame:
+    """All diagnostics: per-row sanity flags (already in the table as ``flag_*`` from the
+    workers), face equivalence, grow-vs-direct, uncertainties, and the ``flags`` string."""
+    out = face_equivalence(table, perms, tol_eV)
+    out = uncertainties(out)
+    for f in FLAGS:
+        col = f"flag_{f}"
+        if col not in out:
+            out[col] = False
+        out[col] = out[col].fillna(False).astype(bool)
+    if "grow_direct_diff_eV" in out:
+        out["flag_grow_vs_direct"] = out["grow_direct_diff_eV"].abs() > tol_eV
+    if "n_starts" in out:
+        out["flag_single_start"] = out["n_starts"].fillna(1).astype(int) <= 1
+    else:
+        out["n_starts"] = 1
+        out["flag_single_start"] = True
+    out["flags"] = [";".join(f for f in FLAGS if row[f"flag_{f}"]) for _, row in out.iterrows()]
+    return out
+
+
+def stage_spread(tables: list[pd.DataFrame], column: str = "gamma_J_m2") -> pd.DataFrame:
+    """Spread of a quantity across calculator stages, per (ligand, n) lowest rows."""
+    rows = pd.concat([t[t["is_min"]][["ligand", "n", column]].assign(stage=t["stage"].iloc[0] if "stage" in t else i)
+                      for i, t in enumerate(tables)])
+    return rows.groupby(["ligand", "n"])[column].agg(["min", "max", "std"]).reset_index()

@@ -1,0 +1,137 @@
+"""Trust layer: fingerprints/dedup, stop rule, minimum search, diagnostics, uncertainties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from surfchem.build import decorate, slab
+from surfchem.build.arrangements import site_permutations
+from surfchem.trust.diagnostics import (
+    add_diagnostics,
+    face_equivalence,
+    structure_sanity,
+    uncertainties,
+)
+from surfchem.trust.fingerprint import deduplicate, fingerprint, fp_distance
+from surfchem.trust.search import SearchSettings, head_depths, minimum_search, perturb, stop_rule
+
+
+@pytest.fixture(scope="module")
+def ma1():
+    return decorate(slab(), "MA", [0])
+
+
+def test_fingerprint_invariant_to_rigid_motion_and_order(ma1):
+    moved = ma1.copy()
+    moved.translate([1.3, -0.7, 0.4])
+    moved.wrap()
+    rotated = ma1.copy()
+    rotated.rotate(90, "z", rotate_cell=True)  # square cell: a 90° turn maps the lattice on itself
+    shuffled = ma1[np.random.default_rng(1).permutation(len(ma1))]
+    f0 = fingerprint(ma1)
+    for other in (moved, rotated, shuffled):
+        assert fp_distance(f0, fingerprint(other)) < 1e-9
+    tilted = ma1.copy()
+    lig = np.flatnonzero(tilted.get_array("ligand_index") >= 0)
+    tilted.positions[lig] = perturb(tilted, 1.5, np.random.default_rng(0)).positions[lig]
+    assert fp_distance(f0, fingerprint(tilted)) > 1e-3
+
+
+def test_deduplicate_merges_copies_and_keeps_distinct(ma1):
+    copy = ma1.copy()
+    copy.translate([0.5, 0.5, 0])
+    copy.wrap()
+    other = perturb(ma1, 1.5, np.random.default_rng(0))
+    minima = deduplicate([(-10.0, ma1), (-10.005, copy), (-9.0, other)])
+    assert len(minima) == 2
+    assert minima[0].hits == 2 and np.isclose(minima[0].energy_eV, -10.005)
+    # same energy but different structure: still distinct
+    assert len(deduplicate([(-10.0, ma1), (-10.0, other)])) == 2
+
+
+def test_stop_rule():
+    assert not stop_rule([-1.0], 2, 0.05)
+    assert not stop_rule([-1.0, -1.0], 2, 0.05)  # needs patience + 1 starts
+    assert stop_rule([-1.0, -1.01, -1.02], 2, 0.05)  # improvements below tol
+    assert not stop_rule([-1.0, -1.01, -1.3], 2, 0.05)  # a real improvement in the window
+    assert stop_rule([-1.0, float("nan"), -0.5, -0.9], 2, 0.05)
+
+
+def test_perturb_sets_head_depth(ma1):
+    deep = perturb(ma1, 1.2, np.random.default_rng(0))
+    assert np.allclose(head_depths(deep), [1.2])
+    high = perturb(ma1, -1.0, np.random.default_rng(0), rotate=False)
+    assert np.allclose(head_depths(high), [-1.0])
+
+
+def test_search_stops_early_and_reports_spread(chgnet_d3, ma1, tmp_path):
+    # generous tolerance: the rule must stop after patience + 1 = 2 starts of the 10 allowed
+    settings = SearchSettings(n_starts=10, patience=1, tol_eV=10.0)
+    res = minimum_search(ma1, chgnet_d3, {"fmax": 0.3, "steps": 25}, settings, prefix=tmp_path / "s")
+    assert res.n_starts == 2 and "no improvement" in res.stop_reason
+    assert res.energy_eV == min(res.start_energies_eV)
+    assert res.n_distinct >= 1 and res.energy_spread_eV >= 0
+    # resumable start by start: a rerun reads the finished starts back
+    again = minimum_search(ma1, chgnet_d3, {"fmax": 0.3, "steps": 25}, settings, prefix=tmp_path / "s")
+    assert again.start_energies_eV == res.start_energies_eV
+    assert all(r.get("resumed") for r in again.relax_records)
+
+
+def _table(dG1, dG2, spread=0.0):
+    e0 = -100.0
+    mu_l, mu_ax = -40.0, -7.0
+    e1 = e0 + dG1 + mu_l - mu_ax
+    e2 = e1 + dG2 + mu_l - mu_ax
+    return pd.DataFrame({
+        "ligand": ["X"] * 3, "n": [0, 1, 2], "sites": ["", "0", "0,4"], "energy_eV": [e0, e1, e2],
+        "dG_eV": [np.nan, dG1, dG2], "is_min": [True] * 3, "area_A2": [140.0] * 3,
+        "energy_spread_eV": [spread] * 3,
+    })
+
+
+def test_face_equivalence_flags_inconsistent_table():
+    perms = site_permutations(slab())
+    bad = face_equivalence(_table(-2.0, -1.0), perms, tol_eV=0.15)
+    assert bad.loc[bad.n == 2, "flag_face_eq"].item() and bad.loc[bad.n == 1, "flag_face_eq"].item()
+    assert np.isclose(bad.loc[bad.n == 2, "face_eq_violation_eV"].item(), 1.0)
+    good = face_equivalence(_table(-2.0, -1.95), perms, tol_eV=0.15)
+    assert not good["flag_face_eq"].any()
+    # steps on the same face with different neighbourhoods are not compared
+    t = _table(-2.0, -1.0)
+    t.loc[2, "sites"] = "0,1"
+    assert not face_equivalence(t, perms)["flag_face_eq"].any()
+
+
+def test_uncertainties_and_flags_string():
+    t = uncertainties(_table(-2.0, -1.9, spread=0.1))
+    assert np.isclose(t.loc[1, "gamma_err_J_m2"], 0.1 / 280.0 * 16.02176634)
+    assert np.isclose(t.loc[2, "dG_err_eV"], np.sqrt(0.02))
+    full = add_diagnostics(_table(-2.0, -1.0).assign(n_starts=[1, 4, 4]), site_permutations(slab()))
+    assert full.loc[2, "flags"] == "face_eq" and full.loc[0, "flags"] == "single_start"
+
+
+def test_structure_sanity_detects_damage(ma1):
+    ok = structure_sanity(ma1, ma1, vacuum_A=15.0)
+    assert not any(ok.values())
+    sym = np.array(ma1.get_chemical_symbols())
+    lig = ma1.get_array("ligand_index")
+    n = int(np.flatnonzero((sym == "N") & (lig >= 0))[0])
+    h = [i for i in np.flatnonzero((sym == "H") & (lig >= 0)) if ma1.get_distance(i, n) < 1.2][0]
+    br = int(np.argmin([ma1.get_distance(h, j, mic=True) if sym[j] == "Br" else 99 for j in range(len(ma1))]))
+    transferred = ma1.copy()
+    v = transferred.get_distance(h, br, mic=True, vector=True)
+    transferred.positions[h] += v * (1 - 1.45 / np.linalg.norm(v))  # H-Br 1.45 Å: HBr formed
+    assert structure_sanity(ma1, transferred)["bonds"]
+    slid = ma1.copy()
+    slid.positions[lig >= 0] += [2.9, 0.0, 0.0]
+    assert structure_sanity(ma1, slid)["head_off_site"]
+    broken = ma1.copy()
+    pb = int(np.flatnonzero(sym == "Pb")[0])
+    x = [j for j in range(len(ma1)) if sym[j] == "Br" and ma1.get_distance(pb, j, mic=True) < 3.2][0]
+    del broken[x]
+    assert structure_sanity(ma1, broken)["pb_coordination"]
+    squeezed = ma1.copy()
+    squeezed.cell[2, 2] -= 5.0
+    assert structure_sanity(ma1, squeezed, vacuum_A=15.0)["vacuum"]
