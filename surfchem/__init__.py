@@ -25,7 +25,11 @@ _LAZY = {
     "decorate": "surfchem.build.decorate",
     "get_calculator": "surfchem.calculators",
     "relax": "surfchem.relax",
-    "screen": "surfchem.screen",
+    "screen": "surfchem.campaign.screen",
+    "run_campaign": "surfchem.campaign.run",
+    "load_spec": "surfchem.campaign.spec",
+    "minimum_search": "surfchem.trust.search",
+    "analyze_file": "surfchem.experiment.analyze",
 }
 
 __all__ = ["SurfchemError", "__version__", *_LAZY]

@@ -220,3 +220,15 @@ def test_cli_errors_are_one_line(args, msg):
     assert r.returncode == 2
     assert msg in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_public_api_names_resolve():
+    import surfchem
+
+    for name in surfchem.__all__:
+        assert getattr(surfchem, name) is not None
+    from surfchem import arrangements as arr_fn
+    from surfchem import build_slab, screen
+
+    assert callable(screen) and build_slab().get_chemical_formula() == "Br28Cs12Pb8"
+    assert sum(a.multiplicity for a in arr_fn(3)) == 56
