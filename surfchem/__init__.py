@@ -24,7 +24,6 @@ _LAZY = {
     "arrangements": "surfchem.build.arrangements",
     "decorate": "surfchem.build.decorate",
     "get_calculator": "surfchem.calculators",
-    "relax": "surfchem.relax",
     "screen": "surfchem.campaign.screen",
     "run_campaign": "surfchem.campaign.run",
     "load_spec": "surfchem.campaign.spec",
