@@ -380,6 +380,8 @@ def trans_rot_free_energy_eV(atoms, T_K: float, pressure_Pa: float = P_STANDARD_
     ASE's :class:`~ase.thermochemistry.IdealGasThermo` beyond the vibrations.
     """
     amu = 1.66053906660e-27
+    atoms = atoms.copy()
+    atoms.pbc = False  # a free molecule (an ion pair in its box)
     m = float(np.sum(atoms.get_masses())) * amu
     kT = KB_J_K * T_K
     s_t = np.log((2 * np.pi * m * kT / H_J_S**2) ** 1.5 * kT / pressure_Pa) + 2.5
