@@ -43,6 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also report N_min(T), e.g. 77:400:25 or 77,298,400")
     p.add_argument("--mu-range", default="auto", metavar="LO:HI:STEP",
                    help="dmu_LX grid of the stability-window plot, eV (default: all window edges +- 0.5)")
+    p.add_argument("--penalty-ligands", default=None,
+                   help="ligands of the entropy-penalty bar chart (default: the screen's), e.g. DDA,DDA6,PEA,OAm")
     p.add_argument("--out", default=None, help="write thermo.csv, thermo_summary.csv and figures here")
     p.add_argument("--plot", action="store_true", help="with --out: gamma/dG, stability and penalty figures")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -124,7 +126,8 @@ def run_thermo(args: argparse.Namespace) -> int:
             files["coverage_figure"] = str(plot_thermo_coverage(summ, out / "thermo_coverage", base)[0])
             curves = gamma_vs_mu(table, _mu_grid(args.mu_range, windows))
             files["stability_figure"] = str(plot_stability_windows(curves, windows, out / "stability_windows")[0])
-            pen = entropy_penalties(ligands, args.T, models=CONF_MODELS, n_conformers=args.conformers,
+            pl = [x.strip() for x in args.penalty_ligands.split(",")] if args.penalty_ligands else ligands
+            pen = entropy_penalties(pl, args.T, models=CONF_MODELS, n_conformers=args.conformers,
                                     conformer_energies=args.conformer_energies)
             files["penalty_figure"] = str(plot_entropy_penalty(pen, out / "entropy_penalty")[0])
     result = {

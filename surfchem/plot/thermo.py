@@ -105,7 +105,7 @@ def plot_entropy_penalty(penalties: pd.DataFrame, path: str | Path) -> list[Path
     plt = _plt()
     ligands = list(dict.fromkeys(penalties["ligand"]))
     models = list(dict.fromkeys(penalties["model"]))
-    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(ligands) * max(1, len(models)) / 2, 3.6))
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.5 + 0.6 * len(ligands) * len(models)), 3.6))
     width = 0.8 / len(models)
     x = np.arange(len(ligands))
     for k, m in enumerate(models):
