@@ -9,6 +9,7 @@ preset                 what                                                     
 ``sevennet-d3``        SevenNet-0 + D3(BJ)                                          sevenn, dftd3
 ``gfn1`` / ``gfn2``    GFN1-/GFN2-xTB tight binding                                  tblite
 ``gpaw-pbe-lcao``      GPAW PBE, LCAO dzp, Fermi-Dirac 0.05 eV, k density 3.5 Å     gpaw
+                       (slab reference; settings in :data:`GPAW_DEFAULTS`)
 ``gpaw-pbe-d3-lcao``   the same + D3(BJ)                                            gpaw, dftd3
 ``gpaw-pbe-pw``        GPAW PBE, plane waves 400 eV (bulk reference)                gpaw
 ``gpaw-pbe-d3-pw``     the same + D3(BJ)                                            gpaw, dftd3
@@ -86,26 +87,75 @@ def _tblite(method: str = "GFN2-xTB", **kw):
     return TBLite(method=method, verbosity=0, **kw)
 
 
-def _gpaw(mode: str = "lcao", ecut_eV: float = 400.0, basis: str = "dzp", xc: str = "PBE",
-          kpt_density_A: float = 3.5, smearing_eV: float = 0.05, txt: str | None = None,
-          convergence: dict | None = None, maxiter: int = 333, **_):
+#: GPAW reference settings, in one place (every key is overridable: ``get_calculator(
+#: "gpaw-pbe-pw", ecut_eV=300, kpt_density_A=2.0)``). Choices and why:
+#:
+#: - ``xc``: PBE (Perdew, Burke, Ernzerhof, PRL 77, 3865 (1996)); D3(BJ) is added outside GPAW
+#:   by the ``-d3`` presets (``dftd3`` package, PBE damping parameters), so PBE and PBE+D3 share
+#:   one SCF and ``E(PBE+D3) = E(PBE) + E(D3)`` exactly.
+#: - ``ecut_eV`` (PW mode, bulk): 400 eV; the CsPbBr3 energy difference 300 -> 400 eV moves a0
+#:   by < 0.01 Å (see ``surfchem.validate.convergence_scan`` and analysis/validation/).
+#: - ``basis`` (LCAO mode, slabs): ``dzp`` double-zeta polarised; ``szp`` for quick checks.
+#: - ``h_A``: real-space grid spacing 0.2 Å (LCAO density/potential grid).
+#: - ``kpt_density_A``: Monkhorst-Pack density in k-points per Å^-1 (ASE convention: n_i =
+#:   ceil(2 pi density / a_i)), Gamma-centred; 3.5 gives 4x4x4 for CsPbBr3 (a = 5.87 Å),
+#:   6x6x6 for CsBr, 1 k-point along a vacuum direction of >= 22 Å.
+#: - ``smearing_eV``: Fermi-Dirac 0.05 eV (energies are extrapolated to zero width by GPAW).
+#: - ``convergence``: energy 5e-4 eV/valence electron, density 1e-4 electrons/electron,
+#:   ``maxiter`` 333 SCF iterations; not converging raises ``gpaw.KohnShamConvergenceError``,
+#:   which :func:`surfchem.relax.single_point` and ``surfchem.validate`` turn into
+#:   :class:`~surfchem.errors.CalculatorError` (the campaign layer records it per task).
+#: - spin: none (closed-shell halides and ammonium cations), ``spinpol=False``.
+#: - **Spin-orbit coupling is out of scope.** SOC lowers the Pb-6p conduction band by ~1 eV in
+#:   lead halides (band gaps) but changes total-energy differences such as a0, gamma and binding
+#:   energies far less; it is not applied anywhere in surfchem.
+GPAW_DEFAULTS: dict[str, Any] = {
+    "xc": "PBE",
+    "ecut_eV": 400.0,
+    "basis": "dzp",
+    "h_A": 0.2,
+    "kpt_density_A": 3.5,
+    "smearing_eV": 0.05,
+    "convergence": {"energy": 5e-4, "density": 1e-4},
+    "maxiter": 333,
+}
+
+
+def _gpaw(mode: str = "lcao", ecut_eV: float = GPAW_DEFAULTS["ecut_eV"],
+          basis: str = GPAW_DEFAULTS["basis"], xc: str = GPAW_DEFAULTS["xc"],
+          kpt_density_A: float = GPAW_DEFAULTS["kpt_density_A"],
+          smearing_eV: float = GPAW_DEFAULTS["smearing_eV"], txt: str | None = None,
+          convergence: dict | None = None, maxiter: int = GPAW_DEFAULTS["maxiter"],
+          h_A: float | None = GPAW_DEFAULTS["h_A"], kpts: Any = None, charge: float = 0.0,
+          parallel: dict | None = None, **_):
+    """GPAW calculator (see :data:`GPAW_DEFAULTS`). ``kpts`` (e.g. ``(2, 2, 1)``) overrides the
+    density; ``parallel`` is passed through for MPI runs (serial here, ``gpaw -P N python`` or
+    ``mpiexec`` on a cluster: the same code path)."""
     try:
         from gpaw import GPAW, PW, FermiDirac
     except ImportError as exc:  # pragma: no cover
         raise CalculatorError("GPAW presets need gpaw (see install.sh: CC=g++ pip install gpaw)") from exc
+    if maxiter < 1:
+        raise InputError(f"GPAW maxiter must be >= 1 SCF iterations, got {maxiter}")
     kwargs: dict[str, Any] = dict(
         xc=xc,
-        kpts={"density": kpt_density_A, "gamma": True},
+        kpts=kpts if kpts is not None else {"density": kpt_density_A, "gamma": True},
         occupations=FermiDirac(smearing_eV),
         txt=txt,
         maxiter=maxiter,
-        convergence=convergence or {"energy": 5e-4, "density": 1e-4},
+        convergence=convergence or dict(GPAW_DEFAULTS["convergence"]),
     )
+    if charge:
+        kwargs["charge"] = charge
+    if parallel:
+        kwargs["parallel"] = parallel
     if mode == "pw":
         kwargs["mode"] = PW(ecut_eV)
     elif mode == "lcao":
         kwargs["mode"] = "lcao"
         kwargs["basis"] = basis
+        if h_A:
+            kwargs["h"] = h_A
     else:
         raise InputError(f"GPAW mode must be 'pw' or 'lcao', got {mode!r}")
     return GPAW(**kwargs)

@@ -15,7 +15,7 @@ from surfchem import __version__
 from surfchem.errors import SurfchemError
 
 #: subcommand modules under ``surfchem.cli`` (imported at start-up; keep them light)
-SUBCOMMANDS: tuple[str, ...] = ("build", "screen", "campaign", "photons", "link", "thermo")
+SUBCOMMANDS: tuple[str, ...] = ("build", "screen", "campaign", "photons", "link", "thermo", "validate")
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,334 @@
+"""Validation recipes: plain functions over structures returning typed records (units in names).
+
+Every recipe takes an :class:`~surfchem.validate.engine.Evaluator` (cache + GPAW files) and a
+calculator name; energies of one recipe are compared across calculators **on the same
+geometries** (fixed-geometry parity: the difference is the energy model, not a different
+minimum).
+
+Geometry protocol (our choice, stated in every record):
+
+- bulk: each calculator relaxes its own a0 (Birch-Murnaghan EOS over a symmetric strain scan,
+  ASE :class:`~ase.eos.EquationOfState`); Wyckoff positions are fixed by symmetry.
+- surface energy: bare CsBr-terminated (100) slabs, unrelaxed, cut from the bulk at the
+  experimental lattice constant; bulk references at their experimental lattice constants.
+  This is the cleavage (unrelaxed) gamma: it measures the energy model, and its convergence
+  with the number of layers. (Relaxed gamma needs relaxed geometries per calculator.)
+- ligand exchange and stacking: geometries relaxed once with the geometry calculator
+  (default: the embedded ML default ``chgnet-d3``, the funnel's first stage), then single points
+  with every calculator: exactly what the funnel does when it re-scores ML minima with DFT.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from surfchem.errors import CalculatorError, InputError
+from surfchem.validate.engine import Evaluator, resolve_calculator
+from surfchem.validate.literature import LATTICE_REFERENCES
+
+
+def _dict(obj) -> dict[str, Any]:
+    return {k: v for k, v in asdict(obj).items() if not k.startswith("_")}
+
+
+# -- bulk -----------------------------------------------------------------------------------
+@dataclass
+class BulkA0Record:
+    """Cubic lattice constant of one material with one calculator."""
+
+    material: str
+    calculator: str
+    a0_A: float
+    energy_eV: float  # per cell at a0 (EOS fit value)
+    bulk_modulus_GPa: float
+    n_atoms: int
+    a0_expt_A: float
+    a0_pbe_lit_A: float
+    error_vs_expt_A: float
+    strain_points: int
+    wall_s: float
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return _dict(self)
+
+
+def bulk_a0(material: str, calculator: str, ev: Evaluator, strain: float = 0.04,
+            n_points: int = 5, a_guess: float | None = None, _retry: bool = True) -> BulkA0Record:
+    """a0 (Å) of cubic ``material`` with ``calculator``: EOS fit over ±``strain`` about ``a_guess``
+    (default experimental). If the minimum falls outside the scan, the scan is recentred once."""
+    from ase.eos import EquationOfState
+    from ase.units import GPa
+
+    from surfchem.build.bulk import bulk, get_material
+
+    mat = get_material(material)
+    ref = LATTICE_REFERENCES.get(mat.name)
+    if n_points < 5:
+        raise InputError(f"an EOS fit needs n_points >= 5, got {n_points}")
+    calc = resolve_calculator(calculator)
+    a_ref = float(a_guess or mat.a0_A)
+    t0 = time.perf_counter()
+    extra = {}
+    if calc.startswith("gpaw"):  # one k-grid for the whole scan (a density would jump with a)
+        from surfchem.validate.convergence import kpts_for
+
+        base = calc.replace("-d3", "")
+        dens = ev.params(base).get("kpt_density_A", 3.5)
+        extra["kpts"] = {"size": list(kpts_for(bulk(mat.name, a=a_ref), dens)), "gamma": True}
+    vols, energies = [], []
+    for s in np.linspace(1 - strain, 1 + strain, n_points):
+        at = bulk(mat.name, a=round(a_ref * s, 5))
+        rec = ev.energy(at, calc, system=f"bulk-{mat.name}-a{at.cell[0, 0]:.4f}", **extra)
+        vols.append(at.get_volume())
+        energies.append(rec.energy_eV)
+    eos = EquationOfState(vols, energies, eos="birchmurnaghan")
+    try:
+        v0, e0, b = eos.fit()
+    except Exception as exc:  # no minimum: ASE raises on a monotonic curve
+        raise CalculatorError(f"EOS fit of {mat.name} with {calc} failed ({exc}); widen strain") from exc
+    a0 = float(v0 ** (1 / 3))
+    if _retry and not (a_ref * (1 - strain) <= a0 <= a_ref * (1 + strain)):
+        return bulk_a0(material, calc, ev, strain, n_points, a_guess=a0, _retry=False)
+    return BulkA0Record(
+        mat.name, calc, a0, float(e0), float(b / GPa), len(bulk(mat.name)), mat.a0_A,
+        ref.a0_pbe_lit_A if ref else float("nan"), a0 - mat.a0_A, n_points,
+        time.perf_counter() - t0,
+    )
+
+
+# -- surface energy -------------------------------------------------------------------------
+@dataclass
+class SurfaceRecord:
+    """Unrelaxed surface energy of the bare AX-terminated (100) slab."""
+
+    material: str
+    calculator: str
+    layers: int
+    size: str
+    gamma_meV_A2: float
+    gamma_J_m2: float
+    energy_eV: float  # E_slab - n_B E_bulk - (n_A - n_B) E_AX (= 2 A gamma)
+    n_atoms: int
+    area_A2: float
+    vacuum_A: float
+    wall_s: float
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return _dict(self)
+
+
+def surface_gamma(material: str, layers: int, calculator: str, ev: Evaluator,
+                  size: tuple[int, int] = (1, 1), vacuum: float = 12.0) -> SurfaceRecord:
+    """gamma = [E_slab - n_Pb E(ABX3) - (n_Cs - n_Pb) E(AX)] / (2 A), two identical faces."""
+    from surfchem.build.bulk import HALIDE_SALT, bulk, get_material
+    from surfchem.build.slab import slab
+
+    mat = get_material(material)
+    calc = resolve_calculator(calculator)
+    salt = HALIDE_SALT[mat.name]
+    t0 = time.perf_counter()
+    s = slab(mat.name, size=size, layers=layers, vacuum=vacuum)
+    tag = f"{size[0]}x{size[1]}x{layers}"
+    e_slab = ev.energy(s, calc, system=f"slab-{mat.name}-{tag}").energy_eV
+    e_bulk = ev.energy(bulk(mat.name), calc, system=f"bulk-{mat.name}-expt").energy_eV
+    e_salt = ev.energy(bulk(salt), calc, system=f"bulk-{salt}-expt").energy_eV
+    sym = s.get_chemical_symbols()
+    n_b, n_a = sym.count(mat.b), sym.count(mat.a)
+    excess = e_slab - n_b * e_bulk - (n_a - n_b) * e_salt
+    area = float(np.linalg.norm(np.cross(s.cell[0], s.cell[1])))
+    gamma = excess / (2 * area)
+    return SurfaceRecord(mat.name, calc, int(layers), f"{size[0]}x{size[1]}", 1000 * gamma,
+                         gamma * 16.0218, excess, len(s), area, float(vacuum),
+                         time.perf_counter() - t0)
+
+
+# -- geometries shared by all calculators -----------------------------------------------------
+def relaxed(atoms: Atoms, ev: Evaluator, calculator: str = "chgnet-d3", fmax: float = 0.05,
+            steps: int = 300, system: str = "") -> Atoms:
+    """``atoms`` relaxed with ``calculator`` (cached by input hash so every rerun and every
+    calculator sees the identical geometry)."""
+    from surfchem.campaign.hashing import task_hash
+    from surfchem.relax import relax
+
+    calc = resolve_calculator(calculator)
+    h = task_hash(atoms, ev.params(calc), {"kind": "relax", "fmax": fmax, "steps": steps,
+                                            "version": "validate-geom-1"})
+    if ev.store is not None:
+        hit = ev.store.get(h)
+        if hit is not None:
+            out = atoms.copy()
+            out.positions = hit[0].positions
+            return out
+    res = relax(atoms, calc, fmax=fmax, steps=steps)
+    if res.error:
+        raise CalculatorError(f"geometry relaxation of {system} with {calc} failed: {res.error}")
+    out = atoms.copy()
+    out.positions = res.atoms.positions
+    if ev.store is not None:
+        ev.store.put(h, out, {"kind": "validation_geometry", "system": system, "calculator": calc,
+                              "energy_eV": res.energy_eV, "converged": res.converged,
+                              "n_steps": res.n_steps})
+    return out
+
+
+def molecule_box(atoms: Atoms, vacuum: float = 6.0) -> Atoms:
+    """A copy centred in a box with ``vacuum`` Å on each side, non-periodic."""
+    out = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions)
+    out.center(vacuum=vacuum)
+    out.pbc = False
+    out.info.update({k: v for k, v in atoms.info.items() if isinstance(v, str | int | float)})
+    return out
+
+
+# -- ligand exchange ------------------------------------------------------------------------
+@dataclass
+class BindingRecord:
+    """Exchange energy of one ligand: slab + L-HBr -> slab(Cs -> L) + CsBr(bulk)."""
+
+    ligand: str
+    calculator: str
+    exchange_energy_eV: float
+    n_atoms: int  # atoms of the decorated slab
+    slab: str
+    geometry_calculator: str
+    wall_s: float
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return _dict(self)
+
+
+@dataclass
+class BindingSystems:
+    """The structures of an exchange-energy comparison (same for every calculator)."""
+
+    ligand: str
+    bare: Atoms
+    decorated: Atoms
+    ion_pair: Atoms
+    salt: Atoms
+    slab_tag: str
+    geometry_calculator: str
+    extra: dict = field(default_factory=dict)
+
+
+def binding_systems(ligand: str, ev: Evaluator, material: str = "CsPbBr3",
+                    size: tuple[int, int] = (1, 1), layers: int = 3, vacuum: float = 10.0,
+                    geometry_calculator: str = "chgnet-d3", fmax: float = 0.05) -> BindingSystems:
+    """Bare slab, slab with one ligand on site 0 (top face), the L+ Br- ion pair, bulk CsBr.
+
+    The decorated slab and the ion pair are relaxed with ``geometry_calculator`` (the bare slab is
+    kept bulk-terminated: relaxing it with one calculator only would bias the others); the ion
+    pair is non-periodic with 6 Å vacuum.
+    """
+    from surfchem.build import decorate, ion_pair, slab
+    from surfchem.build.bulk import HALIDE_SALT, bulk, get_material
+
+    mat = get_material(material)
+    tag = f"{size[0]}x{size[1]}x{layers}"
+    bare = slab(mat.name, size=size, layers=layers, vacuum=vacuum)
+    dec = decorate(bare, ligand, [0])
+    dec = relaxed(dec, ev, geometry_calculator, fmax=fmax, system=f"{ligand}-on-{tag}")
+    pair = ion_pair(ligand, box=16.0, halide=mat.x)
+    pair = relaxed(pair, ev, geometry_calculator, fmax=fmax, system=f"{ligand}-H{mat.x}")
+    pair = molecule_box(pair)
+    return BindingSystems(ligand, bare, dec, pair, bulk(HALIDE_SALT[mat.name]), tag,
+                          resolve_calculator(geometry_calculator))
+
+
+def ligand_exchange(systems: BindingSystems, calculator: str, ev: Evaluator) -> BindingRecord:
+    """dE = E(slab with L) + E(CsBr per formula unit) - E(bare slab) - E(L+ Br- ion pair), eV.
+
+    Negative = exchanging a surface Cs+ for the ligand (and forming bulk CsBr) is favourable.
+    """
+    calc = resolve_calculator(calculator)
+    t0 = time.perf_counter()
+    s = systems
+    e_dec = ev.energy(s.decorated, calc, f"{s.ligand}-on-{s.slab_tag}").energy_eV
+    e_bare = ev.energy(s.bare, calc, f"slab-{s.slab_tag}-v{s.bare.info.get('vacuum_A', 0):g}").energy_eV
+    e_pair = ev.energy(s.ion_pair, calc, f"{s.ligand}-ionpair").energy_eV
+    e_salt = ev.energy(s.salt, calc, f"bulk-{s.salt.info['material']}-expt").energy_eV
+    de = e_dec + e_salt - e_bare - e_pair
+    return BindingRecord(s.ligand, calc, de, len(s.decorated), s.slab_tag, s.geometry_calculator,
+                         time.perf_counter() - t0)
+
+
+# -- PEA-PEA stacking -----------------------------------------------------------------------
+@dataclass
+class StackingRecord:
+    """Interaction energy of two neighbouring ligands in the slab geometry (neutral amines)."""
+
+    ligand: str
+    calculator: str
+    stacking_energy_eV: float
+    n_atoms: int
+    separation_A: float
+    wall_s: float
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return _dict(self)
+
+
+def _neutral_amine(mol: Atoms) -> Atoms:
+    """Remove the ammonium H that points most into the surface (lowest z): R-NH3+ -> R-NH2."""
+    sym = np.array(mol.get_chemical_symbols())
+    n = int(np.flatnonzero(sym == "N")[0])
+    d = np.linalg.norm(mol.positions - mol.positions[n], axis=1)
+    hs = np.flatnonzero((sym == "H") & (d < 1.25))
+    drop = int(hs[np.argmin(mol.positions[hs, 2])])
+    out = mol.copy()
+    del out[drop]
+    return out
+
+
+def stacking_systems(ev: Evaluator, ligand: str = "PEA", material: str = "CsPbBr3",
+                     layers: int = 3, vacuum: float = 10.0,
+                     geometry_calculator: str = "chgnet-d3") -> tuple[Atoms, Atoms, Atoms]:
+    """(dimer, monomer A, monomer B): two ligands on neighbouring top sites of a 2x1 slab,
+    relaxed on the slab with ``geometry_calculator``, then cut out as neutral amines (one
+    ammonium H removed from each: a +2 dimer cannot be described by the ML potentials, and the
+    stacking is a tail-tail interaction) in a non-periodic box."""
+    from surfchem.build import decorate, slab
+
+    s = slab(material, size=(2, 1), layers=layers, vacuum=vacuum)
+    dec = decorate(s, ligand, [0, 1])
+    dec = relaxed(dec, ev, geometry_calculator, system=f"2{ligand}-on-2x1x{layers}")
+    lig = dec.get_array("ligand_index")
+    mols = []
+    for k in sorted(set(lig[lig >= 0])):
+        m = dec[np.flatnonzero(lig == k)]
+        mols.append(_neutral_amine(m))
+    # keep the pair as on the slab (minimum image along x): shift B next to A
+    a, b = mols
+    shift = a.get_center_of_mass() - b.get_center_of_mass()
+    frac = np.linalg.solve(dec.cell[:].T, shift)
+    frac[:2] = np.round(frac[:2])
+    frac[2] = 0
+    b.positions += frac @ dec.cell[:]
+    dimer = molecule_box(a + b)
+    n_a = len(a)
+    mono_a = dimer[:n_a]
+    mono_b = dimer[n_a:]
+    return dimer, mono_a, mono_b
+
+
+def stacking_energy(systems: tuple[Atoms, Atoms, Atoms], calculator: str, ev: Evaluator,
+                    ligand: str = "PEA") -> StackingRecord:
+    """E(dimer) - E(A) - E(B) with A, B in the dimer's box and positions (no BSSE correction;
+    LCAO's basis-set superposition error makes GPAW-LCAO stacking slightly too attractive)."""
+    calc = resolve_calculator(calculator)
+    t0 = time.perf_counter()
+    dimer, a, b = systems
+    e = (ev.energy(dimer, calc, f"{ligand}2-dimer").energy_eV
+         - ev.energy(a, calc, f"{ligand}-monoA").energy_eV
+         - ev.energy(b, calc, f"{ligand}-monoB").energy_eV)
+    sep = float(np.linalg.norm(a.get_center_of_mass() - b.get_center_of_mass()))
+    return StackingRecord(ligand, calc, e, len(dimer), sep, time.perf_counter() - t0)

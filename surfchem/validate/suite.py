@@ -1,0 +1,318 @@
+"""The validation suite: which systems, which calculators, the parity table against GPAW.
+
+Profiles (:data:`PROFILES`): ``quick`` (< 15 min on 2 busy cores: CsBr/CsPbBr3 a0 with reduced
+GPAW settings, gamma of 1x1 slabs with 3 and 5 layers, IPA exchange on a 1x1x3 slab), ``here``
+(what fits in ~1 h here: + CsPbI3, 7 layers, PEA/IPA/DDA4 exchange, PEA-PEA stacking) and
+``cluster`` (full size: 2x2 slabs, 5-9 layers, production GPAW settings; see
+``calculations/validation_cluster.toml``). Every number is cached on disk, so running ``here``
+after ``quick`` recomputes only what changed.
+
+Parity reference: GPAW PBE for calculators without dispersion, GPAW PBE+D3(BJ) for the D3 presets
+and for GFN-xTB (which carries D3/D4 itself); PW for bulk, LCAO for slabs and molecules when both
+were computed. Errors are ``calculator - reference`` on identical geometries (a0: each method's
+own minimum).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from surfchem.errors import CalculatorError, InputError
+from surfchem.validate.engine import Evaluator, includes_dispersion, is_gpaw, resolve_calculator
+
+#: reduced GPAW settings of the profiles run on this machine (the cluster spec uses the defaults
+#: of surfchem.calculators.GPAW_DEFAULTS: PW 400 eV, LCAO dzp, k density 3.5 Å)
+GPAW_QUICK = {
+    "gpaw-pbe-pw": {"ecut_eV": 300.0, "kpt_density_A": 2.0},
+    "gpaw-pbe-lcao": {"basis": "szp", "kpt_density_A": 2.0, "h_A": 0.25},
+}
+GPAW_HERE = {
+    "gpaw-pbe-pw": {"ecut_eV": 400.0, "kpt_density_A": 3.0},
+    "gpaw-pbe-lcao": {"basis": "dzp", "kpt_density_A": 2.0, "h_A": 0.22},
+}
+
+
+@dataclass
+class Profile:
+    name: str
+    materials: tuple[str, ...]
+    eos_points: int
+    eos_strain: float
+    gamma_layers: tuple[int, ...]
+    gamma_size: tuple[int, int]
+    ligands: tuple[str, ...]
+    binding_size: tuple[int, int]
+    binding_layers: int
+    stacking: bool
+    gpaw: dict[str, dict] = field(default_factory=dict)
+    vacuum_A: float = 10.0
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile("quick", ("CsBr", "CsPbBr3"), 5, 0.04, (3, 5), (1, 1), ("IPA",), (1, 1), 3,
+                     False, GPAW_QUICK),
+    "here": Profile("here", ("CsBr", "CsPbBr3", "CsPbI3"), 5, 0.04, (3, 5, 7), (1, 1),
+                    ("IPA", "DDA4", "PEA"), (1, 1), 3, True, GPAW_HERE),
+    "cluster": Profile("cluster", ("CsBr", "CsPbBr3", "CsPbI3"), 7, 0.04, (5, 7, 9), (2, 2),
+                       ("IPA", "DDA6", "PEA"), (2, 2), 5, True, {}, 15.0),
+}
+
+#: default calculators of a validation run (the ML default, both xTB, both ML, GPAW)
+DEFAULT_CALCULATORS = ("chgnet", "chgnet-d3", "sevennet-d3", "gfn1", "gfn2", "gpaw-pbe-pw",
+                       "gpaw-pbe-lcao")
+
+
+def expand_calculators(names) -> list[str]:
+    """Resolve names; every GPAW preset gets its D3 twin (free: D3 is added to the same SCF)."""
+    out: list[str] = []
+    for n in names:
+        p = resolve_calculator(n)
+        twins = [p]
+        if is_gpaw(p):
+            twins = [p.replace("-d3", ""), p.replace("gpaw-pbe-", "gpaw-pbe-d3-").replace("-d3-d3-", "-d3-")]
+        for t in twins:
+            if t not in out:
+                out.append(t)
+    return out
+
+
+def reference_for(kind: str, calculator: str, available: list[str]) -> str | None:
+    """The GPAW preset a ``calculator`` is compared with for a system ``kind`` (bulk/slab)."""
+    d3 = includes_dispersion(calculator)
+    order = ["pw", "lcao"] if kind == "bulk" else ["lcao", "pw"]
+    for mode in order:
+        ref = f"gpaw-pbe-d3-{mode}" if d3 else f"gpaw-pbe-{mode}"
+        if ref in available:
+            return ref
+    return None
+
+
+@dataclass
+class ValidationResult:
+    profile: str
+    calculators: list[str]
+    bulk: list[dict] = field(default_factory=list)
+    surface: list[dict] = field(default_factory=list)
+    binding: list[dict] = field(default_factory=list)
+    stacking: list[dict] = field(default_factory=list)
+    parity: list[dict] = field(default_factory=list)
+    summary: list[dict] = field(default_factory=list)
+    wall_s: float = 0.0
+    settings: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _safe(fn, *args, record_type=None, keys=None, **kw):
+    """Run a recipe; a CalculatorError becomes a record with ``error`` (the suite goes on)."""
+    try:
+        return fn(*args, **kw).as_dict()
+    except CalculatorError as exc:
+        return {**(keys or {}), "error": str(exc)}
+
+
+def run_validation(calculators=DEFAULT_CALCULATORS, profile: str = "quick",
+                   outdir: str | Path | None = "analysis/validation/run",
+                   gpaw_overrides: dict | None = None, geometry_calculator: str = "chgnet-d3",
+                   parts: tuple[str, ...] = ("bulk", "surface", "binding", "stacking"),
+                   materials: tuple[str, ...] | None = None, log=None) -> ValidationResult:
+    """Run the validation profile for ``calculators`` and return (and write) all tables.
+
+    ``materials`` restricts the bulk part (default: the profile's); ``gpaw_overrides`` are merged
+    over the profile's GPAW settings, e.g. ``{"gpaw-pw": {"ecut_eV": 250}}``.
+    """
+    if profile not in PROFILES:
+        raise InputError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    bad = [p for p in parts if p not in ("bulk", "surface", "binding", "stacking")]
+    if bad:
+        raise InputError(f"unknown validation parts {bad}: choose from bulk, surface, binding, stacking")
+    prof = PROFILES[profile]
+    calcs = expand_calculators(calculators)
+    overrides = {k: dict(v) for k, v in prof.gpaw.items()}
+    for k, v in (gpaw_overrides or {}).items():
+        overrides.setdefault(resolve_calculator(k), {}).update(v)
+    for k in list(overrides):  # the D3 twins share their base settings (Evaluator uses the base)
+        overrides.setdefault(k.replace("gpaw-pbe-", "gpaw-pbe-d3-"), overrides[k])
+    ev = Evaluator(outdir, overrides)
+    say = log or (lambda msg: None)
+    t0 = time.perf_counter()
+    res = ValidationResult(profile, calcs, settings={"gpaw_overrides": overrides,
+                                                     "geometry_calculator": geometry_calculator,
+                                                     "profile": prof.__dict__})
+    if "bulk" in parts:
+        # bulk reference is PW: skip LCAO bulk when PW is there too (and vice versa for slabs)
+        bulk_calcs = [c for c in calcs if not (c.endswith("-lcao") and c.replace("-lcao", "-pw") in calcs)]
+        for mat in materials or prof.materials:
+            for c in bulk_calcs:
+                say(f"bulk a0 {mat} {c}")
+                res.bulk.append(_safe(_bulk, mat, c, ev, prof, keys={"material": mat, "calculator": c}))
+    slab_calcs = [c for c in calcs if not (c.endswith("-pw") and c.replace("-pw", "-lcao") in calcs)]
+    if "surface" in parts:
+        from surfchem.validate.recipes import surface_gamma
+
+        for layers in prof.gamma_layers:
+            for c in slab_calcs:
+                say(f"gamma {layers} layers {c}")
+                res.surface.append(_safe(surface_gamma, "CsPbBr3", layers, c, ev, size=prof.gamma_size,
+                                         vacuum=prof.vacuum_A,
+                                         keys={"layers": layers, "calculator": c}))
+    if "binding" in parts:
+        from surfchem.validate.recipes import binding_systems, ligand_exchange
+
+        for lig in prof.ligands:
+            say(f"binding geometries {lig}")
+            systems = binding_systems(lig, ev, size=prof.binding_size, layers=prof.binding_layers,
+                                      vacuum=prof.vacuum_A, geometry_calculator=geometry_calculator)
+            for c in slab_calcs:
+                say(f"binding {lig} {c}")
+                res.binding.append(_safe(ligand_exchange, systems, c, ev,
+                                         keys={"ligand": lig, "calculator": c}))
+    if "stacking" in parts and prof.stacking:
+        from surfchem.validate.recipes import stacking_energy, stacking_systems
+
+        say("stacking geometries PEA")
+        systems = stacking_systems(ev, "PEA", layers=prof.binding_layers, vacuum=prof.vacuum_A,
+                                   geometry_calculator=geometry_calculator)
+        for c in slab_calcs:
+            say(f"stacking PEA {c}")
+            res.stacking.append(_safe(stacking_energy, systems, c, ev, keys={"ligand": "PEA",
+                                                                             "calculator": c}))
+    res.parity = parity_rows(res)
+    res.summary = parity_summary(res.parity)
+    res.wall_s = time.perf_counter() - t0
+    if outdir is not None:
+        write_tables(res, outdir)
+    return res
+
+
+def _bulk(mat, c, ev, prof):
+    from surfchem.validate.recipes import bulk_a0
+
+    return bulk_a0(mat, c, ev, strain=prof.eos_strain, n_points=prof.eos_points)
+
+
+# -- parity ---------------------------------------------------------------------------------
+_QUANTITIES = {
+    # table -> (system key, value key, unit, kind, energy key for meV/atom, atoms key)
+    "bulk": ("material", "a0_A", "A", "bulk", "energy_eV", "n_atoms"),
+    "surface": ("layers", "gamma_meV_A2", "meV/A2", "slab", "energy_eV", "n_atoms"),
+    "binding": ("ligand", "exchange_energy_eV", "eV", "slab", "exchange_energy_eV", "n_atoms"),
+    "stacking": ("ligand", "stacking_energy_eV", "eV", "slab", "stacking_energy_eV", "n_atoms"),
+}
+
+
+def parity_rows(res: ValidationResult) -> list[dict]:
+    """One row per (quantity, system, calculator): value, GPAW reference, error (units named).
+
+    ``error_eV`` is the error of the energy the quantity is made of (a0: none; gamma: the surface
+    excess energy 2 A gamma; exchange/stacking: the reaction energy); ``error_meV_atom`` divides
+    it by the atoms of the largest structure involved.
+    """
+    rows = []
+    for table, (skey, vkey, unit, kind, ekey, nkey) in _QUANTITIES.items():
+        recs = [r for r in getattr(res, table) if not r.get("error")]
+        by = {(r[skey], r["calculator"]): r for r in recs}
+        calcs = [c for c in res.calculators if not is_gpaw(c)] + [c for c in res.calculators if is_gpaw(c)]
+        for (system, calc), r in sorted(by.items(), key=lambda kv: (str(kv[0][0]), calcs.index(kv[0][1]) if kv[0][1] in calcs else 99)):
+            ref = reference_for(kind, calc, [c for (s, c) in by if s == system])
+            if ref is None or ref == calc:
+                continue
+            rr = by[(system, ref)]
+            row = {"quantity": vkey, "table": table, "system": f"{table}:{system}", "calculator": calc,
+                   "reference": ref, "value": r[vkey], "reference_value": rr[vkey],
+                   "error": r[vkey] - rr[vkey], "unit": unit, "n_atoms": r[nkey]}
+            if table != "bulk":
+                row["error_eV"] = r[ekey] - rr[ekey]
+                row["error_meV_atom"] = 1000 * row["error_eV"] / r[nkey]
+            else:
+                row["error_eV"] = float("nan")
+                row["error_meV_atom"] = float("nan")
+            rows.append(row)
+    return rows
+
+
+def parity_summary(rows: list[dict]) -> list[dict]:
+    """Per calculator and quantity: n, MAE and max |error| (own unit, eV and meV/atom)."""
+    out = []
+    keys = sorted({(r["calculator"], r["quantity"]) for r in rows})
+    for calc, q in keys:
+        sel = [r for r in rows if r["calculator"] == calc and r["quantity"] == q]
+        err = np.array([r["error"] for r in sel], float)
+        e_ev = np.array([r["error_eV"] for r in sel], float)
+        e_at = np.array([r["error_meV_atom"] for r in sel], float)
+        out.append({
+            "calculator": calc, "quantity": q, "unit": sel[0]["unit"], "reference": sel[0]["reference"],
+            "n": len(sel), "mae": float(np.mean(np.abs(err))), "max_abs_error": float(np.max(np.abs(err))),
+            "mean_signed_error": float(np.mean(err)),
+            "mae_eV": float(np.mean(np.abs(e_ev))) if np.isfinite(e_ev).all() else float("nan"),
+            "max_abs_error_eV": float(np.max(np.abs(e_ev))) if np.isfinite(e_ev).all() else float("nan"),
+            "mae_meV_atom": float(np.mean(np.abs(e_at))) if np.isfinite(e_at).all() else float("nan"),
+            "max_abs_error_meV_atom": float(np.max(np.abs(e_at))) if np.isfinite(e_at).all() else float("nan"),
+        })
+    # all energies together (the number that chooses the default)
+    for calc in sorted({r["calculator"] for r in rows}):
+        sel = [r for r in rows if r["calculator"] == calc and r["table"] != "bulk"]
+        if not sel:
+            continue
+        e_ev = np.array([r["error_eV"] for r in sel], float)
+        e_at = np.array([r["error_meV_atom"] for r in sel], float)
+        out.append({"calculator": calc, "quantity": "all_energies", "unit": "eV",
+                    "reference": "gpaw (see rows)", "n": len(sel),
+                    "mae": float(np.mean(np.abs(e_ev))), "max_abs_error": float(np.max(np.abs(e_ev))),
+                    "mean_signed_error": float(np.mean(e_ev)),
+                    "mae_eV": float(np.mean(np.abs(e_ev))), "max_abs_error_eV": float(np.max(np.abs(e_ev))),
+                    "mae_meV_atom": float(np.mean(np.abs(e_at))),
+                    "max_abs_error_meV_atom": float(np.max(np.abs(e_at)))})
+    return out
+
+
+def write_tables(res: ValidationResult, outdir: str | Path) -> dict[str, str]:
+    """CSV per table, parity.csv, summary.csv, results.json, and the parity plot."""
+    import pandas as pd
+
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for name in ("bulk", "surface", "binding", "stacking", "parity", "summary"):
+        rows = getattr(res, name)
+        if rows:
+            p = out / f"{name}.csv"
+            pd.DataFrame(rows).to_csv(p, index=False, float_format="%.10g")
+            files[name] = str(p)
+    p = out / "results.json"
+    p.write_text(json.dumps(res.as_dict(), indent=1, default=str))
+    files["json"] = str(p)
+    if res.parity or res.bulk:
+        try:
+            from surfchem.plot.validate import plot_validation
+
+            files.update(plot_validation(res, out))
+        except ImportError:  # pragma: no cover
+            pass
+    return files
+
+
+def cli_rows(res: ValidationResult) -> list[dict]:
+    """Per system and calculator: energy_eV and a0_A where relevant (the CLI's --json rows)."""
+    rows = []
+    for r in res.bulk:
+        rows.append({"system": f"bulk:{r.get('material')}", "calculator": r.get("calculator"),
+                     "energy_eV": r.get("energy_eV"), "a0_A": r.get("a0_A"), "error": r.get("error")})
+    for r in res.surface:
+        rows.append({"system": f"slab:CsPbBr3:{r.get('size', '')}x{r.get('layers')}", "calculator": r.get("calculator"),
+                     "energy_eV": r.get("energy_eV"), "gamma_meV_A2": r.get("gamma_meV_A2"),
+                     "error": r.get("error")})
+    for r in res.binding:
+        rows.append({"system": f"exchange:{r.get('ligand')}", "calculator": r.get("calculator"),
+                     "energy_eV": r.get("exchange_energy_eV"), "error": r.get("error")})
+    for r in res.stacking:
+        rows.append({"system": f"stacking:{r.get('ligand')}", "calculator": r.get("calculator"),
+                     "energy_eV": r.get("stacking_energy_eV"), "error": r.get("error")})
+    return rows

@@ -1,0 +1,117 @@
+"""Validation suite: recipes, parity table and CLI on real calculators (small systems)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from surfchem.errors import InputError
+from surfchem.validate import Evaluator, resolve_calculator, run_validation, surface_gamma
+from surfchem.validate.engine import gamma_supercell
+from surfchem.validate.suite import expand_calculators, reference_for
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def test_names_twins_and_references():
+    assert resolve_calculator("GPAW-LCAO") == "gpaw-pbe-lcao"
+    assert expand_calculators(["chgnet-d3", "gpaw-lcao"]) == ["chgnet-d3", "gpaw-pbe-lcao",
+                                                              "gpaw-pbe-d3-lcao"]
+    avail = ["gpaw-pbe-pw", "gpaw-pbe-d3-pw", "gpaw-pbe-lcao", "gpaw-pbe-d3-lcao"]
+    assert reference_for("bulk", "chgnet", avail) == "gpaw-pbe-pw"
+    assert reference_for("slab", "chgnet-d3", avail) == "gpaw-pbe-d3-lcao"
+    assert reference_for("slab", "gfn1", avail) == "gpaw-pbe-d3-lcao"  # xTB carries dispersion
+    with pytest.raises(InputError, match="unknown calculator preset 'mace'"):
+        resolve_calculator("mace")
+    with pytest.raises(InputError, match="profile"):
+        run_validation(["chgnet"], "huge", None)
+
+
+def test_gamma_supercell_for_xtb():
+    from surfchem.build import bulk, slab
+
+    sc, n = gamma_supercell(bulk("CsBr"))
+    assert n == 27 and min(sc.cell.lengths()) >= 11.0
+    s = slab("CsPbBr3", size=(1, 1), layers=3, vacuum=10.0)
+    sc, n = gamma_supercell(s)
+    assert n == 4 and len(sc) == 4 * len(s)  # in-plane only: z is already long
+
+
+def test_surface_gamma_chgnet(tmp_path):
+    """A cleaved, unrelaxed CsBr-terminated surface costs energy; gamma = excess / 2A."""
+    ev = Evaluator(tmp_path)
+    g3 = surface_gamma("CsPbBr3", 3, "chgnet-d3", ev)
+    g5 = surface_gamma("CsPbBr3", 5, "chgnet-d3", ev)
+    for g in (g3, g5):
+        assert 0 < g.gamma_meV_A2 < 60
+        assert g.energy_eV == pytest.approx(2 * g.area_A2 * g.gamma_meV_A2 / 1000)
+    assert g5.n_atoms == 12 and g3.n_atoms == 7
+    # the bulk references are shared (cached) between the two layer counts
+    assert sum(r.cached for r in ev.records) >= 4
+
+
+@pytest.fixture(scope="module")
+def bulk_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("val")
+    res = run_validation(["chgnet-d3", "gpaw-pw"], "quick", out, parts=("bulk",),
+                         materials=("CsBr", "CsPbBr3"))
+    return out, res
+
+
+def test_bulk_parity_table_mae_equals_numpy(bulk_run):
+    out, res = bulk_run
+    bulk = pd.read_csv(out / "bulk.csv")
+    parity = pd.read_csv(out / "parity.csv")
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(bulk["calculator"]) == {"chgnet-d3", "gpaw-pbe-pw", "gpaw-pbe-d3-pw"}
+    # chgnet-d3 is compared with GPAW PBE+D3 (both dispersion-corrected)
+    p = parity[parity["calculator"] == "chgnet-d3"]
+    assert set(p["reference"]) == {"gpaw-pbe-d3-pw"} and len(p) == 2
+    ref = bulk[bulk["calculator"] == "gpaw-pbe-d3-pw"].set_index("material")["a0_A"]
+    mine = bulk[bulk["calculator"] == "chgnet-d3"].set_index("material")["a0_A"]
+    err = (mine - ref).to_numpy()
+    row = summary[(summary["calculator"] == "chgnet-d3") & (summary["quantity"] == "a0_A")].iloc[0]
+    assert row["mae"] == pytest.approx(np.mean(np.abs(err)), abs=1e-6)
+    assert row["max_abs_error"] == pytest.approx(np.max(np.abs(err)), abs=1e-6)
+    # every a0 is within 5 % of experiment; PBE (no D3) above PBE+D3
+    assert (np.abs(bulk["a0_A"] / bulk["a0_expt_A"] - 1) < 0.05).all()
+    pbe = bulk[bulk["calculator"] == "gpaw-pbe-pw"].set_index("material")["a0_A"]
+    assert (pbe > ref).all()
+    assert (out / "validation.png").exists()
+
+
+def test_cli_quick_json_is_cached(bulk_run, capsys):
+    from surfchem.cli.main import main
+
+    out, _ = bulk_run
+    rc = main(["validate", "--calculators", "chgnet-d3,gpaw-pw", "--quick", "--parts", "bulk",
+               "--materials", "CsBr,CsPbBr3", "--out", str(out), "--json"])
+    assert rc == 0
+    data = json.loads(capsys.readouterr().out)
+    rows = {(r["system"], r["calculator"]): r for r in data["rows"]}
+    assert set(rows) == {(f"bulk:{m}", c) for m in ("CsBr", "CsPbBr3")
+                         for c in ("chgnet-d3", "gpaw-pbe-pw", "gpaw-pbe-d3-pw")}
+    assert all(np.isfinite(r["energy_eV"]) and 4.0 < r["a0_A"] < 6.3 for r in rows.values())
+    assert data["wall_s"] < 60  # everything came from the cache
+
+
+def test_cli_bad_name_exits_2(capsys):
+    from surfchem.cli.main import main
+
+    assert main(["validate", "--calculators", "mace", "--out", "/tmp/never"]) == 2
+    assert "unknown calculator preset 'mace'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_quick_profile_full(tmp_path):
+    """The whole quick profile with GPAW LCAO (about 10-15 min on 2 busy cores)."""
+    res = run_validation(["chgnet-d3", "gfn1", "gpaw-lcao"], "quick", tmp_path)
+    assert not [r for r in res.surface + res.binding if r.get("error")]
+    g = {(r["layers"], r["calculator"]): r["gamma_meV_A2"] for r in res.surface}
+    assert g[(3, "gpaw-pbe-lcao")] > 0
+    s = {r["calculator"]: r for r in res.summary if r["quantity"] == "all_energies"}
+    assert np.isfinite(s["chgnet-d3"]["mae_eV"])
