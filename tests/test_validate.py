@@ -115,3 +115,19 @@ def test_quick_profile_full(tmp_path):
     assert g[(3, "gpaw-pbe-lcao")] > 0
     s = {r["calculator"]: r for r in res.summary if r["quantity"] == "all_energies"}
     assert np.isfinite(s["chgnet-d3"]["mae_eV"])
+
+
+def test_cluster_spec_loads_and_renders(tmp_path, capsys):
+    from surfchem.cli.main import main
+    from surfchem.validate.spec import load_spec
+
+    spec = load_spec("calculations/validation_cluster.toml")
+    assert spec["profile"] == "cluster" and "gpaw-pw" in spec["calculators"]
+    assert spec["gpaw"]["gpaw-pbe-lcao"]["basis"] == "dzp"
+    assert main(["validate", "--spec", "calculations/validation_cluster.toml", "--sbatch"]) == 0
+    script = capsys.readouterr().out
+    assert "srun -n 128 gpaw python -m surfchem validate --spec" in script
+    bad = tmp_path / "bad.toml"
+    bad.write_text('profile = "cluster"\ncalculators = ["chgnet"]\nkpoints = 3\n')
+    with pytest.raises(InputError, match="unknown keys \\['kpoints'\\]"):
+        load_spec(bad)

@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="preset relaxing the exchange/stacking geometries (default chgnet-d3)")
     p.add_argument("--convergence", action="store_true",
                    help="also run the GPAW PW cutoff/k-point convergence scan of CsPbBr3")
+    p.add_argument("--sbatch", action="store_true",
+                   help="with --spec: print the Slurm batch script of the spec and exit")
     p.add_argument("--json", action="store_true", help="print JSON rows (energy_eV, a0_A)")
     p.set_defaults(func=run_validate)
 
@@ -48,8 +50,15 @@ def run_validate(args: argparse.Namespace) -> int:
         from surfchem.validate.spec import load_spec
 
         spec = load_spec(args.spec)
+        if args.sbatch:
+            from surfchem.validate.spec import sbatch_script
+
+            print(sbatch_script(spec, args.spec))
+            return 0
         profile, calcs, overrides = spec["profile"], spec["calculators"], spec["gpaw"]
         out = args.out or spec.get("out")
+        args.geometry_calculator = spec["geometry_calculator"]
+        args.parts = ",".join(spec["parts"])
     else:
         out = args.out
     out = out or f"analysis/validation/{profile}"

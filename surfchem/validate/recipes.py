@@ -166,12 +166,14 @@ def relaxed(atoms: Atoms, ev: Evaluator, calculator: str = "chgnet-d3", fmax: fl
             out = atoms.copy()
             out.positions = hit[0].positions
             return out
+    from ase.parallel import broadcast, world
+
     res = relax(atoms, calc, fmax=fmax, steps=steps)
     if res.error:
         raise CalculatorError(f"geometry relaxation of {system} with {calc} failed: {res.error}")
     out = atoms.copy()
-    out.positions = res.atoms.positions
-    if ev.store is not None:
+    out.positions = broadcast(res.atoms.positions, 0)  # MPI: every rank gets rank 0's geometry
+    if ev.store is not None and world.rank == 0:
         ev.store.put(h, out, {"kind": "validation_geometry", "system": system, "calculator": calc,
                               "energy_eV": res.energy_eV, "converged": res.converged,
                               "n_steps": res.n_steps})

@@ -187,7 +187,9 @@ def run_validation(calculators=DEFAULT_CALCULATORS, profile: str = "quick",
     res.parity = parity_rows(res)
     res.summary = parity_summary(res.parity)
     res.wall_s = time.perf_counter() - t0
-    if outdir is not None:
+    from ase.parallel import world
+
+    if outdir is not None and world.rank == 0:
         write_tables(res, outdir)
     return res
 
