@@ -95,7 +95,8 @@ def _tblite(method: str = "GFN2-xTB", **kw):
 #:   one SCF and ``E(PBE+D3) = E(PBE) + E(D3)`` exactly.
 #: - ``ecut_eV`` (PW mode, bulk): 400 eV; the CsPbBr3 energy difference 300 -> 400 eV moves a0
 #:   by < 0.01 Å (see ``surfchem.validate.convergence_scan`` and analysis/validation/).
-#: - ``basis`` (LCAO mode, slabs): ``dzp`` double-zeta polarised; ``szp`` for quick checks.
+#: - ``basis`` (LCAO mode, slabs): ``dzp`` double-zeta polarised (the only basis gpaw-data
+#:   ships; others need ``gpaw basis`` generation first).
 #: - ``h_A``: real-space grid spacing 0.2 Å (LCAO density/potential grid).
 #: - ``kpt_density_A``: Monkhorst-Pack density in k-points per Å^-1 (ASE convention: n_i =
 #:   ceil(2 pi density / a_i)), Gamma-centred; 3.5 gives 4x4x4 for CsPbBr3 (a = 5.87 Å),

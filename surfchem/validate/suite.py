@@ -30,7 +30,7 @@ from surfchem.validate.engine import Evaluator, includes_dispersion, is_gpaw, re
 #: of surfchem.calculators.GPAW_DEFAULTS: PW 400 eV, LCAO dzp, k density 3.5 Å)
 GPAW_QUICK = {
     "gpaw-pbe-pw": {"ecut_eV": 300.0, "kpt_density_A": 2.0},
-    "gpaw-pbe-lcao": {"basis": "szp", "kpt_density_A": 2.0, "h_A": 0.25},
+    "gpaw-pbe-lcao": {"basis": "dzp", "kpt_density_A": 2.0, "h_A": 0.25},
 }
 GPAW_HERE = {
     "gpaw-pbe-pw": {"ecut_eV": 400.0, "kpt_density_A": 3.0},
@@ -288,6 +288,8 @@ def write_tables(res: ValidationResult, outdir: str | Path) -> dict[str, str]:
             p = out / f"{name}.csv"
             pd.DataFrame(rows).to_csv(p, index=False, float_format="%.10g")
             files[name] = str(p)
+    (out / "validation.md").write_text(markdown_tables(res))
+    files["markdown"] = str(out / "validation.md")
     p = out / "results.json"
     p.write_text(json.dumps(res.as_dict(), indent=1, default=str))
     files["json"] = str(p)
@@ -318,3 +320,64 @@ def cli_rows(res: ValidationResult) -> list[dict]:
         rows.append({"system": f"stacking:{r.get('ligand')}", "calculator": r.get("calculator"),
                      "energy_eV": r.get("stacking_energy_eV"), "error": r.get("error")})
     return rows
+
+
+def _f(x, fmt):
+    try:
+        return format(float(x), fmt) if x is not None and np.isfinite(float(x)) else "-"
+    except (TypeError, ValueError):
+        return "-"
+
+
+def markdown_tables(res: ValidationResult) -> str:
+    """a0 per calculator vs experiment / published PBE, gamma, exchange, stacking, parity summary."""
+    d = res.as_dict() if not isinstance(res, dict) else res
+    lines = [f"# Validation ({d['profile']} profile)", ""]
+    bulk = [r for r in d["bulk"] if not r.get("error")]
+    if bulk:
+        mats = list(dict.fromkeys(r["material"] for r in bulk))
+        lines += ["## a0 (Å), EOS fit", "",
+                  "| calculator | " + " | ".join(mats) + " |", "|---|" + "---|" * len(mats)]
+        for c in dict.fromkeys(r["calculator"] for r in bulk):
+            cells = []
+            for m in mats:
+                hit = [r for r in bulk if r["material"] == m and r["calculator"] == c]
+                cells.append(f"{hit[0]['a0_A']:.3f} ({100 * (hit[0]['a0_A'] / hit[0]['a0_expt_A'] - 1):+.1f} %)"
+                             if hit else "-")
+            lines.append(f"| {c} | " + " | ".join(cells) + " |")
+        for key, label in (("a0_expt_A", "experiment"), ("a0_pbe_lit_A", "published PBE")):
+            lines.append(f"| *{label}* | " + " | ".join(
+                f"{next(r for r in bulk if r['material'] == m)[key]:.2f}" for m in mats) + " |")
+        lines.append("")
+    for table, key, title in (("surface", "gamma_meV_A2", "gamma of the bare slab (meV/Å², unrelaxed)"),
+                              ("binding", "exchange_energy_eV", "Cs+ -> ligand exchange energy (eV)"),
+                              ("stacking", "stacking_energy_eV", "ligand-ligand stacking energy (eV)")):
+        rows = [r for r in d[table] if not r.get("error")]
+        if not rows:
+            continue
+        sk = "layers" if table == "surface" else "ligand"
+        systems = list(dict.fromkeys(r[sk] for r in rows))
+        head = [f"{s} layers" if table == "surface" else str(s) for s in systems]
+        lines += [f"## {title}", "", "| calculator | " + " | ".join(head) + " |",
+                  "|---|" + "---|" * len(systems)]
+        for c in dict.fromkeys(r["calculator"] for r in rows):
+            cells = []
+            for s_ in systems:
+                hit = [r for r in rows if r[sk] == s_ and r["calculator"] == c]
+                cells.append(_f(hit[0][key], ".3f") if hit else "-")
+            lines.append(f"| {c} | " + " | ".join(cells) + " |")
+        lines.append("")
+    if d["summary"]:
+        lines += ["## Parity vs GPAW (MAE / max |error|)", "",
+                  "| calculator | quantity | reference | n | MAE | max | MAE (eV) | max (eV) | MAE (meV/atom) | max (meV/atom) |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in d["summary"]:
+            lines.append(f"| {r['calculator']} | {r['quantity']} ({r['unit']}) | {r['reference']} | {r['n']} | "
+                         f"{_f(r['mae'], '.3f')} | {_f(r['max_abs_error'], '.3f')} | {_f(r['mae_eV'], '.3f')} | "
+                         f"{_f(r['max_abs_error_eV'], '.3f')} | {_f(r['mae_meV_atom'], '.1f')} | "
+                         f"{_f(r['max_abs_error_meV_atom'], '.1f')} |")
+        lines.append("")
+    errs = [r for t in ("bulk", "surface", "binding", "stacking") for r in d[t] if r.get("error")]
+    if errs:
+        lines += ["## Failed tasks", ""] + [f"- {r.get('calculator')}: {r['error']}" for r in errs] + [""]
+    return "\n".join(lines)
