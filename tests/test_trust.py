@@ -135,3 +135,20 @@ def test_structure_sanity_detects_damage(ma1):
     squeezed = ma1.copy()
     squeezed.cell[2, 2] -= 5.0
     assert structure_sanity(ma1, squeezed, vacuum_A=15.0)["vacuum"]
+
+
+def test_search_escapes_a_trapped_start(chgnet_d3):
+    """MA on a 3-layer slab: NH3+ forced 1.6 Å deep into the A-site pocket relaxes to a minimum
+    ~0.3 eV above the shallow one (measured with CHGNet+D3: start depths -1.0/0/0.8/1.6 Å gave
+    -138.29/-138.22/-137.92/-137.95 eV); the search from the trapped start must find a lower one."""
+    from surfchem.relax import relax
+
+    s = decorate(slab(a=5.95, layers=3), "MA", [0])
+    trapped = perturb(s, 1.6, np.random.default_rng(0), rotate=False)
+    single = relax(trapped, chgnet_d3, fmax=0.05, steps=200)
+    assert single.converged and head_depths(single.atoms)[0] > 1.0  # stays deep: trapped
+    res = minimum_search(trapped, chgnet_d3, {"fmax": 0.05, "steps": 200},
+                         SearchSettings(n_starts=3, patience=2, depths_A=(0.0, -0.5), seed=1))
+    assert res.energy_eV < single.energy_eV - 0.1
+    assert res.best_start > 0 and head_depths(res.atoms)[0] < 1.0
+    assert res.n_distinct >= 2 and res.energy_spread_eV > 0
