@@ -105,14 +105,17 @@ def _tblite(method: str = "GFN2-xTB", **kw):
 #: - ``xc``: PBE (Perdew, Burke, Ernzerhof, PRL 77, 3865 (1996)); D3(BJ) is added outside GPAW
 #:   by the ``-d3`` presets (``dftd3`` package, PBE damping parameters), so PBE and PBE+D3 share
 #:   one SCF and ``E(PBE+D3) = E(PBE) + E(D3)`` exactly.
-#: - ``ecut_eV`` (PW mode, bulk): 400 eV; the CsPbBr3 energy difference 300 -> 400 eV moves a0
-#:   by < 0.01 Å (see ``surfchem.validate.convergence_scan`` and analysis/validation/).
+#: - ``ecut_eV`` (PW mode, bulk): 400 eV. Measured on CsPbBr3 (``surfchem.validate.
+#:   convergence_scan``, table in analysis/validation/convergence/): 300/400 eV are 108/16
+#:   meV/atom above 500 eV in total energy, but a0 moves by < 0.003 Å (energy differences
+#:   converge much faster than total energies); use 500 eV for absolute energies.
 #: - ``basis`` (LCAO mode, slabs): ``dzp`` double-zeta polarised (the only basis gpaw-data
 #:   ships; others need ``gpaw basis`` generation first).
 #: - ``h_A``: real-space grid spacing 0.2 Å (LCAO density/potential grid).
 #: - ``kpt_density_A``: Monkhorst-Pack density in k-points per Å^-1 (ASE convention: n_i =
 #:   ceil(2 pi density / a_i)), Gamma-centred; 3.5 gives 4x4x4 for CsPbBr3 (a = 5.87 Å),
-#:   6x6x6 for CsBr, 1 k-point along a vacuum direction of >= 22 Å.
+#:   6x6x6 for CsBr, 1 k-point along a vacuum direction of >= 22 Å. CsPbBr3 a0 with 4x4x4 is
+#:   within 0.008 Å of 6x6x6 (3x3x3: -0.027 Å).
 #: - ``smearing_eV``: Fermi-Dirac 0.05 eV (energies are extrapolated to zero width by GPAW).
 #: - ``convergence``: energy 5e-4 eV/valence electron, density 1e-4 electrons/electron,
 #:   ``maxiter`` 333 SCF iterations; not converging raises ``gpaw.KohnShamConvergenceError``,

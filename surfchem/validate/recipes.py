@@ -59,9 +59,10 @@ class BulkA0Record:
 
 
 def bulk_a0(material: str, calculator: str, ev: Evaluator, strain: float = 0.04,
-            n_points: int = 5, a_guess: float | None = None, _retry: bool = True) -> BulkA0Record:
+            n_points: int = 5, a_guess: float | None = None, recentre: int = 3) -> BulkA0Record:
     """a0 (Å) of cubic ``material`` with ``calculator``: EOS fit over ±``strain`` about ``a_guess``
-    (default experimental). If the minimum falls outside the scan, the scan is recentred once."""
+    (default experimental). If the minimum falls outside the scan (or the energy is monotonic),
+    the scan is recentred, at most ``recentre`` times; then a CalculatorError says so."""
     from ase.eos import EquationOfState
     from ase.units import GPa
 
@@ -88,13 +89,22 @@ def bulk_a0(material: str, calculator: str, ev: Evaluator, strain: float = 0.04,
         vols.append(at.get_volume())
         energies.append(rec.energy_eV)
     eos = EquationOfState(vols, energies, eos="birchmurnaghan")
+    lo, hi = a_ref * (1 - strain), a_ref * (1 + strain)
     try:
         v0, e0, b = eos.fit()
-    except Exception as exc:  # no minimum: ASE raises on a monotonic curve
-        raise CalculatorError(f"EOS fit of {mat.name} with {calc} failed ({exc}); widen strain") from exc
-    a0 = float(v0 ** (1 / 3))
-    if _retry and not (a_ref * (1 - strain) <= a0 <= a_ref * (1 + strain)):
-        return bulk_a0(material, calc, ev, strain, n_points, a_guess=a0, _retry=False)
+        a0 = float(v0 ** (1 / 3))
+    except Exception:  # no minimum: ASE's fit fails on a monotonic curve
+        a0 = float("nan")
+    if not lo <= a0 <= hi:
+        if recentre <= 0:
+            raise CalculatorError(
+                f"{calc}: no energy minimum of {mat.name} near a = {a_ref:.3f} Å (scan "
+                f"{lo:.3f}-{hi:.3f} Å, after recentring); the method does not bind this phase "
+                f"near experiment (or widen strain)")
+        edge = lo if int(np.argmin(energies)) == 0 else hi
+        nxt = a0 if np.isfinite(a0) and abs(a0 - a_ref) < 2 * strain * a_ref else edge
+        return bulk_a0(material, calc, ev, strain, n_points, a_guess=round(nxt, 4),
+                       recentre=recentre - 1)
     return BulkA0Record(
         mat.name, calc, a0, float(e0), float(b / GPa), len(bulk(mat.name)), mat.a0_A,
         ref.a0_pbe_lit_A if ref else float("nan"), a0 - mat.a0_A, n_points,
