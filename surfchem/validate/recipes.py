@@ -128,10 +128,32 @@ class SurfaceRecord:
     area_A2: float
     vacuum_A: float
     wall_s: float
+    slab_energy_eV: float = float("nan")
+    bulk_energy_eV: float = float("nan")  # per ABX3 formula unit
+    salt_energy_eV: float = float("nan")  # per AX formula unit
+    n_b: int = 0  # B (Pb) atoms in the slab = ABX3 units
+    n_a: int = 0
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return _dict(self)
+
+
+def gamma_linear_fit(records: list[dict]) -> dict[str, float]:
+    """Fiorentini-Methfessel gamma from a layer series of one calculator (meV/Å²).
+
+    Fit E_slab - (n_A - n_B) E_AX = n_B * e_bulk + 2 A gamma over the slabs: the bulk energy per
+    formula unit comes from the slabs themselves, so a bulk reference computed with different
+    k-point sampling (or a Gamma-only supercell) cannot make gamma drift with thickness.
+    """
+    if len(records) < 2:
+        raise InputError("a Fiorentini-Methfessel fit needs slabs with >= 2 thicknesses")
+    n = np.array([r["n_b"] for r in records], float)
+    y = np.array([r["slab_energy_eV"] - (r["n_a"] - r["n_b"]) * r["salt_energy_eV"] for r in records])
+    slope, intercept = np.polyfit(n, y, 1)
+    area = records[0]["area_A2"]
+    return {"gamma_fit_meV_A2": 1000 * intercept / (2 * area), "bulk_fit_eV": float(slope),
+            "bulk_direct_eV": float(records[0]["bulk_energy_eV"]), "excess_fit_eV": float(intercept)}
 
 
 def surface_gamma(material: str, layers: int, calculator: str, ev: Evaluator,
@@ -156,7 +178,7 @@ def surface_gamma(material: str, layers: int, calculator: str, ev: Evaluator,
     gamma = excess / (2 * area)
     return SurfaceRecord(mat.name, calc, int(layers), f"{size[0]}x{size[1]}", 1000 * gamma,
                          gamma * 16.0218, excess, len(s), area, float(vacuum),
-                         time.perf_counter() - t0)
+                         time.perf_counter() - t0, e_slab, e_bulk, e_salt, n_b, n_a)
 
 
 # -- geometries shared by all calculators -----------------------------------------------------

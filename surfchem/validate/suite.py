@@ -101,6 +101,7 @@ class ValidationResult:
     surface: list[dict] = field(default_factory=list)
     binding: list[dict] = field(default_factory=list)
     stacking: list[dict] = field(default_factory=list)
+    surface_fit: list[dict] = field(default_factory=list)
     parity: list[dict] = field(default_factory=list)
     summary: list[dict] = field(default_factory=list)
     wall_s: float = 0.0
@@ -163,6 +164,7 @@ def run_validation(calculators=DEFAULT_CALCULATORS, profile: str = "quick",
                 res.surface.append(_safe(surface_gamma, "CsPbBr3", layers, c, ev, size=prof.gamma_size,
                                          vacuum=prof.vacuum_A,
                                          keys={"layers": layers, "calculator": c}))
+        res.surface_fit = surface_fits(res.surface)
     if "binding" in parts:
         from surfchem.validate.recipes import binding_systems, ligand_exchange
 
@@ -194,10 +196,25 @@ def run_validation(calculators=DEFAULT_CALCULATORS, profile: str = "quick",
     return res
 
 
+def surface_fits(surface: list[dict]) -> list[dict]:
+    """Per calculator: gamma from the Fiorentini-Methfessel fit over all its layer counts."""
+    from surfchem.validate.recipes import gamma_linear_fit
+
+    out = []
+    ok = [r for r in surface if not r.get("error")]
+    for c in dict.fromkeys(r["calculator"] for r in ok):
+        recs = sorted((r for r in ok if r["calculator"] == c), key=lambda r: r["layers"])
+        if len(recs) >= 2:
+            fit = gamma_linear_fit(recs)
+            out.append({"calculator": c, "layers": "+".join(str(r["layers"]) for r in recs),
+                        "n_atoms": recs[-1]["n_atoms"], "energy_eV": fit["excess_fit_eV"], **fit})
+    return out
+
+
 def _bulk(mat, c, ev, prof):
     from surfchem.validate.recipes import bulk_a0
 
-    return bulk_a0(mat, c, ev, strain=prof.eos_strain, n_points=prof.eos_points)
+    return bulk_a0(mat, c, ev, strain=prof.eos_strain, n_points=prof.eos_points, recentre=1)
 
 
 # -- parity ---------------------------------------------------------------------------------
@@ -205,6 +222,7 @@ _QUANTITIES = {
     # table -> (system key, value key, unit, kind, energy key for meV/atom, atoms key)
     "bulk": ("material", "a0_A", "A", "bulk", "energy_eV", "n_atoms"),
     "surface": ("layers", "gamma_meV_A2", "meV/A2", "slab", "energy_eV", "n_atoms"),
+    "surface_fit": ("layers", "gamma_fit_meV_A2", "meV/A2", "slab", "energy_eV", "n_atoms"),
     "binding": ("ligand", "exchange_energy_eV", "eV", "slab", "exchange_energy_eV", "n_atoms"),
     "stacking": ("ligand", "stacking_energy_eV", "eV", "slab", "stacking_energy_eV", "n_atoms"),
 }
@@ -260,7 +278,7 @@ def parity_summary(rows: list[dict]) -> list[dict]:
         })
     # all energies together (the number that chooses the default)
     for calc in sorted({r["calculator"] for r in rows}):
-        sel = [r for r in rows if r["calculator"] == calc and r["table"] != "bulk"]
+        sel = [r for r in rows if r["calculator"] == calc and r["table"] not in ("bulk", "surface_fit")]
         if not sel:
             continue
         e_ev = np.array([r["error_eV"] for r in sel], float)
@@ -282,7 +300,7 @@ def write_tables(res: ValidationResult, outdir: str | Path) -> dict[str, str]:
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     files = {}
-    for name in ("bulk", "surface", "binding", "stacking", "parity", "summary"):
+    for name in ("bulk", "surface", "surface_fit", "binding", "stacking", "parity", "summary"):
         rows = getattr(res, name)
         if rows:
             p = out / f"{name}.csv"
@@ -355,9 +373,13 @@ def markdown_tables(res: ValidationResult) -> str:
         rows = [r for r in d[table] if not r.get("error")]
         if not rows:
             continue
+        if table == "surface" and d.get("surface_fit"):
+            fit = {r["calculator"]: r for r in d["surface_fit"]}
+            rows = rows + [{"layers": f"fit {r['layers']}", "calculator": c, key: r["gamma_fit_meV_A2"]}
+                           for c, r in fit.items()]
         sk = "layers" if table == "surface" else "ligand"
         systems = list(dict.fromkeys(r[sk] for r in rows))
-        head = [f"{s} layers" if table == "surface" else str(s) for s in systems]
+        head = [f"{s} layers" if table == "surface" and isinstance(s, int) else str(s) for s in systems]
         lines += [f"## {title}", "", "| calculator | " + " | ".join(head) + " |",
                   "|---|" + "---|" * len(systems)]
         for c in dict.fromkeys(r["calculator"] for r in rows):
