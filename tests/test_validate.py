@@ -131,3 +131,22 @@ def test_cluster_spec_loads_and_renders(tmp_path, capsys):
     bad.write_text('profile = "cluster"\ncalculators = ["chgnet"]\nkpoints = 3\n')
     with pytest.raises(InputError, match="unknown keys \\['kpoints'\\]"):
         load_spec(bad)
+
+
+def test_ion_pair_is_neutral_for_the_calculators():
+    """The builders' info['charge'] (+1 of the cation) must not make the L+ Br- pair a cation."""
+    from surfchem.build import ion_pair
+    from surfchem.validate.engine import CHARGE_KEY
+    from surfchem.validate.recipes import molecule_box
+
+    pair = ion_pair("MA", box=12.0)
+    assert pair.info.get("charge") == 1  # inherited from the ligand builder
+    boxed = molecule_box(pair)
+    assert "charge" not in boxed.info and not boxed.pbc.any()
+    ev = Evaluator(None)
+    params = ev.params("gfn2")
+    plain = boxed.copy()
+    plain.info.clear()
+    assert ev._hash(boxed, params) == ev._hash(plain, params)
+    plain.info[CHARGE_KEY] = 1.0
+    assert ev._hash(boxed, params) != ev._hash(plain, params)

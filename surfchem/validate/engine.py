@@ -38,6 +38,10 @@ ALIASES: dict[str, str] = {
     "ml": "chgnet-d3",
 }
 
+#: ``atoms.info`` key of a structure's net charge (e). Deliberately not ``"charge"``: the ligand
+#: builders record the cation's +1 there, and the neutral L+ X- ion pair inherits that entry.
+CHARGE_KEY = "net_charge_e"
+
 #: cache-format version of validation energies (bump to invalidate)
 VALIDATE_VERSION = "validate-1"
 
@@ -161,7 +165,7 @@ class Evaluator:
         from surfchem.campaign.hashing import task_hash
 
         return task_hash(atoms, calc_params, {"kind": "single_point", "version": VALIDATE_VERSION,
-                                              "charge": float(atoms.info.get("charge", 0.0))})
+                                              "charge": float(atoms.info.get(CHARGE_KEY, 0.0))})
 
     # -- energies ---------------------------------------------------------------------------
     def energy(self, atoms: Atoms, calculator: str, system: str = "", **extra: Any) -> EnergyRecord:
@@ -227,7 +231,7 @@ class Evaluator:
                 txt = str(gdir / f"{label}-{h}.txt")
                 gpw = str(gdir / f"{label}-{h}.gpw") if self.gpw_mode is not None else None
             kw.setdefault("txt", txt)
-            charge = float(atoms.info.get("charge", 0.0))
+            charge = float(atoms.info.get(CHARGE_KEY, 0.0))
             if charge:
                 kw["charge"] = charge
             calc = get_calculator(preset, **kw)

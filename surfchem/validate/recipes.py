@@ -217,7 +217,8 @@ def molecule_box(atoms: Atoms, vacuum: float = 6.0) -> Atoms:
     out = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions)
     out.center(vacuum=vacuum)
     out.pbc = False
-    out.info.update({k: v for k, v in atoms.info.items() if isinstance(v, str | int | float)})
+    out.info.update({k: v for k, v in atoms.info.items()
+                     if isinstance(v, str | int | float) and k != "charge"})
     return out
 
 
