@@ -1,8 +1,8 @@
 """Figures of the validation suite (no computation here).
 
 :func:`plot_validation` draws (left) a0 per calculator and material relative to experiment,
-with the published PBE value, and (right) the parity of every energy quantity (gamma excess
-energy, exchange and stacking energies) against its GPAW reference.
+with the published PBE value, (middle) gamma of the bare slab and (right) exchange and stacking
+energies against their GPAW reference; points off the axes are clipped and listed.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def plot_validation(res: Any, outdir: str | Path) -> dict[str, str]:
     d = res if isinstance(res, dict) else res.as_dict()
     bulk = [r for r in d.get("bulk", []) if not r.get("error")]
     parity = d.get("parity", [])
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4.6))
     mats = list(dict.fromkeys(r["material"] for r in bulk))
     calcs = list(dict.fromkeys(r["calculator"] for r in bulk))
     width = 0.8 / max(len(calcs), 1)
@@ -48,30 +48,39 @@ def plot_validation(res: Any, outdir: str | Path) -> dict[str, str]:
     ax1.set_ylabel("a0 - a0(expt) (%)")
     ax1.set_title("lattice constants vs experiment")
     ax1.legend(fontsize=7, ncol=2)
-    markers = {"surface": "o", "binding": "s", "stacking": "^"}
-    energy_rows = [r for r in parity if r["table"] != "bulk"]
-    cal = list(dict.fromkeys(r["calculator"] for r in energy_rows))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for r in energy_rows:
-        x = r["reference_value"]
-        y = r["value"]
-        ax2.scatter(x, y, marker=markers.get(r["table"], "x"),
-                    color=colors[cal.index(r["calculator"]) % len(colors)], s=30)
+    energy_rows = [r for r in parity if r["table"] in ("surface", "binding", "stacking")]
+    cal = list(dict.fromkeys(r["calculator"] for r in energy_rows))
+    panels = [(ax2, ("surface",), "gamma, bare slab (meV/Å²)", 12.0),
+              (ax3, ("binding", "stacking"), "exchange (■) and stacking (▲) energies (eV)", 1.5)]
+    markers = {"surface": "o", "binding": "s", "stacking": "^"}
+    for ax, tables, title, margin in panels:
+        rows = [r for r in energy_rows if r["table"] in tables]
+        if not rows:
+            ax.set_visible(False)
+            continue
+        refs = [r["reference_value"] for r in rows]
+        lo, hi = min(refs) - margin, max(refs) + margin
+        off = []
+        for r in rows:
+            y = r["value"]
+            if not lo <= y <= hi:
+                off.append(f"{r['calculator']} {r['system'].split(':', 1)[1]}: {y:.3g}")
+                y = min(max(y, lo), hi)
+            ax.scatter(r["reference_value"], y, marker=markers[r["table"]], s=30,
+                       color=colors[cal.index(r["calculator"]) % len(colors)])
+        ax.plot([lo, hi], [lo, hi], "k-", lw=0.8)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        if off:
+            ax.text(0.02, 0.98, "off scale (clipped):\n" + "\n".join(off[:6]), transform=ax.transAxes,
+                    va="top", fontsize=6)
+        ax.set_xlabel("GPAW reference (same geometry)")
+        ax.set_ylabel("calculator")
+        ax.set_title(title, fontsize=9)
     for i, c in enumerate(cal):
-        ax2.scatter([], [], color=colors[i % len(colors)], label=c)
-    for t, mk in markers.items():
-        ax2.scatter([], [], marker=mk, color="grey", label={"surface": "gamma (meV/Å²)",
-                                                           "binding": "exchange (eV)",
-                                                           "stacking": "stacking (eV)"}[t])
-    if energy_rows:
-        vals = [r["value"] for r in energy_rows] + [r["reference_value"] for r in energy_rows]
-        lo, hi = min(vals), max(vals)
-        pad = 0.05 * (hi - lo + 1e-9)
-        ax2.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k-", lw=0.8)
-    ax2.set_xlabel("GPAW reference")
-    ax2.set_ylabel("calculator")
-    ax2.set_title("parity vs GPAW (same geometries)")
-    ax2.legend(fontsize=7)
+        ax3.scatter([], [], color=colors[i % len(colors)], label=c)
+    ax3.legend(fontsize=6, loc="lower right")
     fig.tight_layout()
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
