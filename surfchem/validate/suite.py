@@ -7,6 +7,8 @@ GPAW settings, gamma of 1x1 slabs with 3 and 5 layers, IPA exchange on a 1x1x3 s
 ``calculations/validation_cluster.toml``). Every number is cached on disk, so running ``here``
 after ``quick`` recomputes only what changed.
 
+GPAW bulk a0 always uses the PW presets (a requested ``gpaw-lcao`` runs as ``gpaw-pw`` there).
+
 Parity reference: GPAW PBE for calculators without dispersion, GPAW PBE+D3(BJ) for the D3 presets
 and for GFN-xTB (which carries D3/D4 itself); PW for bulk, LCAO for slabs and molecules when both
 were computed. Errors are ``calculator - reference`` on identical geometries (a0: each method's
@@ -144,12 +146,18 @@ def run_validation(calculators=DEFAULT_CALCULATORS, profile: str = "quick",
     ev = Evaluator(outdir, overrides)
     say = log or (lambda msg: None)
     t0 = time.perf_counter()
-    res = ValidationResult(profile, calcs, settings={"gpaw_overrides": overrides,
+    if "bulk" in parts:
+        calcs_all = calcs + [c.replace("-lcao", "-pw") for c in calcs
+                             if is_gpaw(c) and c.replace("-lcao", "-pw") not in calcs]
+    else:
+        calcs_all = calcs
+    res = ValidationResult(profile, calcs_all, settings={"gpaw_overrides": overrides,
                                                      "geometry_calculator": geometry_calculator,
                                                      "profile": prof.__dict__})
     if "bulk" in parts:
-        # bulk reference is PW: skip LCAO bulk when PW is there too (and vice versa for slabs)
-        bulk_calcs = [c for c in calcs if not (c.endswith("-lcao") and c.replace("-lcao", "-pw") in calcs)]
+        # GPAW bulk a0 is always plane waves (LCAO on 2-5 atom cells costs 1-3 min per energy
+        # here, PW 5-30 s): a requested LCAO preset is replaced by its PW twin for this part
+        bulk_calcs = list(dict.fromkeys(c.replace("-lcao", "-pw") if is_gpaw(c) else c for c in calcs))
         for mat in materials or prof.materials:
             for c in bulk_calcs:
                 say(f"bulk a0 {mat} {c}")
