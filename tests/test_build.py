@@ -232,3 +232,7 @@ def test_public_api_names_resolve():
 
     assert callable(screen) and build_slab().get_chemical_formula() == "Br28Cs12Pb8"
     assert sum(a.multiplicity for a in arr_fn(3)) == 56
+
+
+def test_ion_pair_is_neutral():
+    assert ion_pair("PEA").info["charge"] == 0 and ligand("PEA").info["charge"] == 1

@@ -32,4 +32,5 @@ def ion_pair(name_or_smiles: str, box: float = 22.0, halide: str = "Br", n_hbond
     pair.pbc = True
     pair.center()
     pair.info.update(mol.info, reference="ion_pair", halide=halide)
+    pair.info["charge"] = 0  # L+ X- is neutral (the ligand alone carries +1)
     return pair
