@@ -149,19 +149,13 @@ def conformer_ensemble(
     Sorted by extension (N to farthest heavy atom, descending); with ``which`` only that one.
     """
     from rdkit import Chem
-    from rdkit.Chem import AllChem
 
     spec = resolve_ligand(name_or_smiles)
     if n_conformers < 1:
         raise InputError(f"n_conformers must be >= 1, got {n_conformers!r}")
     mol = Chem.AddHs(_mol_from_smiles(spec.smiles))
     head = _head_index(mol, spec.smiles)
-    params = AllChem.ETKDGv3()
-    params.randomSeed = int(seed)
-    cids = list(AllChem.EmbedMultipleConfs(mol, numConfs=int(n_conformers), params=params))
-    if not cids:
-        raise InputError(f"RDKit could not embed 3D coordinates for ligand {spec.smiles!r}")
-    results = AllChem.MMFFOptimizeMoleculeConfs(mol, maxIters=2000)
+    cids, results = embed_conformers(mol, n_conformers, seed, spec.smiles, max_iters=2000)
     symbols = [a.GetSymbol() for a in mol.GetAtoms()]
     heavy = np.array([i for i, s in enumerate(symbols) if s != "H" and i != head])
     out = []
@@ -189,6 +183,19 @@ def conformer_ensemble(
     if isinstance(which, int) and 0 <= which < len(out):
         return [out[which]]
     raise InputError(f"which must be 'extended', 'lowest' or 0..{len(out) - 1}, got {which!r}")
+
+
+def embed_conformers(mol, n_conformers: int, seed: int, label: str, max_iters: int = 2000):
+    """ETKDGv3-embed ``n_conformers`` conformers of ``mol`` (with explicit H) and MMFF94-optimise
+    them in place; returns (conformer ids, [(not_converged, energy_kcal_mol), ...])."""
+    from rdkit.Chem import AllChem
+
+    params = AllChem.ETKDGv3()
+    params.randomSeed = int(seed)
+    cids = list(AllChem.EmbedMultipleConfs(mol, numConfs=int(n_conformers), params=params))
+    if not cids:
+        raise InputError(f"RDKit could not embed 3D coordinates for ligand {label!r}")
+    return cids, AllChem.MMFFOptimizeMoleculeConfs(mol, maxIters=int(max_iters))
 
 
 def _rotation_to_z(v: np.ndarray) -> np.ndarray:

@@ -217,7 +217,6 @@ def conformer_ensemble_entropy(
     distinct rotor state (see :func:`_dihedral_key`) represents it.
     """
     from rdkit import Chem
-    from rdkit.Chem import AllChem
 
     if energies not in ("mmff", "gfn1", "gfn2"):
         raise InputError(f"energies must be 'mmff', 'gfn1' or 'gfn2', got {energies!r}")
@@ -226,12 +225,9 @@ def conformer_ensemble_entropy(
     spec, mol0 = _mol(name_or_smiles)
     sp3, other = _torsion_bonds(mol0)
     mol = Chem.AddHs(mol0)  # AddHs keeps heavy-atom indices
-    params = AllChem.ETKDGv3()
-    params.randomSeed = int(seed)
-    cids = list(AllChem.EmbedMultipleConfs(mol, numConfs=int(n_conformers), params=params))
-    if not cids:
-        raise InputError(f"RDKit could not embed ligand {spec.smiles!r}")
-    res = AllChem.MMFFOptimizeMoleculeConfs(mol, maxIters=5000)
+    from surfchem.build.ligands import embed_conformers
+
+    cids, res = embed_conformers(mol, n_conformers, seed, spec.smiles, max_iters=5000)
     e_kcal = np.array([e for _, e in res], float)
     e_eV = e_kcal * units.kcal / units.mol
     if energies != "mmff":
