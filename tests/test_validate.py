@@ -134,13 +134,14 @@ def test_cluster_spec_loads_and_renders(tmp_path, capsys):
 
 
 def test_ion_pair_is_neutral_for_the_calculators():
-    """The builders' info['charge'] (+1 of the cation) must not make the L+ Br- pair a cation."""
+    """The L+ Br- pair is neutral (ion_pair sets info['charge'] = 0), and the validation never
+    passes a builder's info['charge'] to a calculator."""
     from surfchem.build import ion_pair
     from surfchem.validate.engine import CHARGE_KEY
     from surfchem.validate.recipes import molecule_box
 
     pair = ion_pair("MA", box=12.0)
-    assert pair.info.get("charge") == 1  # inherited from the ligand builder
+    assert pair.info.get("charge") == 0
     boxed = molecule_box(pair)
     assert "charge" not in boxed.info and not boxed.pbc.any()
     ev = Evaluator(None)
