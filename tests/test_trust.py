@@ -152,3 +152,12 @@ def test_search_escapes_a_trapped_start(chgnet_d3):
     assert res.energy_eV < single.energy_eV - 0.1
     assert res.best_start > 0 and head_depths(res.atoms)[0] < 1.0
     assert res.n_distinct >= 2 and res.energy_spread_eV > 0
+
+
+def test_bare_slab_search_runs_without_ligands(chgnet_d3):
+    """The search also serves the bare slab (no ligands: perturbed starts are rattled copies)."""
+    bare = slab(a=5.95, layers=3)
+    res = minimum_search(bare, chgnet_d3, {"fmax": 0.1, "steps": 60},
+                         SearchSettings(n_starts=2, patience=1, tol_eV=10.0))
+    assert res.n_starts == 2 and np.isfinite(res.energy_eV)
+    assert res.energy_eV <= min(res.start_energies_eV) + 1e-9
