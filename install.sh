@@ -20,7 +20,7 @@ PYEOF
 
 stamp_file=.install-stamp
 want="$(cat pyproject.toml install.sh | sha256sum | cut -c1-16) $("$PY" -c 'import sys; print(sys.prefix)')"
-installed_here=$("$PY" -c "import surfchem, os; print(os.path.dirname(os.path.dirname(os.path.abspath(surfchem.__file__))))" 2>/dev/null || true)
+installed_here=$(cd / && "$PY" -c "import surfchem, os; print(os.path.dirname(os.path.dirname(os.path.abspath(surfchem.__file__))))" 2>/dev/null || true)
 if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$want" ] && [ "$installed_here" = "$here" ] \
    && have gpaw tblite chgnet sevenn dftd3 rdkit parsl torch; then
   echo "surfchem: already installed (delete $stamp_file to force)"
