@@ -15,11 +15,9 @@ def plot_coverage(summary: pd.DataFrame, path: str | Path, table: pd.DataFrame |
     columns ``gamma_err_J_m2``, ``dG_err_eV`` are drawn as error bars). ``table`` (all computed
     arrangements) adds small grey dots for the non-lowest gamma values.
     """
-    import matplotlib
+    from surfchem.plot._common import pyplot, save_png_pdf
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     ligands = list(dict.fromkeys(summary["ligand"]))
     scale, label = (1.0, r"$\gamma$ (J m$^{-2}$)") if unit == "J/m2" else (1e3 / 16.02176634, r"$\gamma$ (meV Å$^{-2}$)")
     fig, axes = plt.subplots(1, len(ligands), figsize=(4.2 * len(ligands), 3.6), squeeze=False)
@@ -53,10 +51,4 @@ def plot_coverage(summary: pd.DataFrame, path: str | Path, table: pd.DataFrame |
         h2, l2 = ax2.get_legend_handles_labels()
         ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="best")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    paths = [path.with_suffix(".png"), path.with_suffix(".pdf")]
-    for p in paths:
-        fig.savefig(p, dpi=150)
-    plt.close(fig)
-    return paths
+    return save_png_pdf(fig, path)

@@ -8,24 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: str | Path) -> list[Path]:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    paths = [path.with_suffix(".png"), path.with_suffix(".pdf")]
-    for p in paths:
-        fig.savefig(p, dpi=150)
-    _plt().close(fig)
-    return paths
+from surfchem.plot._common import pyplot as _plt
+from surfchem.plot._common import save_png_pdf as _save
 
 
 def _label(row) -> str:

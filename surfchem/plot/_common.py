@@ -1,0 +1,26 @@
+"""Shared figure plumbing: the Agg pyplot and PNG + PDF output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def pyplot():
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (imported on first use)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_png_pdf(fig, path: str | Path, dpi: int = 150) -> list[Path]:
+    """Write ``path.png`` and ``path.pdf`` (parents created), close ``fig``, return both paths."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    paths = [path.with_suffix(".png"), path.with_suffix(".pdf")]
+    for p in paths:
+        fig.savefig(p, dpi=dpi)
+    pyplot().close(fig)
+    return paths
