@@ -20,6 +20,7 @@ from surfchem.build import (
     resolve_ligand,
     site_indices,
     slab,
+    undecorate,
     vacuum_gap,
 )
 from surfchem.build.arrangements import grow_order, identify, site_permutations
@@ -179,6 +180,54 @@ def test_decorate_errors():
         decorate(s, "PEA", [8])
     with pytest.raises(InputError, match="distinct"):
         decorate(s, "PEA", [1, 1])
+
+
+def test_undecorate_inverts_decorate():
+    """Shrink starts: removing the ligand of a site puts a Cs back on that site, in the plane of
+    the outermost layer of its face, and the result can be decorated again."""
+    from surfchem.relax import slab_layers
+
+    s = slab()
+    order = grow_order(s)
+    three = decorate(s, "PEA", order[:3])
+    two = undecorate(three, order[2])
+    assert two.get_chemical_formula() == decorate(s, "PEA", order[:2]).get_chemical_formula()
+    assert two.info["occupied_sites"] == sorted(order[:2]) and two.info["n_ligands"] == 2
+    cs = site_indices(two)[order[2]]
+    assert cs >= 0 and two.symbols[cs] == "Cs"
+    face = two.info["surface_faces"][order[2]]
+    layers = slab_layers(two)
+    plane = two.positions[(layers[-1] if face == "top" else layers[0]), 2].mean()
+    assert abs(two.positions[cs, 2] - plane) < 1e-6
+    head = [i for i in range(len(three)) if three.symbols[i] == "N"]
+    assert min(np.linalg.norm(three.positions[h, :2] - two.positions[cs, :2]) for h in head) < 1e-6
+    assert abs(vacuum_gap(two) - s.info["vacuum_A"]) < 1e-6
+    assert decorate(two, "PEA", [order[2]]).get_chemical_formula() == three.get_chemical_formula()
+    bare = undecorate(undecorate(two, order[1]), order[0])
+    assert bare.get_chemical_formula() == s.get_chemical_formula() and (site_indices(bare) >= 0).all()
+    with pytest.raises(InputError, match="holds no ligand"):
+        undecorate(two, order[2])
+
+
+def test_decorate_relaxed_finds_room_next_to_a_leaning_tail():
+    """Growing N from a relaxed N-1 slab: a neighbour's tail leaning over the next site makes the
+    default placement clash (it did at N = 7 of a PEA search); the fallbacks must still place it."""
+    from surfchem.build.decorate import decorate_relaxed
+
+    s = slab()
+    one = decorate(s, "PEA", [0])
+    lig = np.flatnonzero(one.get_array("ligand_index") >= 0)
+    n = [i for i in lig if one.symbols[i] == "N"][0]
+    target = s.positions[site_indices(s)[1]]
+    # lean the tail over site 1: shear the ligand along the site-0 -> site-1 direction
+    d = target[:2] - one.positions[n, :2]
+    d /= np.linalg.norm(d)
+    height = one.positions[lig, 2] - one.positions[n, 2]
+    one.positions[lig, :2] += np.outer(height, d) * 0.7
+    with pytest.raises(InputError, match="apart"):
+        decorate(one, "PEA", [1])
+    two = decorate_relaxed(one, "PEA", [1])
+    assert two.info["occupied_sites"] == [0, 1] and min_clearance(two) >= 1.1
 
 
 def test_ion_pair_reference():

@@ -204,3 +204,49 @@ def test_postgresql_database(tmp_path):
     assert abs(slab.energy_eV - res.table.query("n == 1").energy_eV.iloc[0]) < 1e-9
     again = run_campaign(spec, progress=False, plot=False)
     assert again.counts.get("cached_ok") == 5 and "computed_ok" not in again.counts
+
+
+def test_funnel_refines_the_best_arrangements_and_reports_rankings(tmp_path):
+    """Two-stage funnel on a small case (MA, 3-layer slab, every arrangement of N = 1, 2):
+    stage 0 relaxes all 6 with CHGNet+D3, stage 1 recomputes the 2 lowest per N with CHGNet
+    without D3 (single points). Checks the plan count, that stage 1 took stage 0's two lowest
+    arrangements, that its energies are real single points of the stage-0 structures, and the
+    ranking report (stages.csv) against rankings recomputed from the two tables."""
+    from ase.io import read
+
+    from surfchem.calculators import get_calculator
+
+    spec = parse_spec({
+        "name": "funnel", "ligands": ["MA"], "n": "0-2", "arrangements": "all", "out": str(tmp_path),
+        "slab": {"layers": 3},
+        "stages": [{"calculator": "chgnet-d3", "fmax_eV_A": 0.1, "steps": 150, "bulk_tilt_starts": 0},
+                   {"calculator": "chgnet", "mode": "single_point", "keep": 2, "bulk_tilt_starts": 0}],
+    })
+    assert count_tasks(spec) == (2 + 1 + 1 + 1 + 5) + (2 + 1 + 1 + 1 + 2)
+    res = run_campaign(spec, progress=False, plot=False)
+    assert res.counts["done"] == count_tasks(spec) and res.counts["failed"] == 0
+    t0, t1 = (s.table for s in res.stages)
+    s0 = t0[t0["n"] == 2].sort_values("G_eV")
+    s1 = t1[t1["n"] == 2].sort_values("G_eV")
+    assert len(s0) == 5 and len(s1) == 2
+    assert set(s1["arrangement"]) == set(s0["arrangement"].iloc[:2])
+    # a stage-1 energy is the CHGNet (no D3) energy of the stage-0 structure of that arrangement,
+    # strained in plane to stage 1's own a0
+    store = ResultStore(spec.database_url())
+    row0 = s0.iloc[0]
+    row1 = s1[s1["arrangement"] == row0["arrangement"]].iloc[0]
+    before, atoms = store.get(row0["task_hash"])[0], store.get(row1["task_hash"])[0]
+    f = res.stages[1].references.a0_A / res.stages[0].references.a0_A
+    assert f != pytest.approx(1.0, abs=1e-4)
+    assert abs(atoms.positions[:, :2] - f * before.positions[:, :2]).max() < 1e-6
+    atoms.calc = get_calculator("chgnet")
+    assert float(row1["energy_eV"]) == pytest.approx(atoms.get_potential_energy(), abs=2e-3)
+    assert float(row1["energy_eV"]) != pytest.approx(float(row0["energy_eV"]), abs=0.05)  # D3 is not small
+    ranks = pd.read_csv(tmp_path / "stages.csv")
+    assert set(ranks["stage"]) == {0, 1}
+    r2 = ranks[(ranks["n"] == 2)].set_index("stage")
+    best0, best1 = int(s0["arrangement"].iloc[0]), int(s1["arrangement"].iloc[0])
+    assert r2.loc[0, "best_arrangement"] == best0 and r2.loc[1, "best_arrangement"] == best1
+    assert bool(r2.loc[1, "best_changed"]) == (best0 != best1)
+    assert not ranks[ranks["stage"] == 0]["rank_changed"].any()
+    assert read(tmp_path / "structures" / "MA_n2.extxyz").get_chemical_formula() == atoms.get_chemical_formula()

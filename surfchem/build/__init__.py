@@ -6,13 +6,13 @@ and the per-atom arrays ``surface_site`` and ``ligand_index``.
 
 from surfchem.build.arrangements import Arrangement, arrangements, site_permutations
 from surfchem.build.bulk import HALIDE_SALT, MATERIALS, bulk, get_material
-from surfchem.build.decorate import decorate, min_clearance, set_vacuum, vacuum_gap
+from surfchem.build.decorate import decorate, min_clearance, set_vacuum, undecorate, vacuum_gap
 from surfchem.build.ligands import LIGANDS, conformer_ensemble, ligand, resolve_ligand, rotor_count
 from surfchem.build.slab import build_slab, site_indices, site_positions, slab
 
 __all__ = [
     "Arrangement", "HALIDE_SALT", "LIGANDS", "MATERIALS", "arrangements", "build_slab", "bulk",
-    "conformer_ensemble", "decorate", "get_material", "ligand", "min_clearance", "resolve_ligand",
+    "conformer_ensemble", "decorate", "get_material", "ligand", "min_clearance", "resolve_ligand", "undecorate",
     "rotor_count", "set_vacuum", "site_indices", "site_permutations", "site_positions", "slab",
     "vacuum_gap", "ion_pair",
 ]

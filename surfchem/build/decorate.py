@@ -51,6 +51,7 @@ def decorate(
     n_angles: int = 12,
     angles: Sequence[float] | None = None,
     arrangement: int | None = None,
+    clearance_A: float = MIN_CLEARANCE_A,
 ) -> Atoms:
     """Return a copy of ``slab`` with ligand cations on ``sites``.
 
@@ -63,6 +64,7 @@ def decorate(
     depth: how far (Å) below the removed Cs, along the inward normal, the N is placed.
     vacuum: vacuum from ligand tip to ligand tip, Å (default: the slab's ``info['vacuum_A']``).
     angles: explicit rotation angles (rad) about the normal per site, instead of the scan.
+    clearance_A: smallest allowed distance (Å) between the placed ligand and other fragments.
     """
     mol = make_ligand(ligand) if isinstance(ligand, str) else ligand
     if "head_index" not in mol.info:
@@ -120,10 +122,10 @@ def decorate(
         out.info["arrangement"] = int(arrangement)
     set_vacuum(out, out.info.get("vacuum_A", DEFAULT_VACUUM_A) if vacuum is None else vacuum)
     clash = min_clearance(out)
-    if clash < MIN_CLEARANCE_A:
+    if clash < clearance_A:
         raise InputError(
             f"ligand placement on sites {sites} leaves atoms {clash:.2f} Å apart (< "
-            f"{MIN_CLEARANCE_A} Å); try another depth (got {depth} Å) or conformer"
+            f"{clearance_A} Å); try another depth (got {depth} Å) or conformer"
         )
     return out
 
@@ -158,3 +160,70 @@ def min_clearance(atoms: Atoms) -> float:
     i, j, d = neighbor_list("ijd", atoms, cutoff=3.0)
     mask = lig[i] != lig[j]
     return float(d[mask].min()) if mask.any() else float("inf")
+
+
+def undecorate(atoms: Atoms, site: int, vacuum: float | None = None) -> Atoms:
+    """Inverse of :func:`decorate` for one site: remove the ligand on ``site``, put a Cs back.
+
+    The ligand is the one whose ammonium N is nearest in plane (minimum image) to the site; the
+    A cation goes to the N's in-plane position, in the plane (mean z) of the outermost inorganic
+    layer of that face, so the surrounding (relaxed) framework is kept. Used for the "shrink from
+    N+1" starts of the minimum search (:mod:`surfchem.trust`). The vacuum is re-measured from the
+    outermost atoms as in :func:`decorate`.
+    """
+    from surfchem.relax import slab_layers
+
+    occupied = [int(s) for s in atoms.info.get("occupied_sites", [])]
+    if int(site) not in occupied:
+        raise InputError(f"site {site} holds no ligand; occupied sites: {occupied}")
+    lig = atoms.get_array("ligand_index")
+    sym = np.array(atoms.get_chemical_symbols())
+    heads = {int(lig[i]): i for i in np.flatnonzero((lig >= 0) & (sym == "N"))}
+    target = site_positions(atoms)[int(site)]
+    cell2 = atoms.cell[:2, :2]
+    inv = np.linalg.inv(cell2)
+
+    def inplane(i: int) -> float:
+        frac = (atoms.positions[i, :2] - target[:2]) @ inv
+        frac -= np.round(frac)
+        return float(np.linalg.norm(frac @ cell2))
+
+    face = atoms.info["surface_faces"][int(site)]
+    zmid = 0.5 * (atoms.positions[:, 2].max() + atoms.positions[:, 2].min())
+    same_face = {k: i for k, i in heads.items() if (atoms.positions[i, 2] > zmid) == (face == "top")}
+    if not same_face:
+        raise InputError(f"no ligand head found on the {face} face for site {site}")
+    k = min(same_face, key=lambda kk: inplane(same_face[kk]))
+    head = atoms.positions[same_face[k]].copy()
+    layers = slab_layers(atoms)
+    plane = layers[-1] if face == "top" else layers[0]
+    z_plane = float(atoms.positions[plane, 2].mean())
+    from surfchem.build.bulk import get_material
+
+    a_symbol = get_material(atoms.info.get("material", "CsPbBr3")).a
+    out = atoms.copy()
+    del out[[i for i in range(len(out)) if lig[i] == k]]
+    cation = Atoms(a_symbol, positions=[[head[0], head[1], z_plane]])
+    cation.set_array("surface_site", np.array([int(site)]))
+    cation.set_array("ligand_index", np.array([-1]))
+    out += cation
+    occ = [s for s in occupied if s != int(site)]
+    out.info.update(occupied_sites=occ, n_ligands=len(occ))
+    set_vacuum(out, out.info.get("vacuum_A", DEFAULT_VACUUM_A) if vacuum is None else vacuum)
+    return out
+
+
+def decorate_relaxed(slab: Atoms, ligand: str | Atoms, sites: Sequence[int]) -> Atoms:
+    """:func:`decorate` for a relaxed, crowded slab (growing N from N-1): when the default
+    placement clashes with the neighbours' (relaxed, tilted) tails, try other head depths and a
+    finer rotation scan, then accept 1.1 Å (H-H contacts the relaxation resolves) before giving up."""
+    last: InputError | None = None
+    for depth, n_angles, clearance in ((0.0, 12, MIN_CLEARANCE_A), (0.0, 72, MIN_CLEARANCE_A),
+                                       (-0.5, 72, MIN_CLEARANCE_A), (0.5, 72, MIN_CLEARANCE_A),
+                                       (0.0, 72, 1.1), (-0.5, 72, 1.1)):
+        try:
+            return decorate(slab, ligand, sites, depth=depth, n_angles=n_angles, clearance_A=clearance)
+        except InputError as exc:
+            last = exc
+    assert last is not None
+    raise last

@@ -32,7 +32,7 @@ from ase import Atoms
 from surfchem.build.arrangements import arrangements as enumerate_arrangements
 from surfchem.build.arrangements import grow_order, identify, site_permutations
 from surfchem.build.bulk import HALIDE_SALT, get_material
-from surfchem.build.decorate import decorate
+from surfchem.build.decorate import decorate, decorate_relaxed, undecorate
 from surfchem.build.ligands import resolve_ligand
 from surfchem.build.slab import slab as build_slab
 from surfchem.calculators import preset_parameters
@@ -100,7 +100,12 @@ class _Loop:
         self.counts = collections.Counter()
         self.failures: list[dict[str, Any]] = []
 
-    def submit(self, task: dict[str, Any], then: Callable[[Atoms, dict], None] | None = None) -> None:
+    def submit(self, task: dict[str, Any], then: Callable[[Atoms, dict], None] | None = None,
+               extra: bool = False) -> None:
+        """``extra``: a task not in :func:`count_tasks` (consistency sweeps): grows the bar total."""
+        if extra and self.bar.total is not None:
+            self.bar.total += 1
+            self.bar.refresh()
         hit = self.store.get(task["hash"])
         if hit is not None and (hit[1].get("status", "ok") == "ok" or not self.retry_failed or self.dry):
             self.counts["cached_" + hit[1].get("status", "ok")] += 1
@@ -122,7 +127,12 @@ class _Loop:
         while self.pending or self.ready:
             while self.ready:
                 then, atoms, rec = self.ready.popleft()
-                then(atoms, rec)
+                try:
+                    then(atoms, rec)
+                except InputError as exc:  # planning the next task failed: record it, go on
+                    self.failures.append({"kind": "plan", "ligand": rec.get("ligand"), "n": rec.get("n"),
+                                          "error": f"planning after this task: {exc}"})
+                    self.counts["plan_failed"] += 1
             if not self.pending:
                 continue
             done, _ = cf.wait(list(self.pending), return_when=cf.FIRST_COMPLETED)
@@ -169,30 +179,39 @@ class _Planner:
         self.n_values = parse_n(spec)
         self.specs = [resolve_ligand(lig) for lig in spec.ligands]
         self.best: dict[tuple[str, int], tuple[float, Atoms]] = {}
+        # consistency sweeps: version of each best structure, and the version a start was made from
+        self.version: collections.Counter = collections.Counter()
+        self.made_from: dict[tuple[str, int, str], int] = {}
 
     # -- task construction -------------------------------------------------------------------
     def _task(self, kind: str, record: dict[str, Any], atoms: Atoms | None = None,
               material: str | None = None, mode: str | None = None,
-              extra_starts: list[tuple[str, Atoms]] | None = None) -> dict[str, Any]:
+              extra_starts: list[tuple[str, Atoms]] | None = None, single: bool = False) -> dict[str, Any]:
         mode = mode or "relax"
-        search = self.stage.search
-        # every slab is searched, the bare one too: relaxed from the ideal symmetric cut it stays
-        # 0.5-0.6 eV (CHGNet+D3) above the minimum a rattled start finds, which would otherwise
-        # land in dG(1) and break the face equivalence of steps 1 and 2
-        if mode == "relax" and search is not None and kind == "slab":
+        search = self.stage.search.model_dump() if self.stage.search is not None else None
+        # every slab is searched, the bare one too: relaxed from the ideal symmetric cut (a saddle
+        # of the octahedral tilts) it stays 0.5-0.6 eV (CHGNet+D3) above the minimum a rattled start
+        # finds, which would otherwise land in dG(1); its starts are cheap, so it gets bare_starts
+        if mode == "relax" and search is not None and kind == "slab" and not single:
             mode = "search"
+            if record.get("n") == 0:
+                n_bare = max(search["n_starts"], search["bare_starts"])
+                search = {**search, "n_starts": n_bare, "patience": n_bare}
         settings = self.settings if mode in ("relax", "search") else {"mode": mode}
+        tilt_starts = self.stage.bulk_tilt_starts if kind == "bulk" else 0
+        if tilt_starts:
+            settings = {**settings, "bulk_tilt_starts": tilt_starts}
         if mode == "search":
-            settings = {**settings, "search": search.model_dump()}
+            settings = {**settings, "search": search}
         h = task_hash(atoms, self.calc_params, {**settings, "material": material, "kind": mode,
                                                 "extra": [task_hash(a, {}, {}) for _, a in extra_starts or []]})
         task = {
             "kind": mode, "hash": h, "atoms": atoms, "material": material,
             "calculator": self.stage.calculator, "calc_params": self.stage.params,
             "settings": self.settings, "mpi_ranks": self.stage.mpi_ranks,
-            "calculator_object": self.calculator_object,
+            "calculator_object": self.calculator_object, "bulk_tilt_starts": tilt_starts,
             "trajectory": str(self.out / "trajectories" / f"{h}.traj") if mode in ("relax", "search") else None,
-            "search": search.model_dump() if mode == "search" else None,
+            "search": search if mode == "search" else None,
             "extra_starts": extra_starts if mode == "search" else None,
             "record": {**record, "kind": kind, "stage": self.s, "campaign": self.spec.name,
                        "calculator": self.calc_params["preset"], "mode": mode,
@@ -235,7 +254,7 @@ class _Planner:
 
     def _on_bulk(self, atoms: Atoms, rec: dict) -> None:
         a0 = float(rec["a0_A"])
-        self.refs.update(g_bulk_eV=rec["energy_eV"], a0_A=a0)
+        self.refs.update(g_bulk_eV=rec["energy_eV"], a0_A=a0, bulk_tilt_gain_eV=rec.get("tilt_gain_eV"))
         self.area = (self.spec.slab.size[0] * a0) * (self.spec.slab.size[1] * a0)
         self.base = {"material": self.mat.name, "area_A2": self.area, "a0_A": a0}
         if self.s == 0:
@@ -263,6 +282,7 @@ class _Planner:
         key = (lig, k)
         if np.isfinite(e) and (key not in self.best or e < self.best[key][0]):
             self.best[key] = (e, atoms)
+            self.version[key] += 1
             self.structures[f"slab/{lig}/{k}"] = atoms
 
     def _on_bare(self, atoms: Atoms, rec: dict) -> None:
@@ -281,7 +301,8 @@ class _Planner:
                     for a in list(enumerate_arrangements(k, self.template))[:limit]:
                         self._submit_slab(spec, k, a.sites, decorate(atoms, spec.smiles, a.sites), "direct")
 
-    def _submit_slab(self, spec, k: int, sites, start: Atoms, mode_label: str, then=None) -> None:
+    def _submit_slab(self, spec, k: int, sites, start: Atoms, mode_label: str, then=None,
+                     single: bool = False) -> None:
         start.info["ligand"] = spec.name
         arr = identify(sites, self.perms)
         rec = {**self.base, "ligand": spec.name, "smiles": spec.smiles, "n": k,
@@ -296,17 +317,71 @@ class _Planner:
         search = self.stage.search
         if search is not None and search.direct_start and mode_label == "grow":
             extra = [("direct", decorate(self.bare, spec.smiles, list(sites)))]
-        self.loop.submit(self._task("slab", rec, start, mode=self._mode(), extra_starts=extra), cb)
+        self.loop.submit(self._task("slab", rec, start, mode=self._mode(), extra_starts=extra, single=single),
+                         cb, extra=single)
 
     def _grow(self, spec, k: int) -> None:
         n_max = max(self.n_values)
         if k > n_max:
+            self._shrink(spec, n_max - 1, 1, False)
             return
         order = grow_order(self.template)
         parent = self.best[(spec.name, k - 1)][1]
-        start = decorate(parent, spec.smiles, [order[k - 1]])
+        self.made_from[(spec.name, k, "grow")] = self.version[(spec.name, k - 1)]
+        start = decorate_relaxed(parent, spec.smiles, [order[k - 1]])
         self._submit_slab(spec, k, order[:k], start, "grow",
                           then=lambda atoms, rec: self._grow(spec, k + 1))
+
+    # -- consistency sweeps (grow mode with a search) --------------------------------------------
+    # Round r: shrink (N+1 -> N, ligand replaced by Cs) for N = n_max-1 .. 0, then, if anything
+    # improved by more than tol_eV, regrow (N-1 -> N) for N = 1 .. n_max; next round if the regrow
+    # improved something. A better framework (octahedral tilts) or head geometry found at any N so
+    # reaches every N, which is what face-equivalent steps need to agree. Single relaxations; a
+    # start is skipped when its parent has not changed since the last start made from it.
+    def _sweeps(self) -> int:
+        search = self.stage.search
+        if search is None or self.s > 0 or self.spec.arrangements != "grow":
+            return 0
+        return search.sweeps
+
+    def _sweep_step(self, spec, k: int, direction: str, rnd: int, changed: bool) -> None:
+        tol = self.stage.search.tol_eV if self.stage.search is not None else 0.0
+        nxt = k - 1 if direction == "shrink" else k + 1
+        parent_key = (spec.name, k + 1) if direction == "shrink" else (spec.name, k - 1)
+        order = grow_order(self.template)
+        made = (spec.name, k, "shrink" if direction == "shrink" else "grow")
+        if self.made_from.get(made) == self.version[parent_key]:
+            return self._continue(spec, nxt, direction, rnd, changed)
+        self.made_from[made] = self.version[parent_key]
+        parent = self.best[parent_key][1]
+        if direction == "shrink":
+            start = undecorate(parent, order[k])
+        else:
+            start = decorate_relaxed(parent, spec.smiles, [order[k - 1]])
+        before = self.best[(spec.name, k)][0]
+
+        def then(atoms: Atoms, rec: dict) -> None:
+            better = bool(np.isfinite(rec["energy_eV"]) and rec["energy_eV"] < before - tol)
+            self._continue(spec, nxt, direction, rnd, changed or better)
+        self._submit_slab(spec, k, order[:k], start, f"{direction}{rnd}", then=then, single=True)
+
+    def _shrink(self, spec, k: int, rnd: int, changed: bool) -> None:
+        if rnd <= self._sweeps() and k >= 0:
+            self._sweep_step(spec, k, "shrink", rnd, changed)
+
+    def _continue(self, spec, k: int, direction: str, rnd: int, changed: bool) -> None:
+        n_max = max(self.n_values)
+        if direction == "shrink" and k >= 0:
+            return self._sweep_step(spec, k, "shrink", rnd, changed)
+        if direction == "shrink":  # backward pass done
+            if changed:
+                self._sweep_step(spec, 1, "regrow", rnd, False)
+            return None
+        if k <= n_max:
+            return self._sweep_step(spec, k, "regrow", rnd, changed)
+        if changed:  # forward pass done and it improved something: next round
+            self._shrink(spec, n_max - 1, rnd + 1, False)
+        return None
 
     def _refine(self, spec) -> None:
         prev = self.previous
@@ -324,8 +399,11 @@ class _Planner:
             return None
         refs = References(self.mat.name, self.refs["g_bulk_eV"], self.refs["mu_AX_eV"],
                           dict(self.refs["mu_LX_eV"]), dict(self.refs["mu_LX_kind"]),
-                          self.refs.get("a0_A"), self.calc_params["preset"])
+                          self.refs.get("a0_A"), self.calc_params["preset"], self.refs.get("bulk_tilt_gain_eV"))
         df = pd.DataFrame(self.rows)
+        for col in df.columns:  # list values (e.g. start_energies_eV) as tuples: hashable rows
+            if df[col].map(lambda v: isinstance(v, list)).any():
+                df[col] = df[col].map(lambda v: tuple(v) if isinstance(v, list) else v)
         df = df[df["status"] == "ok"] if "status" in df else df
         if df.empty:
             return None
@@ -459,6 +537,12 @@ def write_outputs(result: CampaignResult, structures: dict[str, Atoms], plot: bo
     table[cols].to_csv(out / "results.csv", index=False)
     summ = pd.concat([s.summary for s in result.stages], ignore_index=True)
     summ.to_csv(out / "summary.csv", index=False)
+    if len(result.stages) > 1:  # the funnel: did a higher level reorder the arrangements?
+        from surfchem.trust.diagnostics import stage_rankings
+
+        ranks = stage_rankings([s.table for s in result.stages])
+        ranks.to_csv(out / "stages.csv", index=False)
+        result.files["stages"] = str(out / "stages.csv")
     refs = {f"stage{s.stage}": {**s.references.as_dict(), "n_min": s.n_min} for s in result.stages}
     (out / "references.json").write_text(json.dumps(
         {**result.references.as_dict(), "n_min": result.n_min, "stages": refs,
@@ -477,8 +561,8 @@ def write_outputs(result: CampaignResult, structures: dict[str, Atoms], plot: bo
     bare = structures.get(f"stage{last}/slab//0")
     if bare is not None:
         write(sdir / "bare_n0.extxyz", bare)
-    result.files = {"results": str(out / "results.csv"), "summary": str(out / "summary.csv"),
-                    "references": str(out / "references.json")}
+    result.files.update({"results": str(out / "results.csv"), "summary": str(out / "summary.csv"),
+                         "references": str(out / "references.json")})
     if plot:
         from surfchem.plot.coverage import plot_coverage
 

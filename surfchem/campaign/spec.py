@@ -80,6 +80,10 @@ class SearchSpec(_Strict):
     anneal_T_K: Annotated[float, Field(gt=0)] = 300.0
     direct_start: bool = True  # in grow mode, also relax the arrangement built directly
     seed: int = 0
+    # grow mode: rounds of "shrink from N+1" (backward) and "regrow from N-1" (forward) single
+    # relaxations after the chain, until no (ligand, N) improves by more than tol_eV
+    sweeps: Annotated[int, Field(ge=0)] = 2
+    bare_starts: Annotated[int, Field(ge=1)] = 8  # starts for the bare slab (cheap, framework tilts)
 
 
 class StageSpec(_Strict):
@@ -96,6 +100,9 @@ class StageSpec(_Strict):
     keep: Annotated[int, Field(ge=1)] = 1
     mpi_ranks: Annotated[int, Field(ge=1)] = 1
     search: SearchSpec | None = None
+    # bulk perovskite reference: rattled 2x2x2 starts at the cubic a0 (octahedral tilts, as the
+    # slab may tilt; surfchem.relax.bulk_tilt_minimum); 0 = the cubic 5-atom cell only
+    bulk_tilt_starts: Annotated[int, Field(ge=0)] = 3
     diagnostics_tol_eV: Annotated[float, Field(gt=0)] = 0.15
 
     @field_validator("calculator")

@@ -54,7 +54,16 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
             lat = relax_bulk_lattice(task["material"], calc)
             rec = {"a0_A": lat.a0_A, "energy_eV": lat.energy_per_fu_eV,
                    "bulk_modulus_GPa": lat.bulk_modulus_GPa, "converged": True, "status": "ok"}
-            return {"record": rec, "atoms": bulk(task["material"], a=lat.a0_A)}
+            atoms = bulk(task["material"], a=lat.a0_A)
+            starts = int(task.get("bulk_tilt_starts") or 0)
+            if starts > 0:  # reference consistent with a slab whose octahedra may tilt
+                from surfchem.relax import bulk_tilt_minimum
+
+                tilt = bulk_tilt_minimum(task["material"], lat.a0_A, calc, starts=starts)
+                rec.update(energy_eV=tilt.energy_per_fu_eV, cubic_energy_eV=tilt.cubic_energy_per_fu_eV,
+                           tilt_gain_eV=tilt.tilt_gain_eV, tilt_start_energies_eV=tilt.start_energies_per_fu_eV)
+                atoms = tilt.atoms
+            return {"record": rec, "atoms": atoms}
         if kind == "single_point":
             import time
 
@@ -81,7 +90,8 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
             from surfchem.trust.search import SearchSettings, minimum_search
 
             opts = dict(task["search"])
-            opts.pop("direct_start", None)
+            for key in ("direct_start", "sweeps", "bare_starts"):
+                opts.pop(key, None)
             opts["depths_A"] = tuple(opts.get("depths_A", (0.0,)))
             prefix = task["trajectory"].removesuffix(".traj") if task.get("trajectory") else None
             sr = minimum_search(task["atoms"], calc, task["settings"], SearchSettings(**opts), prefix=prefix,

@@ -37,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patience", type=int, default=2, help="search stop rule: starts without improvement")
     p.add_argument("--search-tol", type=float, default=0.05, help="search stop rule: improvement, eV")
     p.add_argument("--anneal-steps", type=int, default=0, help="Langevin MD steps before each perturbed start")
+    p.add_argument("--sweeps", type=int, default=2,
+                   help="with --starts > 1: rounds of shrink-from-N+1 / regrow-from-N-1 relaxations (default 2)")
     p.add_argument("--workers", type=int, default=1, help="parallel tasks (Parsl threads)")
     p.add_argument("--db", default=None, help="database path or postgresql:// URL (default OUT/results.db)")
     p.add_argument("--out", default="results/screen", help="output directory")
@@ -69,7 +71,8 @@ def run_screen(args: argparse.Namespace) -> int:
         fix=args.fix, layers=args.layers, vacuum=args.vacuum, mu_LX_eV=_mu(args.mu),
         db=args.db, progress=not args.no_progress, workers=args.workers,
         search=None if args.starts <= 1 else {"n_starts": args.starts, "patience": args.patience,
-                                              "tol_eV": args.search_tol, "anneal_steps": args.anneal_steps},
+                                              "tol_eV": args.search_tol, "anneal_steps": args.anneal_steps,
+                                              "sweeps": args.sweeps},
     )
     if args.json:
         print_json({

@@ -42,6 +42,9 @@ class References:
     mu_LX_kind: dict[str, str] = field(default_factory=dict)  # ligand -> 'ion_pair' | 'user'
     a0_A: float | None = None
     calculator: str = ""
+    # g_bulk_eV minus the cubic 5-atom cell's energy (<= 0: octahedral tilts allowed, see
+    # surfchem.relax.bulk_tilt_minimum); None when the cubic cell is the reference
+    bulk_tilt_gain_eV: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)

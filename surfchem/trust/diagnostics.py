@@ -146,6 +146,50 @@ def face_equivalence(table: pd.DataFrame, perms: np.ndarray, tol_eV: float = 0.1
     return out
 
 
+def pool_minima(table: pd.DataFrame, merge_eV: float = 0.02) -> pd.DataFrame:
+    """On each lowest (ligand, N) row, pool the minima of all rows of the same arrangement.
+
+    With consistency sweeps (shrink from N+1, regrow from N-1) one arrangement is relaxed from
+    several independent sources: the search's starts (``start_energies_eV``) and each sweep's
+    single relaxation. Their energies, merged when closer than ``merge_eV`` (energy-only, the
+    sweep rows carry no fingerprints), give ``n_starts``, ``n_distinct``, ``energy_spread_eV``
+    (std of the lowest three distinct minima) and ``gap_eV`` of the reported minimum.
+    """
+    out = table.copy()
+    for col in ("n_starts", "n_distinct", "energy_spread_eV", "gap_eV"):
+        if col not in out:
+            out[col] = np.nan
+        out[col] = out[col].astype(float)
+    for _, grp in out.groupby(["ligand", "n"]):
+        mins = grp[grp["is_min"]]
+        if len(grp) < 2 or mins.empty:
+            continue
+        i = mins.index[0]
+        same = grp[[_sites(s) == _sites(out.at[i, "sites"]) for s in grp["sites"]]]
+        if len(same) < 2:
+            continue
+        energies: list[float] = []
+        for _, r in same.iterrows():
+            se = r.get("start_energies_eV")
+            if isinstance(se, list | tuple | np.ndarray) and len(se):
+                energies += [float(x) for x in se]
+            else:
+                energies.append(float(r["energy_eV"]))
+        e = sorted(x for x in energies if np.isfinite(x))
+        if not e:
+            continue
+        distinct = [e[0]]
+        for x in e[1:]:
+            if x - distinct[-1] > merge_eV:
+                distinct.append(x)
+        low = distinct[:3]
+        out.loc[i, "n_starts"] = len(e)
+        out.loc[i, "n_distinct"] = len(distinct)
+        out.loc[i, "energy_spread_eV"] = float(np.std(low)) if len(low) > 1 else 0.0
+        out.loc[i, "gap_eV"] = float(low[1] - low[0]) if len(low) > 1 else np.nan
+    return out
+
+
 def uncertainties(table: pd.DataFrame) -> pd.DataFrame:
     """Add ``gamma_err_J_m2`` and ``dG_err_eV`` from ``energy_spread_eV`` (see module docs)."""
     out = table.copy()
@@ -163,7 +207,7 @@ def add_diagnostics(table: pd.DataFrame, perms: np.ndarray, tol_eV: float = 0.15
     """All diagnostics: per-row sanity flags (already in the table as ``flag_*`` from the
     workers), face equivalence, grow-vs-direct, uncertainties, and the ``flags`` string."""
     out = face_equivalence(table, perms, tol_eV)
-    out = uncertainties(out)
+    out = uncertainties(pool_minima(out))
     for f in FLAGS:
         col = f"flag_{f}"
         if col not in out:
@@ -173,6 +217,9 @@ def add_diagnostics(table: pd.DataFrame, perms: np.ndarray, tol_eV: float = 0.15
         out["flag_grow_vs_direct"] = out["grow_direct_diff_eV"].abs() > tol_eV
     if "n_starts" in out:
         out["flag_single_start"] = out["n_starts"].fillna(1).astype(int) <= 1
+        if "build" in out:  # a sweep row is one start of a pooled search by design
+            sweep = out["build"].astype(str).str.match(r"^(shrink|regrow)\d+$")
+            out.loc[sweep, "flag_single_start"] = False
     else:
         out["n_starts"] = 1
         out["flag_single_start"] = True
@@ -185,3 +232,38 @@ def stage_spread(tables: list[pd.DataFrame], column: str = "gamma_J_m2") -> pd.D
     rows = pd.concat([t[t["is_min"]][["ligand", "n", column]].assign(stage=t["stage"].iloc[0] if "stage" in t else i)
                       for i, t in enumerate(tables)])
     return rows.groupby(["ligand", "n"])[column].agg(["min", "max", "std"]).reset_index()
+
+
+def stage_rankings(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """How the funnel's stages rank the arrangements of each (ligand, N).
+
+    One row per (ligand, n, stage): the arrangements that stage computed, in order of increasing
+    G (``order``: arrangement indices joined by ``>``, lowest first), the lowest one
+    (``best_arrangement``), its ``gamma_J_m2`` and ``dG_eV``, and ``rank_changed``: whether the
+    order of the arrangements this stage shares with the previous stage differs from the
+    previous stage's order (True also when the lowest arrangement changed), ``best_changed``: the
+    lowest shared arrangement differs. Stage 0 rows have both False.
+    """
+    rows = []
+    prev_order: dict[tuple[str, int], list[int]] = {}
+    for s, t in enumerate(tables):
+        stage = int(t["stage"].iloc[0]) if "stage" in t and len(t) else s
+        calc = str(t["calculator"].iloc[0]) if "calculator" in t and len(t) else ""
+        for (lig, n), grp in t[t["n"] > 0].groupby(["ligand", "n"]):
+            g = grp.sort_values("G_eV").drop_duplicates("arrangement")
+            order = [int(a) for a in g["arrangement"]]
+            best = g.iloc[0]
+            before = prev_order.get((lig, n))
+            if before is None:
+                changed = best_changed = False
+            else:
+                shared_now = [a for a in order if a in before]
+                shared_before = [a for a in before if a in order]
+                changed = shared_now != shared_before
+                best_changed = bool(shared_now and shared_before and shared_now[0] != shared_before[0])
+            rows.append({"ligand": lig, "n": int(n), "stage": stage, "calculator": calc,
+                         "order": ">".join(map(str, order)), "best_arrangement": order[0],
+                         "gamma_J_m2": float(best["gamma_J_m2"]), "dG_eV": float(best["dG_eV"]),
+                         "rank_changed": changed, "best_changed": best_changed})
+            prev_order[(lig, n)] = order
+    return pd.DataFrame(rows)
