@@ -129,7 +129,14 @@ def test_cluster_spec_loads_and_renders(tmp_path, capsys):
     assert "srun -n 128 gpaw python -m surfchem validate --spec" in script
     bad = tmp_path / "bad.toml"
     bad.write_text('profile = "cluster"\ncalculators = ["chgnet"]\nkpoints = 3\n')
-    with pytest.raises(InputError, match="unknown keys \\['kpoints'\\]"):
+    with pytest.raises(InputError, match="kpoints: unknown key .*surfchem.validate.spec"):
+        load_spec(bad)
+    bad.write_text('profile = "nope"\ncalculators = ["mace"]\n')
+    with pytest.raises(InputError) as err:
+        load_spec(bad)
+    assert "profile: profile must be one of" in str(err.value) and "mace" in str(err.value)
+    bad.write_text('calculators = []\n')
+    with pytest.raises(InputError, match="calculators"):
         load_spec(bad)
 
 

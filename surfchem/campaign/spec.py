@@ -222,13 +222,13 @@ class CampaignSpec(_Strict):
         return self.database.url or str(self.out_dir(base) / "results.db")
 
 
-def _format_errors(err: ValidationError, source: str) -> str:
+def _format_errors(err: ValidationError, source: str, schema: str = "surfchem.campaign.spec") -> str:
     lines = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see surfchem.campaign.spec for the schema)"
+            msg = f"unknown key (check the spelling; see {schema} for the schema)"
         given = e.get("input")
         shown = f" (got {given!r})" if e["type"] != "extra_forbidden" and not isinstance(given, dict) else ""
         lines.append(f"{source}: {loc}: {msg}{shown}")
@@ -237,20 +237,29 @@ def _format_errors(err: ValidationError, source: str) -> str:
 
 def parse_spec(data: dict[str, Any], source: str = "spec") -> CampaignSpec:
     """Validate a spec given as a dict (e.g. parsed TOML)."""
+    return validate_model(CampaignSpec, data, source)
+
+
+def read_toml(path: str | Path, what: str = "spec") -> dict[str, Any]:
+    """A TOML file as a dict; a missing file or bad TOML is an InputError naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} {str(path)!r} not found")
     try:
-        return CampaignSpec.model_validate(data)
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from None
+
+
+def validate_model(model: type[BaseModel], data: dict[str, Any], source: str) -> Any:
+    """``model.model_validate(data)`` with pydantic's errors as one line per problem."""
+    try:
+        return model.model_validate(data)
     except ValidationError as err:
-        raise InputError(_format_errors(err, source)) from None
+        raise InputError(_format_errors(err, source, model.__module__)) from None
 
 
 def load_spec(path: str | Path) -> CampaignSpec:
     """Read and validate a campaign TOML file. Relative ``out``/database paths stay relative to
     the current directory (as the CLI is run)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"campaign spec {str(path)!r} not found")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML: {exc}") from None
-    return parse_spec(data, str(path))
+    return parse_spec(read_toml(path, "campaign spec"), str(path))

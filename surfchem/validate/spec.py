@@ -10,44 +10,71 @@ ML-relaxed geometries are broadcast from rank 0 so all ranks see identical atoms
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from surfchem.errors import InputError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from surfchem.campaign.spec import read_toml, validate_model
 from surfchem.validate.engine import resolve_calculator
 
-_KEYS = {"name", "profile", "calculators", "out", "gpaw", "slurm", "geometry_calculator", "parts"}
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SlurmSpec(_Strict):
+    partition: str = "compute"
+    nodes: Annotated[int, Field(ge=1)] = 1
+    tasks_per_node: Annotated[int, Field(ge=1)] = 64
+    walltime: str = "24:00:00"
+    launcher: Literal["srun", "mpiexec", "mpirun"] = "srun"
+    worker_init: str = "source ~/venvs/surfchem/bin/activate"
+
+
+class ValidationSpec(_Strict):
+    """Schema of a validation spec (declarative, checked like the campaign specs)."""
+
+    name: str = ""
+    profile: str = "cluster"
+    calculators: Annotated[list[str], Field(min_length=1)]
+    out: str = ""
+    gpaw: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    slurm: SlurmSpec = Field(default_factory=SlurmSpec)
+    geometry_calculator: str = "chgnet-d3"
+    parts: list[Literal["bulk", "surface", "binding", "stacking"]] = Field(
+        default_factory=lambda: ["bulk", "surface", "binding", "stacking"])
+
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, v: str) -> str:
+        from surfchem.validate.suite import PROFILES
+
+        if v not in PROFILES:
+            raise ValueError(f"profile must be one of {', '.join(PROFILES)}")
+        return v
+
+    @field_validator("calculators")
+    @classmethod
+    def _calcs(cls, v: list[str]) -> list[str]:
+        for c in v:
+            resolve_calculator(c)
+        return v
+
+    @field_validator("gpaw")
+    @classmethod
+    def _gpaw(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return {resolve_calculator(k): dict(o) for k, o in v.items()}
 
 
 def load_spec(path: str | Path) -> dict[str, Any]:
-    """Read and check a validation spec; unknown keys and names are InputErrors."""
+    """Read and check a validation spec; unknown keys and names are InputErrors (one per line)."""
     p = Path(path)
-    if not p.exists():
-        raise InputError(f"validation spec {str(p)!r} does not exist")
-    try:
-        data = tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"validation spec {str(p)!r} is not valid TOML: {exc}") from None
-    bad = sorted(set(data) - _KEYS)
-    if bad:
-        raise InputError(f"validation spec {str(p)!r}: unknown keys {bad}; allowed: {sorted(_KEYS)}")
-    from surfchem.validate.suite import PROFILES
-
-    profile = data.get("profile", "cluster")
-    if profile not in PROFILES:
-        raise InputError(f"validation spec {str(p)!r}: profile must be one of {', '.join(PROFILES)}")
-    calcs = data.get("calculators")
-    if not calcs or not isinstance(calcs, list):
-        raise InputError(f"validation spec {str(p)!r}: give calculators = [\"chgnet-d3\", ...]")
-    for c in calcs:
-        resolve_calculator(c)
-    gpaw = {resolve_calculator(k): dict(v) for k, v in data.get("gpaw", {}).items()}
-    return {"name": data.get("name", p.stem), "profile": profile, "calculators": list(calcs),
-            "gpaw": gpaw, "out": data.get("out", f"analysis/validation/{profile}"),
-            "slurm": dict(data.get("slurm", {})),
-            "geometry_calculator": data.get("geometry_calculator", "chgnet-d3"),
-            "parts": data.get("parts", ["bulk", "surface", "binding", "stacking"])}
+    spec = validate_model(ValidationSpec, read_toml(p, "validation spec"), str(p))
+    out = spec.model_dump()
+    out["name"] = out["name"] or p.stem
+    out["out"] = out["out"] or f"analysis/validation/{spec.profile}"
+    return out
 
 
 def sbatch_script(spec: dict[str, Any], spec_path: str) -> str:
