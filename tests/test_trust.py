@@ -77,6 +77,13 @@ def test_search_stops_early_and_reports_spread(chgnet_d3, ma1, tmp_path):
     again = minimum_search(ma1, chgnet_d3, {"fmax": 0.3, "steps": 25}, settings, prefix=tmp_path / "s")
     assert again.start_energies_eV == res.start_energies_eV
     assert all(r.get("resumed") for r in again.relax_records)
+    # a resumed minimum keeps the labels of the input (extxyz would turn lists into arrays) and
+    # goes through the sanity checks (regression: numpy occupied_sites broke them mid-campaign)
+    assert again.atoms.info["occupied_sites"] == ma1.info["occupied_sites"]
+    assert not any(structure_sanity(ma1, again.atoms, ma1.info["vacuum_A"]).values())
+    as_array = again.atoms.copy()
+    as_array.info["occupied_sites"] = np.array(ma1.info["occupied_sites"])
+    assert structure_sanity(ma1, as_array) == structure_sanity(ma1, again.atoms)
 
 
 def _table(dG1, dG2, spread=0.0):

@@ -65,7 +65,7 @@ def structure_sanity(start: Atoms, final: Atoms, vacuum_A: float | None = None) 
         if np.any((sym[i] == "H") & np.isin(sym[j], ["Br", "I", "Cl"])):
             flags["bonds"] = True
         sites = final.info.get("site_positions")
-        occupied = final.info.get("occupied_sites", [])
+        occupied = [int(x) for x in np.atleast_1d(final.info.get("occupied_sites", []))]
         if sites is not None and occupied:
             sites = np.asarray(sites, float).reshape(-1, 3)
             heads = [k for k in range(len(final)) if sym[k] == "N" and lig[k] >= 0]

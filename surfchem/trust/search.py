@@ -186,6 +186,7 @@ def minimum_search(atoms: Atoms, calculator: Any, relax_settings: dict[str, Any]
                 if name in atoms.arrays:
                     final.set_array(name, atoms.get_array(name))
             e = float(final.info["search_energy_eV"])
+            final.info = dict(atoms.info)  # labels as given (extxyz turns lists into arrays)
             records.append({"start": i, "label": label, "energy_eV": e, "resumed": True})
         else:
             if settings.anneal_steps > 0 and i > 0:
