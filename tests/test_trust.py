@@ -224,3 +224,38 @@ def test_consistency_sweeps_reach_the_bare_slab(chgnet_d3, tmp_path):
     assert len(ResultStore(tmp_path / "results.db")) == n_rows
     assert again.counts.get("computed_ok", 0) == 0
     assert np.allclose(sorted(again.table["energy_eV"]), sorted(t["energy_eV"]))
+
+
+def test_mirror_and_splice_faces():
+    """Face operators: the mirror maps site s to the site above/below it and is an involution; a
+    top face spliced onto its own mirror image is mirror-symmetric; splicing N+1's top with N-1's
+    bottom gives the composition and sites of N in the grow order."""
+    from surfchem.build.arrangements import grow_order
+    from surfchem.trust.splice import _middle, mirror_slab, splice_faces
+
+    s = slab()
+    order = grow_order(s)
+    three = decorate(s, "PEA", order[:3])  # top: sites 0, 3; bottom: site 4
+    m = mirror_slab(three)
+    assert m.info["occupied_sites"] == [0, 4, 7]
+    assert m.get_chemical_formula() == three.get_chemical_formula()
+    back = mirror_slab(m)
+    shift = _middle(three)[0] - _middle(back)[0]
+    assert np.allclose(back.positions + [0, 0, shift], three.positions, atol=1e-8)
+    assert (back.get_array("surface_site") == three.get_array("surface_site")).all()
+
+    sym = splice_faces(three, m)  # top of three on both faces
+    assert sym.info["occupied_sites"] == sorted(order[:4])
+    z_mid, mid = _middle(sym)
+    key = np.c_[np.round(sym.positions[:, :2], 4), np.round(np.abs(sym.positions[:, 2] - z_mid), 4), sym.numbers]
+    outer = np.setdiff1d(np.arange(len(sym)), mid)
+    uniq, counts = np.unique(key[outer], axis=0, return_counts=True)
+    assert (counts == 2).all()  # every atom off the middle plane has its mirror partner
+
+    four, two = decorate(s, "PEA", order[:4]), decorate(s, "PEA", order[:2])
+    odd = splice_faces(four, two)
+    assert odd.info["occupied_sites"] == sorted(order[:3])
+    assert odd.get_chemical_formula() == three.get_chemical_formula()
+    assert len(set(odd.get_array("ligand_index")[odd.get_array("ligand_index") >= 0])) == 3
+    with pytest.raises(Exception, match="in-plane cell"):
+        splice_faces(four, decorate(slab(a=6.2), "PEA", order[:2]))

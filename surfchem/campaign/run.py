@@ -323,64 +323,91 @@ class _Planner:
     def _grow(self, spec, k: int) -> None:
         n_max = max(self.n_values)
         if k > n_max:
-            self._shrink(spec, n_max - 1, 1, False)
+            self._round(spec, 1)
             return
         order = grow_order(self.template)
         parent = self.best[(spec.name, k - 1)][1]
-        self.made_from[(spec.name, k, "grow")] = self.version[(spec.name, k - 1)]
+        self.made_from[(spec.name, k, "regrow")] = (self.version[(spec.name, k - 1)],)
         start = decorate_relaxed(parent, spec.smiles, [order[k - 1]])
         self._submit_slab(spec, k, order[:k], start, "grow",
                           then=lambda atoms, rec: self._grow(spec, k + 1))
 
     # -- consistency sweeps (grow mode with a search) --------------------------------------------
-    # Round r: shrink (N+1 -> N, ligand replaced by Cs) for N = n_max-1 .. 0, then, if anything
-    # improved by more than tol_eV, regrow (N-1 -> N) for N = 1 .. n_max; next round if the regrow
-    # improved something. A better framework (octahedral tilts) or head geometry found at any N so
-    # reaches every N, which is what face-equivalent steps need to agree. Single relaxations; a
-    # start is skipped when its parent has not changed since the last start made from it.
+    # Round r, after the grow chain: (1) shrink: N+1 -> N (ligand replaced by Cs) for N = n_max-1
+    # .. 0; (2) if that improved anything by more than tol_eV, regrow: N-1 -> N for N = 1 .. n_max;
+    # (3) splice (surfchem.trust.splice): for even N the top face mirrored onto the bottom and vice
+    # versa, then for odd N the top face of N+1 joined to the bottom face of N-1. Another round if
+    # the round improved anything. A better framework (octahedral tilts) or head geometry found at
+    # any N so reaches every N, and the lowest face states found anywhere are combined, which is
+    # what face-equivalent steps need to agree. Single relaxations, in sequence (each start is
+    # made when its turn comes, from the best structures at that time); a start is skipped when
+    # its parents have not changed since the last start made from them.
     def _sweeps(self) -> int:
         search = self.stage.search
         if search is None or self.s > 0 or self.spec.arrangements != "grow":
             return 0
         return search.sweeps
 
-    def _sweep_step(self, spec, k: int, direction: str, rnd: int, changed: bool) -> None:
-        tol = self.stage.search.tol_eV if self.stage.search is not None else 0.0
-        nxt = k - 1 if direction == "shrink" else k + 1
-        parent_key = (spec.name, k + 1) if direction == "shrink" else (spec.name, k - 1)
+    def _sweep_plan(self, spec, phase: str) -> list[tuple[int, str, tuple, Callable[[], Atoms]]]:
+        """(N, label, parent keys, start factory) of one phase of a round."""
+        from surfchem.trust.splice import mirror_slab, splice_faces
+
         order = grow_order(self.template)
-        made = (spec.name, k, "shrink" if direction == "shrink" else "grow")
-        if self.made_from.get(made) == self.version[parent_key]:
-            return self._continue(spec, nxt, direction, rnd, changed)
-        self.made_from[made] = self.version[parent_key]
-        parent = self.best[parent_key][1]
-        if direction == "shrink":
-            start = undecorate(parent, order[k])
-        else:
-            start = decorate_relaxed(parent, spec.smiles, [order[k - 1]])
-        before = self.best[(spec.name, k)][0]
-
-        def then(atoms: Atoms, rec: dict) -> None:
-            better = bool(np.isfinite(rec["energy_eV"]) and rec["energy_eV"] < before - tol)
-            self._continue(spec, nxt, direction, rnd, changed or better)
-        self._submit_slab(spec, k, order[:k], start, f"{direction}{rnd}", then=then, single=True)
-
-    def _shrink(self, spec, k: int, rnd: int, changed: bool) -> None:
-        if rnd <= self._sweeps() and k >= 0:
-            self._sweep_step(spec, k, "shrink", rnd, changed)
-
-    def _continue(self, spec, k: int, direction: str, rnd: int, changed: bool) -> None:
         n_max = max(self.n_values)
-        if direction == "shrink" and k >= 0:
-            return self._sweep_step(spec, k, "shrink", rnd, changed)
-        if direction == "shrink":  # backward pass done
-            if changed:
-                self._sweep_step(spec, 1, "regrow", rnd, False)
-            return None
-        if k <= n_max:
-            return self._sweep_step(spec, k, "regrow", rnd, changed)
-        if changed:  # forward pass done and it improved something: next round
-            self._shrink(spec, n_max - 1, rnd + 1, False)
+        lig = spec.name
+        best = self.best
+        if phase == "shrink":
+            return [(k, "shrink", ((lig, k + 1),), lambda k=k: undecorate(best[(lig, k + 1)][1], order[k]))
+                    for k in range(n_max - 1, -1, -1)]
+        if phase == "regrow":
+            return [(k, "regrow", ((lig, k - 1),),
+                     lambda k=k: decorate_relaxed(best[(lig, k - 1)][1], spec.smiles, [order[k - 1]]))
+                    for k in range(1, n_max + 1)]
+        items = []
+        for k in range(0, n_max + 1, 2):
+            items.append((k, "mirror_top", ((lig, k),),
+                          lambda k=k: splice_faces(best[(lig, k)][1], mirror_slab(best[(lig, k)][1]))))
+            items.append((k, "mirror_bottom", ((lig, k),),
+                          lambda k=k: splice_faces(mirror_slab(best[(lig, k)][1]), best[(lig, k)][1])))
+        for k in range(1, n_max, 2):
+            items.append((k, "splice", ((lig, k + 1), (lig, k - 1)),
+                          lambda k=k: splice_faces(best[(lig, k + 1)][1], best[(lig, k - 1)][1])))
+        return items
+
+    def _round(self, spec, rnd: int) -> None:
+        if rnd <= self._sweeps():
+            self._phase(spec, rnd, "shrink", self._sweep_plan(spec, "shrink"), False, False)
+
+    def _phase(self, spec, rnd: int, phase: str, items: list, changed: bool, round_changed: bool) -> None:
+        """Run the items of a phase one after the other, then the next phase or round."""
+        tol = self.stage.search.tol_eV if self.stage.search is not None else 0.0
+        order = grow_order(self.template)
+        while items:
+            k, label, parents, make = items.pop(0)
+            made = (spec.name, k, label)
+            versions = tuple(self.version[p] for p in parents)
+            if self.made_from.get(made) == versions:
+                continue
+            self.made_from[made] = versions
+            try:
+                start = make()
+            except InputError:
+                continue  # e.g. a crowded face that leaves no room: this start is skipped
+            if sorted(start.info.get("occupied_sites", [])) != sorted(order[:k]):
+                continue  # not the arrangement of the chain (slabs other than the symmetric grow order)
+            before = self.best[(spec.name, k)][0]
+
+            def then(atoms: Atoms, rec: dict, before=before) -> None:
+                better = bool(np.isfinite(rec["energy_eV"]) and rec["energy_eV"] < before - tol)
+                self._phase(spec, rnd, phase, items, changed or better, round_changed or better)
+            self._submit_slab(spec, k, order[:k], start, f"{label}{rnd}", then=then, single=True)
+            return
+        if phase == "shrink" and changed:
+            return self._phase(spec, rnd, "regrow", self._sweep_plan(spec, "regrow"), False, round_changed)
+        if phase in ("shrink", "regrow"):
+            return self._phase(spec, rnd, "splice", self._sweep_plan(spec, "splice"), False, round_changed)
+        if round_changed:
+            self._round(spec, rnd + 1)
         return None
 
     def _refine(self, spec) -> None:

@@ -218,7 +218,7 @@ def add_diagnostics(table: pd.DataFrame, perms: np.ndarray, tol_eV: float = 0.15
     if "n_starts" in out:
         out["flag_single_start"] = out["n_starts"].fillna(1).astype(int) <= 1
         if "build" in out:  # a sweep row is one start of a pooled search by design
-            sweep = out["build"].astype(str).str.match(r"^(shrink|regrow)\d+$")
+            sweep = out["build"].astype(str).str.match(r"^(shrink|regrow|mirror_top|mirror_bottom|splice)\d+$")
             out.loc[sweep, "flag_single_start"] = False
     else:
         out["n_starts"] = 1
