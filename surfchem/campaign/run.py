@@ -391,8 +391,9 @@ class _Planner:
             self.made_from[made] = versions
             try:
                 start = make()
-            except InputError:
-                continue  # e.g. a crowded face that leaves no room: this start is skipped
+            except InputError:  # e.g. a crowded face that leaves no room: this start is skipped
+                self.loop.counts["sweep_starts_skipped"] += 1
+                continue
             if sorted(start.info.get("occupied_sites", [])) != sorted(order[:k]):
                 continue  # not the arrangement of the chain (slabs other than the symmetric grow order)
             before = self.best[(spec.name, k)][0]
