@@ -53,6 +53,10 @@ def test_coverage_table_min_and_dG():
     assert np.isclose(d2, -250.0 - (-215.5) - (-40.0) + (-7.0))
     with pytest.raises(InputError, match="no mu_LX"):
         coverage_table(rows, References("CsPbBr3", -18.6, -7.0, {}))
+    # tied minima (mirror images relax to the same energy): still one reported row per N
+    tied = pd.concat([rows, rows.iloc[[3]].assign(sites="mirror")], ignore_index=True)
+    t = coverage_table(tied, refs)
+    assert t.groupby(["ligand", "n"])["is_min"].sum().eq(1).all()
 
 
 def test_screen_real_energies(mini_screen):

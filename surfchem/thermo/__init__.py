@@ -104,8 +104,10 @@ def coverage_table(records: pd.DataFrame, refs: References) -> pd.DataFrame:
     )
     df["gamma_J_m2"] = df["gamma_eV_A2"] * EV_PER_A2_IN_J_PER_M2
     df["gamma_meV_A2"] = df["gamma_eV_A2"] * 1e3
-    gmin = df.groupby(["ligand", "n"])["G_eV"].transform("min")
-    df["is_min"] = np.isclose(df["G_eV"], gmin) & df["G_eV"].notna()
+    # exactly one is_min row per (ligand, n), also when minima tie (e.g. mirror images)
+    df["is_min"] = False
+    valid = df[df["G_eV"].notna()]
+    df.loc[valid.groupby(["ligand", "n"])["G_eV"].idxmin().to_numpy(), "is_min"] = True
     best = df[df["is_min"]].drop_duplicates(["ligand", "n"]).set_index(["ligand", "n"])["G_eV"]
     prev = [best.get((lig, n - 1), np.nan) for lig, n in zip(df["ligand"], df["n"], strict=True)]
     df["dG_eV"] = differential_binding(df["G_eV"], np.asarray(prev, float), mu_lx, refs.mu_AX_eV)

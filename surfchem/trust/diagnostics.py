@@ -124,7 +124,7 @@ def face_equivalence(table: pd.DataFrame, perms: np.ndarray, tol_eV: float = 0.1
     out["face_eq_violation_eV"] = np.nan
     out["flag_face_eq"] = False
     per_face = perms.shape[1] // 2
-    best = out[out["is_min"]].sort_values(["ligand", "n"])
+    best = out[out["is_min"]].sort_values(["ligand", "n"]).drop_duplicates(["ligand", "n"])
     for lig, grp in best.groupby("ligand"):
         keys = {}
         rows = grp.set_index("n")
