@@ -201,9 +201,13 @@ class _Planner:
         tilt_starts = self.stage.bulk_tilt_starts if kind == "bulk" else 0
         if tilt_starts:
             settings = {**settings, "bulk_tilt_starts": tilt_starts}
+        hashed = settings
         if mode == "search":
             settings = {**settings, "search": search}
-        h = task_hash(atoms, self.calc_params, {**settings, "material": material, "kind": mode,
+            # the hash holds what changes this task's result: not the sweep plan around it
+            plan_keys = ("sweeps", "regrow", "bare_starts", "direct_start")
+            hashed = {**settings, "search": {k: v for k, v in search.items() if k not in plan_keys}}
+        h = task_hash(atoms, self.calc_params, {**hashed, "material": material, "kind": mode,
                                                 "extra": [task_hash(a, {}, {}) for _, a in extra_starts or []]})
         task = {
             "kind": mode, "hash": h, "atoms": atoms, "material": material,
@@ -302,7 +306,7 @@ class _Planner:
                         self._submit_slab(spec, k, a.sites, decorate(atoms, spec.smiles, a.sites), "direct")
 
     def _submit_slab(self, spec, k: int, sites, start: Atoms, mode_label: str, then=None,
-                     single: bool = False) -> None:
+                     single: bool = False, counted: bool = True) -> None:
         start.info["ligand"] = spec.name
         arr = identify(sites, self.perms)
         rec = {**self.base, "ligand": spec.name, "smiles": spec.smiles, "n": k,
@@ -318,7 +322,7 @@ class _Planner:
         if search is not None and search.direct_start and mode_label == "grow":
             extra = [("direct", decorate(self.bare, spec.smiles, list(sites)))]
         self.loop.submit(self._task("slab", rec, start, mode=self._mode(), extra_starts=extra, single=single),
-                         cb, extra=single)
+                         cb, extra=single or not counted)
 
     def _grow(self, spec, k: int) -> None:
         n_max = max(self.n_values)
@@ -334,7 +338,8 @@ class _Planner:
 
     # -- consistency sweeps (grow mode with a search) --------------------------------------------
     # Round r, after the grow chain: (1) shrink: N+1 -> N (ligand replaced by Cs) for N = n_max-1
-    # .. 0; (2) if that improved anything by more than tol_eV, regrow: N-1 -> N for N = 1 .. n_max;
+    # .. 0; (2) with search.regrow and if (1) improved anything by more than tol_eV, regrow: N-1 -> N
+    # for N = 1 .. n_max;
     # (3) splice (surfchem.trust.splice): for even N the top face mirrored onto the bottom and vice
     # versa, then for odd N the top face of N+1 joined to the bottom face of N-1. Another round if
     # the round improved anything. A better framework (octahedral tilts) or head geometry found at
@@ -403,7 +408,7 @@ class _Planner:
                 self._phase(spec, rnd, phase, items, changed or better, round_changed or better)
             self._submit_slab(spec, k, order[:k], start, f"{label}{rnd}", then=then, single=True)
             return
-        if phase == "shrink" and changed:
+        if phase == "shrink" and changed and self.stage.search is not None and self.stage.search.regrow:
             return self._phase(spec, rnd, "regrow", self._sweep_plan(spec, "regrow"), False, round_changed)
         if phase in ("shrink", "regrow"):
             return self._phase(spec, rnd, "splice", self._sweep_plan(spec, "splice"), False, round_changed)
@@ -413,12 +418,14 @@ class _Planner:
 
     def _refine(self, spec) -> None:
         prev = self.previous
-        sel = prev[(prev["ligand"] == spec.name) & (prev["n"] > 0) & (prev["status"] == "ok")]
+        # n = 0 rows of this ligand are bare slabs its sweeps found (lower than the shared one):
+        # refined too, so dG(1) of this stage compares like with like
+        sel = prev[(prev["ligand"] == spec.name) & (prev["status"] == "ok")]
         for k, grp in sel.groupby("n"):
             for _, row in grp.nsmallest(self.stage.keep, "energy_eV").iterrows():
                 start = self._rescaled(self.prev_structures[f"hash/{row['task_hash']}"], self.refs["a0_A"])
-                sites = [int(x) for x in str(row["sites"]).split(",") if x != ""]
-                self._submit_slab(spec, int(k), sites, start, f"stage{self.s - 1}")
+                sites = [int(x) for x in str(row["sites"]).split(",") if x not in ("", "nan")]
+                self._submit_slab(spec, int(k), sites, start, f"stage{self.s - 1}", counted=int(k) > 0)
 
     # -- results -------------------------------------------------------------------------------
     def result(self) -> StageResult | None:

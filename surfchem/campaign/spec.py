@@ -80,9 +80,12 @@ class SearchSpec(_Strict):
     anneal_T_K: Annotated[float, Field(gt=0)] = 300.0
     direct_start: bool = True  # in grow mode, also relax the arrangement built directly
     seed: int = 0
-    # grow mode: rounds of "shrink from N+1" (backward) and "regrow from N-1" (forward) single
-    # relaxations after the chain, until no (ligand, N) improves by more than tol_eV
-    sweeps: Annotated[int, Field(ge=0)] = 2
+    # grow mode: rounds of single relaxations after the chain (surfchem.campaign.run): shrink from
+    # N+1, [regrow from N-1], mirror/splice whole faces; until a round improves nothing by more
+    # than tol_eV, at most `sweeps` rounds. regrow is off by default: measured on DDA6/PEA it never
+    # gave a reported minimum (32 relaxations, 28 % of the sweep time)
+    sweeps: Annotated[int, Field(ge=0)] = 3
+    regrow: bool = False
     bare_starts: Annotated[int, Field(ge=1)] = 8  # starts for the bare slab (cheap, framework tilts)
 
 

@@ -90,7 +90,7 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
             from surfchem.trust.search import SearchSettings, minimum_search
 
             opts = dict(task["search"])
-            for key in ("direct_start", "sweeps", "bare_starts"):
+            for key in ("direct_start", "sweeps", "bare_starts", "regrow"):
                 opts.pop(key, None)
             opts["depths_A"] = tuple(opts.get("depths_A", (0.0,)))
             prefix = task["trajectory"].removesuffix(".traj") if task.get("trajectory") else None

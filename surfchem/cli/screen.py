@@ -32,14 +32,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vacuum", type=float, default=15.0, help="vacuum between ligand tips, Å")
     p.add_argument("--mu", action="append", default=[], metavar="LIGAND=EV",
                    help="user chemical potential of L-HX in eV (instead of the ion pair); repeatable")
-    p.add_argument("--starts", type=int, default=1,
-                   help="multi-start minimum search: starts per ligand slab (default 1 = single relaxation)")
+    p.add_argument("--starts", type=int, default=3,
+                   help="minimum search: starts per ligand slab, then consistency sweeps (default 3; "
+                        "1 = one relaxation per slab, no search, a fast preview flagged single_start)")
     p.add_argument("--patience", type=int, default=2, help="search stop rule: starts without improvement")
     p.add_argument("--search-tol", type=float, default=0.05, help="search stop rule: improvement, eV")
     p.add_argument("--anneal-steps", type=int, default=0, help="Langevin MD steps before each perturbed start")
-    p.add_argument("--sweeps", type=int, default=2,
-                   help="with --starts > 1: rounds of shrink-from-N+1 / regrow-from-N-1 relaxations (default 2)")
-    p.add_argument("--workers", type=int, default=1, help="parallel tasks (Parsl threads)")
+    p.add_argument("--sweeps", type=int, default=3,
+                   help="with --starts > 1: at most this many rounds of shrink-from-N+1 and mirror/splice "
+                        "relaxations (default 3)")
+    p.add_argument("--regrow", action="store_true", help="sweeps also regrow N from N-1 (off by default)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel tasks (Parsl threads; default: one per ligand, at most the CPU count)")
     p.add_argument("--db", default=None, help="database path or postgresql:// URL (default OUT/results.db)")
     p.add_argument("--out", default="results/screen", help="output directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -60,6 +64,14 @@ def _mu(items: list[str]) -> dict[str, float]:
     return out
 
 
+def _default_workers(ligands: str) -> int:
+    """One worker per ligand (the grow chains are sequential), at most the CPU count."""
+    import os
+
+    n = len([s for s in ligands.split(",") if s.strip()])
+    return max(1, min(n, os.cpu_count() or 1))
+
+
 def run_screen(args: argparse.Namespace) -> int:
     from surfchem.campaign.screen import screen
 
@@ -69,10 +81,10 @@ def run_screen(args: argparse.Namespace) -> int:
         n=args.n, calculator=args.calculator, material=args.material, out=args.out,
         arrangements=arr, fmax=args.fmax, steps=args.steps, optimizer=args.optimizer,
         fix=args.fix, layers=args.layers, vacuum=args.vacuum, mu_LX_eV=_mu(args.mu),
-        db=args.db, progress=not args.no_progress, workers=args.workers,
+        db=args.db, progress=not args.no_progress, workers=args.workers or _default_workers(args.ligands),
         search=None if args.starts <= 1 else {"n_starts": args.starts, "patience": args.patience,
                                               "tol_eV": args.search_tol, "anneal_steps": args.anneal_steps,
-                                              "sweeps": args.sweeps},
+                                              "sweeps": args.sweeps, "regrow": args.regrow},
     )
     if args.json:
         print_json({
