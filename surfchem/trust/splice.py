@@ -24,14 +24,27 @@ from ase import Atoms
 from surfchem.errors import InputError
 
 
-def _middle(atoms: Atoms) -> tuple[float, np.ndarray]:
-    from surfchem.relax import slab_layers
+def _middle(atoms: Atoms, half_width_A: float = 1.0) -> tuple[float, np.ndarray]:
+    """z (Å) of the middle plane and the indices of the middle layer's atoms.
 
-    layers = slab_layers(atoms)
-    if len(layers) % 2 == 0:
-        raise InputError(f"face operators need an odd number of layers (a middle plane); got {len(layers)}")
-    mid = layers[len(layers) // 2]
-    return float(atoms.positions[mid, 2].mean()), mid
+    The plane is the mean z of the B cations (Pb: their layers are symmetric about the middle and
+    do not rumple much); the middle layer is every inorganic atom within ``half_width_A`` of it
+    (the next layers are a0/2 ~ 3 Å away). Counting layers instead fails on relaxed slabs whose
+    surface layers rumple into sub-layers (seen on PEA N = 8).
+    """
+    from surfchem.build.bulk import get_material
+
+    lig = atoms.arrays.get("ligand_index", np.full(len(atoms), -1))
+    inorganic = np.flatnonzero(lig < 0)
+    b = get_material(atoms.info.get("material", "CsPbBr3")).b
+    bcat = [i for i in inorganic if atoms.symbols[i] == b]
+    if not bcat:
+        raise InputError("face operators need a perovskite slab (no B cations found)")
+    z_mid = float(atoms.positions[bcat, 2].mean())
+    mid = inorganic[np.abs(atoms.positions[inorganic, 2] - z_mid) < half_width_A]
+    if len(mid) == 0:
+        raise InputError("face operators need a slab with a middle layer (odd number of layers)")
+    return z_mid, mid
 
 
 def _partner_sites(atoms: Atoms) -> np.ndarray:
