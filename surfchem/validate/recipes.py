@@ -32,13 +32,16 @@ from surfchem.validate.engine import Evaluator, resolve_calculator
 from surfchem.validate.literature import LATTICE_REFERENCES
 
 
-def _dict(obj) -> dict[str, Any]:
-    return {k: v for k, v in asdict(obj).items() if not k.startswith("_")}
+class _Record:
+    """Base of the validation records (dataclasses): ``as_dict`` without private fields."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
 
 
 # -- bulk -----------------------------------------------------------------------------------
 @dataclass
-class BulkA0Record:
+class BulkA0Record(_Record):
     """Cubic lattice constant of one material with one calculator."""
 
     material: str
@@ -53,9 +56,6 @@ class BulkA0Record:
     strain_points: int
     wall_s: float
     error: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return _dict(self)
 
 
 def bulk_a0(material: str, calculator: str, ev: Evaluator, strain: float = 0.04,
@@ -114,7 +114,7 @@ def bulk_a0(material: str, calculator: str, ev: Evaluator, strain: float = 0.04,
 
 # -- surface energy -------------------------------------------------------------------------
 @dataclass
-class SurfaceRecord:
+class SurfaceRecord(_Record):
     """Unrelaxed surface energy of the bare AX-terminated (100) slab."""
 
     material: str
@@ -134,9 +134,6 @@ class SurfaceRecord:
     n_b: int = 0  # B (Pb) atoms in the slab = ABX3 units
     n_a: int = 0
     error: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return _dict(self)
 
 
 def gamma_linear_fit(records: list[dict]) -> dict[str, float]:
@@ -224,7 +221,7 @@ def molecule_box(atoms: Atoms, vacuum: float = 6.0) -> Atoms:
 
 # -- ligand exchange ------------------------------------------------------------------------
 @dataclass
-class BindingRecord:
+class BindingRecord(_Record):
     """Exchange energy of one ligand: slab + L-HBr -> slab(Cs -> L) + CsBr(bulk)."""
 
     ligand: str
@@ -235,9 +232,6 @@ class BindingRecord:
     geometry_calculator: str
     wall_s: float
     error: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return _dict(self)
 
 
 @dataclass
@@ -297,7 +291,7 @@ def ligand_exchange(systems: BindingSystems, calculator: str, ev: Evaluator) -> 
 
 # -- PEA-PEA stacking -----------------------------------------------------------------------
 @dataclass
-class StackingRecord:
+class StackingRecord(_Record):
     """Interaction energy of two neighbouring ligands in the slab geometry (neutral amines)."""
 
     ligand: str
@@ -307,9 +301,6 @@ class StackingRecord:
     separation_A: float
     wall_s: float
     error: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return _dict(self)
 
 
 def _neutral_amine(mol: Atoms) -> Atoms:
