@@ -130,11 +130,9 @@ def grow_order(atoms: Atoms, occupied: list[int] | tuple[int, ...] = ()) -> list
     kind of site on the two faces, so their dG must agree (a free consistency check).
     """
     faces = list(atoms.info["surface_faces"])
-    from surfchem.build.slab import site_positions
+    from surfchem.build.slab import inplane_distances, site_positions
 
     pos = site_positions(atoms)
-    cell = atoms.cell[:2, :2]
-    inv = np.linalg.inv(cell)
     occ = [int(s) for s in occupied]
     order: list[int] = []
     while len(occ) < len(faces):
@@ -147,10 +145,7 @@ def grow_order(atoms: Atoms, occupied: list[int] | tuple[int, ...] = ()) -> list
             others = [o for o in occ if faces[o] == face]
             if not others:
                 return np.inf
-            d = pos[others, :2] - pos[s, :2]
-            frac = d @ inv
-            frac -= np.round(frac)
-            return float(np.linalg.norm(frac @ cell, axis=1).min())
+            return float(inplane_distances(pos[others], pos[s], atoms.cell).min())
 
         cands = [s for s in free if faces[s] == face]
         best = max(cands, key=lambda s: (score(s), -s))

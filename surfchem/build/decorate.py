@@ -20,7 +20,13 @@ import numpy as np
 from ase import Atoms
 
 from surfchem.build.ligands import ligand as make_ligand
-from surfchem.build.slab import DEFAULT_VACUUM_A, site_indices, site_positions, surface_normals
+from surfchem.build.slab import (
+    DEFAULT_VACUUM_A,
+    inplane_distances,
+    site_indices,
+    site_positions,
+    surface_normals,
+)
 from surfchem.errors import InputError
 
 #: smallest allowed distance (Å) between a placed ligand atom and any other fragment's atom
@@ -171,6 +177,7 @@ def undecorate(atoms: Atoms, site: int, vacuum: float | None = None) -> Atoms:
     N+1" starts of the minimum search (:mod:`surfchem.trust`). The vacuum is re-measured from the
     outermost atoms as in :func:`decorate`.
     """
+    from surfchem.build.bulk import get_material
     from surfchem.relax import slab_layers
 
     occupied = [int(s) for s in atoms.info.get("occupied_sites", [])]
@@ -180,26 +187,16 @@ def undecorate(atoms: Atoms, site: int, vacuum: float | None = None) -> Atoms:
     sym = np.array(atoms.get_chemical_symbols())
     heads = {int(lig[i]): i for i in np.flatnonzero((lig >= 0) & (sym == "N"))}
     target = site_positions(atoms)[int(site)]
-    cell2 = atoms.cell[:2, :2]
-    inv = np.linalg.inv(cell2)
-
-    def inplane(i: int) -> float:
-        frac = (atoms.positions[i, :2] - target[:2]) @ inv
-        frac -= np.round(frac)
-        return float(np.linalg.norm(frac @ cell2))
-
     face = atoms.info["surface_faces"][int(site)]
     zmid = 0.5 * (atoms.positions[:, 2].max() + atoms.positions[:, 2].min())
     same_face = {k: i for k, i in heads.items() if (atoms.positions[i, 2] > zmid) == (face == "top")}
     if not same_face:
         raise InputError(f"no ligand head found on the {face} face for site {site}")
-    k = min(same_face, key=lambda kk: inplane(same_face[kk]))
+    k = min(same_face, key=lambda kk: float(inplane_distances(atoms.positions[same_face[kk]], target, atoms.cell)[0]))
     head = atoms.positions[same_face[k]].copy()
     layers = slab_layers(atoms)
     plane = layers[-1] if face == "top" else layers[0]
     z_plane = float(atoms.positions[plane, 2].mean())
-    from surfchem.build.bulk import get_material
-
     a_symbol = get_material(atoms.info.get("material", "CsPbBr3")).a
     out = atoms.copy()
     del out[[i for i in range(len(out)) if lig[i] == k]]

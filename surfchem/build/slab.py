@@ -136,6 +136,15 @@ def site_positions(atoms: Atoms) -> np.ndarray:
     return atoms.positions[idx].copy()
 
 
+def inplane_distances(points: np.ndarray, origin: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """Minimum-image in-plane distances (Å) from ``origin`` to each of ``points`` (x, y used),
+    in the 2-D lattice of the first two cell vectors (orthogonal to z, as every slab here)."""
+    c = np.asarray(cell, dtype=float)[:2, :2]
+    frac = (np.atleast_2d(np.asarray(points, dtype=float))[:, :2] - np.asarray(origin, dtype=float)[:2]) @ np.linalg.inv(c)
+    frac -= np.round(frac)
+    return np.linalg.norm(frac @ c, axis=1)
+
+
 def surface_normals(atoms: Atoms) -> np.ndarray:
     """Outward unit normal (+z for ``top``, -z for ``bottom``) of every surface site."""
     faces = atoms.info["surface_faces"]

@@ -37,7 +37,7 @@ from surfchem.build.ligands import resolve_ligand
 from surfchem.build.slab import slab as build_slab
 from surfchem.calculators import preset_parameters
 from surfchem.campaign.hashing import task_hash
-from surfchem.campaign.spec import CampaignSpec, StageSpec
+from surfchem.campaign.spec import SEARCH_PLAN_KEYS, CampaignSpec, StageSpec
 from surfchem.campaign.store import ResultStore
 from surfchem.errors import InputError
 from surfchem.thermo import References, coverage_table, n_min, summary
@@ -205,8 +205,7 @@ class _Planner:
         if mode == "search":
             settings = {**settings, "search": search}
             # the hash holds what changes this task's result: not the sweep plan around it
-            plan_keys = ("sweeps", "regrow", "bare_starts", "direct_start")
-            hashed = {**settings, "search": {k: v for k, v in search.items() if k not in plan_keys}}
+            hashed = {**settings, "search": {k: v for k, v in search.items() if k not in SEARCH_PLAN_KEYS}}
         h = task_hash(atoms, self.calc_params, {**hashed, "material": material, "kind": mode,
                                                 "extra": [task_hash(a, {}, {}) for _, a in extra_starts or []]})
         task = {
@@ -329,18 +328,20 @@ class _Planner:
         if k > n_max:
             self._round(spec, 1)
             return
-        order = grow_order(self.template)
-        parent = self.best[(spec.name, k - 1)][1]
         self.made_from[(spec.name, k, "regrow")] = (self.version[(spec.name, k - 1)],)
-        start = decorate_relaxed(parent, spec.smiles, [order[k - 1]])
-        self._submit_slab(spec, k, order[:k], start, "grow",
+        self._submit_slab(spec, k, grow_order(self.template)[:k], self._grown_start(spec, k), "grow",
                           then=lambda atoms, rec: self._grow(spec, k + 1))
+
+    def _grown_start(self, spec, k: int) -> Atoms:
+        """Start for N = k: the next ligand of the grow order on the best N = k-1 slab."""
+        parent = self.best[(spec.name, k - 1)][1]
+        return decorate_relaxed(parent, spec.smiles, [grow_order(self.template)[k - 1]])
 
     # -- consistency sweeps (grow mode with a search) --------------------------------------------
     # Round r, after the grow chain: (1) shrink: N+1 -> N (ligand replaced by Cs) for N = n_max-1
     # .. 0; (2) with search.regrow and if (1) improved anything by more than tol_eV, regrow: N-1 -> N
-    # for N = 1 .. n_max;
-    # (3) splice (surfchem.trust.splice): for even N the top face mirrored onto the bottom and vice
+    # for N = 1 .. n_max; (3) splice (surfchem.trust.splice): for even N the top face mirrored
+    # onto the bottom and vice
     # versa, then for odd N the top face of N+1 joined to the bottom face of N-1. Another round if
     # the round improved anything. A better framework (octahedral tilts) or head geometry found at
     # any N so reaches every N, and the lowest face states found anywhere are combined, which is
@@ -365,8 +366,7 @@ class _Planner:
             return [(k, "shrink", ((lig, k + 1),), lambda k=k: undecorate(best[(lig, k + 1)][1], order[k]))
                     for k in range(n_max - 1, -1, -1)]
         if phase == "regrow":
-            return [(k, "regrow", ((lig, k - 1),),
-                     lambda k=k: decorate_relaxed(best[(lig, k - 1)][1], spec.smiles, [order[k - 1]]))
+            return [(k, "regrow", ((lig, k - 1),), lambda k=k: self._grown_start(spec, k))
                     for k in range(1, n_max + 1)]
         items = []
         for k in range(0, n_max + 1, 2):

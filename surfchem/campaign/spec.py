@@ -68,6 +68,12 @@ class SlabSpec(_Strict):
         return v
 
 
+#: SearchSpec keys that plan the work around a search task (the campaign driver's sweeps, the
+#: bare slab's start count, the direct start) rather than the task itself: kept out of its hash
+#: and not passed to surfchem.trust.search.SearchSettings
+SEARCH_PLAN_KEYS = ("sweeps", "regrow", "bare_starts", "direct_start")
+
+
 class SearchSpec(_Strict):
     """Multi-start minimum search per ligand slab (:mod:`surfchem.trust.search`)."""
 

@@ -59,7 +59,8 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
             if starts > 0:  # reference consistent with a slab whose octahedra may tilt
                 from surfchem.relax import bulk_tilt_minimum
 
-                tilt = bulk_tilt_minimum(task["material"], lat.a0_A, calc, starts=starts)
+                tilt = bulk_tilt_minimum(task["material"], lat.a0_A, calc, starts=starts,
+                                         cubic_energy_eV=lat.energy_per_fu_eV)
                 rec.update(energy_eV=tilt.energy_per_fu_eV, cubic_energy_eV=tilt.cubic_energy_per_fu_eV,
                            tilt_gain_eV=tilt.tilt_gain_eV, tilt_start_energies_eV=tilt.start_energies_per_fu_eV)
                 atoms = tilt.atoms
@@ -87,11 +88,10 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
             rec.update(_sanity(task["atoms"], atoms))
             return {"record": rec, "atoms": atoms}
         if kind == "search":
+            from surfchem.campaign.spec import SEARCH_PLAN_KEYS
             from surfchem.trust.search import SearchSettings, minimum_search
 
-            opts = dict(task["search"])
-            for key in ("direct_start", "sweeps", "bare_starts", "regrow"):
-                opts.pop(key, None)
+            opts = {k: v for k, v in task["search"].items() if k not in SEARCH_PLAN_KEYS}
             opts["depths_A"] = tuple(opts.get("depths_A", (0.0,)))
             prefix = task["trajectory"].removesuffix(".traj") if task.get("trajectory") else None
             sr = minimum_search(task["atoms"], calc, task["settings"], SearchSettings(**opts), prefix=prefix,

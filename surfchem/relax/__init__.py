@@ -280,6 +280,7 @@ def bulk_tilt_minimum(
     fmax: float = 0.02,
     steps: int = 400,
     seed: int = 0,
+    cubic_energy_eV: float | None = None,
     **calc_kwargs: Any,
 ) -> TiltResult:
     """Bulk reference consistent with the slab: a ``repeat``^3 supercell at the cubic ``a0``
@@ -290,13 +291,15 @@ def bulk_tilt_minimum(
     cubic 5-atom reference would bias gamma low by up to n_B * gain / (2A); with CHGNet+D3 at
     a0 = 5.949 Å the 2x2x2 CsPbBr3 cell gains 0.09-0.10 eV per formula unit. A 2x2x2 cell holds
     the in-phase (M) and anti-phase (R) tilt patterns (Glazer 1972) compatible with the slab's
-    2x2 in-plane cell. The cubic energy is kept if no start goes lower.
+    2x2 in-plane cell. The cubic energy is kept if no start goes lower; pass it as
+    ``cubic_energy_eV`` (e.g. from :func:`relax_bulk_lattice` at the same a0) to skip recomputing it.
     """
     from surfchem.build.bulk import bulk
 
     calc = get_calculator(calculator, **calc_kwargs)
     cubic = bulk(material, a=a0)
-    e_cubic = single_point(cubic, calc)  # the cubic cells of surfchem.build.bulk hold 1 formula unit
+    # the cubic cells of surfchem.build.bulk hold 1 formula unit
+    e_cubic = float(cubic_energy_eV) if cubic_energy_eV is not None else single_point(cubic, calc)
     best_e, best_atoms, energies = e_cubic, cubic, []
     for i in range(starts):
         sc = bulk(material, a=a0).repeat(repeat)

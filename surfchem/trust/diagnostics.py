@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from ase import Atoms
 
+from surfchem.build.slab import inplane_distances
 from surfchem.thermo import EV_PER_A2_IN_J_PER_M2
 
 FLAGS = ("bonds", "head_off_site", "pb_coordination", "vacuum", "face_eq", "grow_vs_direct", "single_start")
@@ -69,13 +70,8 @@ def structure_sanity(start: Atoms, final: Atoms, vacuum_A: float | None = None) 
         if sites is not None and occupied:
             sites = np.asarray(sites, float).reshape(-1, 3)
             heads = [k for k in range(len(final)) if sym[k] == "N" and lig[k] >= 0]
-            cell = final.cell[:2, :2]
-            inv = np.linalg.inv(cell)
             for h in heads:
-                d2 = sites[occupied, :2] - final.positions[h, :2]
-                frac = d2 @ inv
-                frac -= np.round(frac)
-                if np.linalg.norm(frac @ cell, axis=1).min() > 1.5:
+                if inplane_distances(sites[occupied], final.positions[h], final.cell).min() > 1.5:
                     flags["head_off_site"] = True
     a0 = final.info.get("a_A") or 5.9
     pb = [k for k, s in enumerate(final.get_chemical_symbols()) if s == "Pb"]

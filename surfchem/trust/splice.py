@@ -49,27 +49,19 @@ def _middle(atoms: Atoms, half_width_A: float = 1.0) -> tuple[float, np.ndarray]
 
 def _partner_sites(atoms: Atoms) -> np.ndarray:
     """partner[s]: the site with the same in-plane position on the other face."""
-    from surfchem.build.slab import site_positions
+    from surfchem.build.slab import inplane_distances, site_positions
 
     pos = site_positions(atoms)
     faces = atoms.info["surface_faces"]
     cell = atoms.cell[:2, :2]
-    inv = np.linalg.inv(cell)
     # nearest in-plane site on the other face (relaxed slabs carry relaxed site positions, so no
     # exact match is required; the pairing must be one to one and closer than a quarter cell)
     out = np.full(len(pos), -1, dtype=int)
     for s in range(len(pos)):
-        best, best_d = -1, np.inf
-        for t in range(len(pos)):
-            if faces[t] == faces[s]:
-                continue
-            frac = (pos[t, :2] - pos[s, :2]) @ inv
-            frac -= np.round(frac)
-            d = float(np.linalg.norm(frac @ cell))
-            if d < best_d:
-                best, best_d = t, d
-        if best_d < 0.25 * float(np.linalg.norm(cell, axis=1).min()):
-            out[s] = best
+        other = np.array([t for t in range(len(pos)) if faces[t] != faces[s]])
+        d = inplane_distances(pos[other], pos[s], atoms.cell)
+        if d.min() < 0.25 * float(np.linalg.norm(cell, axis=1).min()):
+            out[s] = other[int(np.argmin(d))]
     if (out < 0).any() or len(set(out.tolist())) != len(out):
         raise InputError("the slab's faces are not mirror images (no in-plane partner for every site)")
     return out
