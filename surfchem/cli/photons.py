@@ -9,6 +9,9 @@ Subcommands::
     surfchem photons spectrum SPECTRUM.csv [--axis nm|eV]     (split-Voigt fit, size)
     surfchem photons excitation --size-nm 4.3 --rep-rate 2e6 (--power-density W/cm2 | --power W --spot-nm D)
 
+FILE is a PicoQuant PTU, legacy PicoQuant (.pt3/.pt2 PicoHarp 300, .ht3/.ht2 HydraHarp 1.0/2.0) or
+Photon-HDF5 file, recognised by its content, not its extension.
+
 Thin layer: parse, call :mod:`surfchem.experiment`, print. Heavy imports happen inside the
 handlers so ``surfchem --help`` stays fast.
 """
@@ -57,7 +60,7 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="photons_command", metavar="ACTION")
     sub.required = True
 
-    a = sub.add_parser("analyze", help="analyse one PTU or Photon-HDF5 file")
+    a = sub.add_parser("analyze", help="analyse one PTU, legacy PicoQuant (pt3/pt2/ht3/ht2) or Photon-HDF5 file")
     a.add_argument("file")
     _analysis_args(a)
     a.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -88,7 +91,8 @@ def register(subparsers) -> None:
     b = sub.add_parser("batch", help="analyse every photon file in DIR into one CSV table")
     b.add_argument("dir")
     b.add_argument("--out", required=True, help="output CSV path")
-    b.add_argument("--pattern", default="*.ptu,*.h5,*.hdf5", help="comma-separated glob patterns")
+    b.add_argument("--pattern", default="*.ptu,*.pt3,*.pt2,*.ht3,*.ht2,*.h5,*.hdf5",
+                   help="comma-separated glob patterns (files are recognised by content)")
     _analysis_args(b)
     b.add_argument("--no-progress", action="store_true")
     b.set_defaults(func=cmd_batch)
