@@ -20,6 +20,8 @@ Modules and main entry points (photon times are int64 picoseconds; API edges use
   ``correct_background`` (paper / exact), ``fit_cw_g2``.
 * :mod:`.decay` - ``DecayAccumulator``, ``fit_lifetime`` (IRF reconvolution, Poisson MLE),
   ``background_fraction``, ``flid``.
+* :mod:`.changepoint` - photon-by-photon change points (Watkins & Yang 2005), BIC level
+  grouping, dwell times: ``ChangePointAccumulator``, ``analyze_chunks``, ``group_levels``.
 * :mod:`.spectra` - ``fit_spectrum`` (split Voigt), ``SizingCurve``.
 * :mod:`.excitation` - ``excitation_density`` (<N> = sigma j), ``paper_check``.
 * :mod:`.simulate` - ``SimulationParams``, ``simulate_photons``, ``simulate_trace_counts``,
