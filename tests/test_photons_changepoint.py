@@ -120,3 +120,27 @@ def test_critical_value_and_options():
     t = np.cumsum(np.concatenate([rng.exponential(1e6, 500), rng.exponential(1e5, 500)])).astype(np.int64)
     k = cpm.detect(t)
     assert k.size == 1 and abs(int(k[0]) - 500) <= 10
+
+
+def test_cli_changepoints_on_a_legacy_file(tmp_path, capsys):
+    import json
+
+    from surfchem.cli.main import main
+    from surfchem.experiment import ptu
+
+    p = simulate.SimulationParams(duration_s=6.0, mode="t3", count_rate_on_cps=20e3, off_level=0.1,
+                                  on_fraction=0.5, cycle_s=1.5, seed=9)
+    f = tmp_path / "blink.ptu"
+    simulate.write_simulated_ptu(p, f)
+    ref = cpm.analyze_chunks(stream.open_stream(f)[1])
+    hdr = ptu.read_header(f)
+    raw = np.fromfile(f, dtype="<u4", offset=hdr.data_offset)
+    from _legacy_files import hydraharp_header, write  # the hand-built HydraHarp 2.0 header
+
+    ht3 = write(tmp_path / "blink.ht3", hydraharp_header(3, raw.size, b"2.0", sync_rate=2_000_000, res_ps=16.0), raw)
+    assert main(["photons", "changepoints", ht3, "--json", "--alpha", "0.05"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out == json.loads(json.dumps(ref.to_dict()))
+    assert out["n_levels"] == 2 and out["n_switches"] >= 3
+    assert main(["photons", "changepoints", ht3, "--alpha", "0.9"]) == 2
+    assert "alpha" in capsys.readouterr().err
