@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test suite, exactly as README and CI run it: install (idempotent), then pytest.
-# Extra arguments go to pytest (e.g. `bash tests/run.sh -m slow`).
+# Extra arguments go to pytest (e.g. `bash tests/run.sh -m slow`, `bash tests/run.sh -m cluster`).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ./install.sh || exit 1
@@ -8,6 +8,9 @@ PY=${PYTHON:-python3}
 # a real local PostgreSQL server for the campaign database test
 source tests/postgres.sh
 start_postgres || echo "tests/run.sh: could not start PostgreSQL" >&2
+# a real one-node Slurm cluster (and Open MPI) for the cluster tests; stopped when this script exits
+source tests/slurm.sh
+start_slurm || echo "tests/run.sh: could not start Slurm" >&2
 "$PY" -m pytest "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then
