@@ -5,6 +5,10 @@
 * ``slurm``: ``HighThroughputExecutor`` with a ``SlurmProvider`` built from ``[executor.slurm]``;
   :func:`render_slurm_script` writes the batch script Parsl would submit, without a cluster.
 
+A task whose worker is lost (the Slurm job preempted or cancelled: :func:`is_lost`) has no
+result; with ``retries > 0`` Parsl resubmits it to a new block, else the driver leaves it
+pending for the next run.
+
 Tasks with ``mpi_ranks > 1`` (GPAW) or ``isolate=True`` run as Parsl bash apps in a new process:
 ``<launcher> -n <ranks> python -m surfchem.campaign.tasks IN.pkl OUT.pkl``.
 The Parsl ``DataFlowKernel`` is owned by :class:`Engine` (no global ``parsl.load``).
@@ -26,8 +30,19 @@ from surfchem.campaign.spec import ExecutorSpec, SlurmSpec
 def _htex(spec: ExecutorSpec, provider) -> Any:
     from parsl.executors import HighThroughputExecutor
 
+    beat = spec.slurm.heartbeat_s
     return HighThroughputExecutor(label="htex", provider=provider, max_workers_per_node=spec.workers,
-                                  cpu_affinity="none")
+                                  cpu_affinity="none", heartbeat_period=beat, heartbeat_threshold=4 * beat)
+
+
+def is_lost(exc: BaseException) -> bool:
+    """Did a task end because its worker went away (Slurm job preempted, cancelled, out of
+    walltime, node lost) rather than because of what it computed? Such a task has no result:
+    the campaign stores nothing for it, so the next run computes it (from its trajectory)."""
+    from parsl.executors.errors import BadStateException
+    from parsl.executors.high_throughput.errors import ManagerLost, WorkerLost
+
+    return isinstance(exc, ManagerLost | WorkerLost | BadStateException)
 
 
 def slurm_provider(slurm: SlurmSpec):
@@ -148,6 +163,9 @@ class Engine:
                 with open(out, "rb") as fh:
                     result.set_result(pickle.load(fh))
             except Exception as exc:  # non-zero exit of the MPI job
+                if is_lost(exc):  # no result at all: the driver stores nothing
+                    result.set_exception(exc)
+                    return
                 result.set_result({"record": {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
                                               "energy_eV": float("nan"), "converged": False},
                                    "atoms": task.get("atoms")})

@@ -194,6 +194,20 @@ class _Loop:
             self.note("store", {**task["record"], "task_hash": task["hash"]}, err, tb)
             return failed
 
+    def _lost(self, task: dict[str, Any], exc: BaseException) -> bool:
+        """A task whose worker went away (Slurm job preempted/cancelled): nothing is stored and
+        nothing planned from it; it stays pending and the next run computes it, restarting
+        from its trajectory. Logged (``lost``) so the user knows to rerun."""
+        from surfchem.campaign.engine import is_lost
+
+        if not is_lost(exc):
+            return False
+        self.counts["lost"] += 1
+        self.note("lost", {**task["record"], "task_hash": task["hash"]},
+                  f"{type(exc).__name__}: {exc}: its worker was lost (job preempted or cancelled?); "
+                  "nothing stored: run the campaign again to compute it")
+        return True
+
     def run(self) -> None:
         while self.pending or self.ready:
             while self.ready:
@@ -207,6 +221,8 @@ class _Loop:
                 try:
                     out = fut.result()
                 except Exception as exc:  # engine-level failure after Parsl's retries
+                    if self._lost(task, exc):
+                        continue
                     out = {"record": {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
                                       "traceback": traceback.format_exc(), "energy_eV": float("nan"),
                                       "converged": False},
@@ -723,7 +739,7 @@ def write_outputs(result: CampaignResult, structures: dict[str, Atoms], plot: bo
         write(sdir / "bare_n0.extxyz", bare)
     result.files.update({"results": str(out / "results.csv"), "summary": str(out / "summary.csv"),
                          "references": str(out / "references.json")})
-    if plot:
+    if plot and len(result.summary):  # nothing to plot when only references/bare slab finished
         from surfchem.plot.coverage import plot_coverage
 
         paths = plot_coverage(result.summary, out / "fig1", table=result.table)

@@ -139,6 +139,8 @@ class SlurmSpec(_Strict):
     worker_init: str = ""
     scheduler_options: str = ""
     mpi_launcher: str = "srun"
+    # Parsl worker heartbeat: a worker silent for 4 heartbeats is lost (job preempted/cancelled)
+    heartbeat_s: Annotated[int, Field(ge=1)] = 30
 
     @field_validator("walltime")
     @classmethod
