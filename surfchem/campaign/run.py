@@ -39,7 +39,7 @@ from surfchem.build.slab import slab as build_slab
 from surfchem.calculators import preset_parameters
 from surfchem.campaign.hashing import task_hash
 from surfchem.campaign.spec import SEARCH_PLAN_KEYS, CampaignSpec, StageSpec
-from surfchem.campaign.store import ResultStore
+from surfchem.campaign.store import ResultStore, new_owner
 from surfchem.errors import InputError
 from surfchem.thermo import References, coverage_table, missing_coverages, n_min, summary
 from surfchem.trust.diagnostics import invalid_reasons
@@ -115,13 +115,27 @@ class _Loop:
     its traceback, in ``failures``, the log (``OUT/campaign.log``) and, for a task, the database;
     the loop goes on with everything that does not depend on it. Callbacks run for every
     finished task, also failed or rejected ones, so that chains (grow, sweeps) go on.
+
+    Several drivers on one database: a task is computed only by the driver holding its claim
+    (:class:`surfchem.campaign.store.Claims`); the others wait for its row (``waiting``, polled
+    every ``poll_s``) and use it as a cached result. Claims are released when the row is written,
+    refreshed every ``claim_timeout_s / 4`` while the driver runs, and taken over when stale.
     """
 
     def __init__(self, store: ResultStore, engine: Any, bar: Any, retry_failed: bool, dry: bool = False,
-                 log: Path | None = None):
+                 log: Path | None = None, claim_timeout_s: float = 600.0, poll_s: float = 2.0,
+                 max_inflight: int | None = None):
         self.store, self.engine, self.bar = store, engine, bar
         self.retry_failed, self.dry = retry_failed, dry
         self.log = log
+        self.owner = new_owner()
+        self.claim_timeout_s, self.poll_s = claim_timeout_s, poll_s
+        self.waiting: list[tuple[dict, Callable | None]] = []
+        # tasks are claimed when a worker is free for them, not when planned: drivers sharing a
+        # database split the work by how fast each computes
+        self.max_inflight = max_inflight
+        self.queued: collections.deque = collections.deque()
+        self._beat = time.time()
         self.pending: dict[cf.Future, tuple[dict, Callable | None]] = {}
         self.ready: collections.deque = collections.deque()
         self.counts = collections.Counter()
@@ -160,20 +174,54 @@ class _Loop:
         hit = self.store.get(task["hash"])
         status = hit[1].get("status", "ok") if hit is not None else None
         if hit is not None and (status != "failed" or not self.retry_failed or self.dry):
-            self.counts["cached_" + status] += 1
-            if status == "failed":
-                self.failures.append({k: hit[1].get(k) for k in ("kind", "ligand", "n", "error")})
-            self.bar.update(1)
-            if then is not None:
-                # results from the store, labels (ligand name, stage, campaign) from this plan
-                self.ready.append((then, hit[0], {**hit[1], **task["record"], "task_hash": task["hash"]}))
-            return
+            return self._cached(task, then, hit)
         if self.dry:
             self.counts["missing"] += 1
             return
+        self._start(task, then, hit)
+
+    def _cached(self, task: dict[str, Any], then: Callable | None, hit: tuple[Atoms, dict]) -> None:
+        status = hit[1].get("status", "ok")
+        self.counts["cached_" + status] += 1
+        if status == "failed":
+            self.failures.append({k: hit[1].get(k) for k in ("kind", "ligand", "n", "error")})
+        self.bar.update(1)
+        if then is not None:
+            # results from the store, labels (ligand name, stage, campaign) from this plan
+            self.ready.append((then, hit[0], {**hit[1], **task["record"], "task_hash": task["hash"]}))
+
+    def _start(self, task: dict[str, Any], then: Callable | None, hit: tuple[Atoms, dict] | None) -> None:
+        """Compute the task if this driver gets its claim, else wait for the holder's row."""
+        if self.max_inflight is not None and len(self.pending) >= self.max_inflight:
+            self.queued.append((task, then, hit))
+            return
+        if not self.store.claims.claim(task["hash"], self.owner, self.claim_timeout_s):
+            self.counts["waited"] += 1
+            self.waiting.append((task, then))
+            return
+        fresh = self.store.get(task["hash"])  # finished by another driver before we claimed it?
+        if fresh is not None and (hit is None or fresh[1].get("status", "ok") != "failed"):
+            self.store.claims.release(task["hash"], self.owner)
+            return self._cached(task, then, fresh)
         if hit is not None:
             self.store.delete(task["hash"])  # a failed attempt, retried now
         self.pending[self.engine.submit(task)] = (task, then)
+
+    def _poll(self) -> None:
+        """Waiting tasks: use the row another driver wrote, or compute the task if its claim
+        was released without a row (lost) or went stale; refresh our own claims."""
+        if time.time() - self._beat > self.claim_timeout_s / 4:
+            self.store.claims.heartbeat(self.owner)
+            self._beat = time.time()
+        while self.queued and (self.max_inflight is None or len(self.pending) < self.max_inflight):
+            self._start(*self.queued.popleft())
+        waiting, self.waiting = self.waiting, []
+        for task, then in waiting:
+            hit = self.store.get(task["hash"])
+            if hit is not None:  # the holder's result, failed ones included: never computed twice
+                self._cached(task, then, hit)
+            else:
+                self._start(task, then, None)
 
     def _store(self, task: dict[str, Any], atoms: Atoms, rec: dict[str, Any]) -> dict[str, Any]:
         """Write a finished task; a failing write becomes that task's failure (kept in the database
@@ -203,19 +251,24 @@ class _Loop:
         if not is_lost(exc):
             return False
         self.counts["lost"] += 1
+        self.store.claims.release(task["hash"], self.owner)
         self.note("lost", {**task["record"], "task_hash": task["hash"]},
                   f"{type(exc).__name__}: {exc}: its worker was lost (job preempted or cancelled?); "
                   "nothing stored: run the campaign again to compute it")
         return True
 
     def run(self) -> None:
-        while self.pending or self.ready:
+        while self.pending or self.ready or self.waiting or self.queued:
             while self.ready:
                 then, atoms, rec = self.ready.popleft()
                 self.guard(rec, then, atoms, rec)
+            self._poll()
             if not self.pending:
+                if self.waiting and not self.ready:
+                    time.sleep(self.poll_s)
                 continue
-            done, _ = cf.wait(list(self.pending), return_when=cf.FIRST_COMPLETED)
+            timeout = self.poll_s if self.waiting else self.claim_timeout_s / 4
+            done, _ = cf.wait(list(self.pending), timeout=timeout, return_when=cf.FIRST_COMPLETED)
             for fut in done:
                 task, then = self.pending.pop(fut)
                 try:
@@ -230,6 +283,7 @@ class _Loop:
                 rec = {**task["record"], **out["record"]}
                 atoms = out["atoms"] if out["atoms"] is not None else Atoms()
                 rec = self._store(task, atoms, rec)
+                self.store.claims.release(task["hash"], self.owner)
                 status = rec.get("status", "ok")
                 self.counts["computed_" + status] += 1
                 if status == "failed" and not str(rec.get("error", "")).startswith("storing"):
@@ -644,7 +698,8 @@ def run_campaign(spec: CampaignSpec, progress: bool = True, dry: bool = False,
         from surfchem.campaign.engine import Engine
 
         engine = Engine(spec.executor, out)
-    loop = _Loop(store, engine, bar, spec.executor.retry_failed, dry=dry, log=out / "campaign.log")
+    loop = _Loop(store, engine, bar, spec.executor.retry_failed, dry=dry, log=out / "campaign.log",
+                 claim_timeout_s=spec.executor.claim_timeout_s, max_inflight=_slots(spec))
     stages: list[StageResult] = []
     previous, prev_structures = None, {}
     all_structures: dict[str, Atoms] = {}
@@ -667,6 +722,7 @@ def run_campaign(spec: CampaignSpec, progress: bool = True, dry: bool = False,
         bar.close()
         if engine is not None:
             engine.close()
+            store.claims.release_all(loop.owner)
     counts = dict(loop.counts)
     done = counts.get("cached_ok", 0) + counts.get("computed_ok", 0)
     failed = counts.get("cached_failed", 0) + counts.get("computed_failed", 0)
@@ -678,6 +734,14 @@ def run_campaign(spec: CampaignSpec, progress: bool = True, dry: bool = False,
     if not dry and stages:
         write_outputs(result, all_structures, plot=plot)
     return result
+
+
+def _slots(spec: CampaignSpec) -> int:
+    """Tasks the executor runs at once (workers per node x nodes x blocks for Slurm)."""
+    ex = spec.executor
+    if ex.kind == "slurm":
+        return ex.workers * ex.slurm.nodes_per_block * ex.slurm.max_blocks
+    return ex.workers
 
 
 def _structures_by_hash(store: ResultStore, rows: list[dict]) -> dict[str, Atoms]:

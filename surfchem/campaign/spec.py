@@ -157,6 +157,8 @@ class ExecutorSpec(_Strict):
     workers: Annotated[int, Field(ge=1)] = 1
     retries: Annotated[int, Field(ge=0)] = 0
     retry_failed: bool = True
+    # shared database: a task claimed by a driver whose heartbeat is older than this is taken over
+    claim_timeout_s: Annotated[float, Field(gt=0)] = 600.0
     slurm: SlurmSpec = Field(default_factory=SlurmSpec)
 
 

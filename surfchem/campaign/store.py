@@ -5,15 +5,24 @@ One row per finished task, keyed by its content hash (``task_hash``, always in t
 rows written before that form existed are found too). The relaxed structure is the
 row's ``Atoms``; plain-data results are key-value pairs (units in their names); per-atom labels
 (``surface_site``, ``ligand_index``) and ``atoms.info`` go to the row's ``data`` so a structure can
-be rebuilt exactly (e.g. to grow N+1 from it). Only the driver process writes.
+be rebuilt exactly (e.g. to grow N+1 from it). Only driver processes write.
+
+Claims (:class:`Claims`, the table ``surfchem_claims`` next to ASE's tables in the same
+database): before computing a task a driver claims its hash; a driver that finds the hash
+claimed waits for the holder's row instead of computing it. So several campaign processes on one
+database (two users, two allocations) split the work and compute no task twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
+import socket
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +57,7 @@ class ResultStore:
             Path(spec).parent.mkdir(parents=True, exist_ok=True)
         self.url = spec
         self.db = connect(spec, type="postgresql" if spec.startswith("postgresql") else "db")
+        self.claims = Claims(spec)
 
     def get(self, task_hash: str) -> tuple[Atoms, dict[str, Any]] | None:
         """The stored (atoms, record) of a finished task, or ``None``."""
@@ -132,3 +142,129 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
     return str(obj)
+
+
+class Claims:
+    """Who is computing which task: one row per task hash in ``surfchem_claims`` (task_hash,
+    owner, heartbeat), in the campaign database itself (SQLite file or PostgreSQL).
+
+    * :meth:`claim` takes a hash if it is free, already ours, or held by a dead owner: one whose
+      heartbeat is older than ``timeout_s`` (a driver killed on another host) or a process of
+      this host that no longer exists (a driver killed here: resuming needs no wait). Atomic:
+      of two drivers claiming one hash at once exactly one gets it.
+    * :meth:`heartbeat` refreshes every claim of an owner (the driver calls it while it runs).
+    * :meth:`release` frees one claim (after the task's row is written, or when it was lost);
+      :meth:`release_all` frees an owner's claims when its run ends.
+
+    Owner names are ``host:pid:random`` (:func:`new_owner`). Heartbeats are the drivers' own
+    clocks (seconds since the epoch): drivers sharing a database need synchronised clocks (NTP)
+    to within a small part of ``timeout_s``.
+    """
+
+    _CREATE = ("CREATE TABLE IF NOT EXISTS surfchem_claims (task_hash TEXT PRIMARY KEY, "
+               "owner TEXT NOT NULL, heartbeat DOUBLE PRECISION NOT NULL)")
+    _UPSERT = ("INSERT INTO surfchem_claims (task_hash, owner, heartbeat) VALUES (?, ?, ?) "
+               "ON CONFLICT (task_hash) DO UPDATE SET owner = excluded.owner, heartbeat = excluded.heartbeat "
+               "WHERE surfchem_claims.owner = excluded.owner OR surfchem_claims.heartbeat < ? "
+               "OR surfchem_claims.owner = ?")
+
+    def __init__(self, url: str):
+        self.url = url
+        self.pg = url.startswith("postgresql")
+        self._ready = False
+
+    @contextlib.contextmanager
+    def _cursor(self):
+        if self.pg:
+            import psycopg2
+
+            con = psycopg2.connect(self.url)
+        else:
+            import sqlite3
+
+            con = sqlite3.connect(self.url, timeout=60, isolation_level=None)
+        try:
+            cur = con.cursor()
+            if not self.pg:
+                cur.execute("BEGIN IMMEDIATE")  # select + upsert as one transaction
+            yield cur
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        finally:
+            con.close()
+
+    def _sql(self, text: str) -> str:
+        return text.replace("?", "%s") if self.pg else text
+
+    def _run(self, fn):
+        if not self._ready:
+            for attempt in range(3):  # concurrent CREATE TABLE IF NOT EXISTS may collide on PostgreSQL
+                try:
+                    with self._cursor() as cur:
+                        cur.execute(self._CREATE)
+                    break
+                except Exception:
+                    if attempt == 2:
+                        raise
+                    time.sleep(0.2)
+            self._ready = True
+        with self._cursor() as cur:
+            return fn(cur)
+
+    def claim(self, task_hash: str, owner: str, timeout_s: float) -> bool:
+        """Take ``task_hash`` for ``owner``; ``True`` if ``owner`` now holds it."""
+        key = hash_key(task_hash)
+        q = self._sql
+
+        def take(cur) -> bool:
+            cur.execute(q("SELECT owner FROM surfchem_claims WHERE task_hash = ?"), (key,))
+            row = cur.fetchone()
+            dead = row[0] if row is not None and _local_owner_dead(row[0]) else ""
+            now = time.time()
+            cur.execute(q(self._UPSERT), (key, owner, now, now - timeout_s, dead))
+            cur.execute(q("SELECT owner FROM surfchem_claims WHERE task_hash = ?"), (key,))
+            return cur.fetchone()[0] == owner
+
+        return self._run(take)
+
+    def heartbeat(self, owner: str) -> None:
+        self._run(lambda cur: cur.execute(
+            self._sql("UPDATE surfchem_claims SET heartbeat = ? WHERE owner = ?"), (time.time(), owner)))
+
+    def release(self, task_hash: str, owner: str) -> None:
+        self._run(lambda cur: cur.execute(
+            self._sql("DELETE FROM surfchem_claims WHERE task_hash = ? AND owner = ?"),
+            (hash_key(task_hash), owner)))
+
+    def release_all(self, owner: str) -> None:
+        self._run(lambda cur: cur.execute(self._sql("DELETE FROM surfchem_claims WHERE owner = ?"), (owner,)))
+
+    def held(self) -> dict[str, str]:
+        """task hash -> owner of every current claim."""
+        def rows(cur):
+            cur.execute("SELECT task_hash, owner FROM surfchem_claims")
+            return dict(cur.fetchall())
+
+        return self._run(rows)
+
+
+def new_owner() -> str:
+    """A claim owner name: ``host:pid:random`` (unique per driver run)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _local_owner_dead(owner: str) -> bool:
+    """Is ``owner`` a driver of this host whose process is gone?"""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False

@@ -57,7 +57,7 @@ def run_run(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.spec)
     res = run_campaign(spec, progress=not args.no_progress)
-    info = {**_status_dict(res), "wall_s": res.wall_s, "files": res.files}
+    info = {**_status_dict(res), "wall_s": res.wall_s, "files": res.files, "counts": res.counts}
     if args.json:
         print_json(info)
     else:
