@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from surfchem.campaign.spec import load_spec
@@ -163,3 +164,167 @@ def test_preempted_pilot_job_loses_nothing(tmp_path):
     for h, row in before.items():  # kept, not recomputed
         assert after[h]["energy_eV"] == row["energy_eV"] and after[h].get("wall_s") == row.get("wall_s")
     assert after[victim]["restarted_from_step"] > 0 and after[victim]["converged"]
+
+
+@pytest.fixture
+def fresh_pg_url():
+    """A new, empty PostgreSQL database on the test server (dropped afterwards)."""
+    if not PG_URL:
+        pytest.skip("no PostgreSQL server (tests/run.sh starts one and sets SURFCHEM_TEST_PG_URL)")
+    import uuid
+
+    import psycopg2
+
+    name = f"surfchem_pair_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(PG_URL)
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    try:
+        yield PG_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
+def test_two_drivers_split_the_work(tmp_path, fresh_pg_url):
+    """Two campaign processes on one PostgreSQL database and one spec (two users, two
+    allocations): each task is claimed by one of them, the other waits for its row; no task
+    hash is computed twice, both finish with the full table."""
+    spec_path = _spec(tmp_path, "pair", 'kind = "threads"\nworkers = 1', n="0-2", db=fresh_pg_url)
+    text = spec_path.read_text().replace('n = "0-2"', 'n = "0-2"\narrangements = "all"')
+    spec_path.write_text(text)
+    spec = load_spec(spec_path)
+    from surfchem.campaign.run import count_tasks
+
+    total = count_tasks(spec)
+    assert total == 10  # 2 EOS + ion pair + bare slab + 1 + 5 arrangements of N = 1, 2
+    cmd = [sys.executable, "-m", "surfchem", "campaign", "run", str(spec_path), "--json", "--no-progress"]
+    t0 = time.time()
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=900) for p in procs]
+    print(f"two drivers: {time.time() - t0:.0f} s")
+    infos = []
+    for p, (stdout, stderr) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, stderr[-3000:]
+        infos.append(json.loads(stdout))
+    for info in infos:  # both finish with the full table
+        assert info["done"] == info["total"] == total and info["failed"] == 0 and info["complete"]
+    computed = [info["counts"].get("computed_ok", 0) for info in infos]
+    cached = [info["counts"].get("cached_ok", 0) for info in infos]
+    assert sum(computed) == total, (computed, cached)  # no task computed twice, none skipped
+    assert [c + k for c, k in zip(computed, cached, strict=True)] == [total, total]
+    assert min(computed) > 0, computed  # the work was split
+    store = ResultStore(fresh_pg_url)
+    rows = store.records()
+    assert len(rows) == total and len({r["task_hash"] for r in rows}) == total
+    assert store.claims.held() == {}  # every claim released
+    tables = [pd.read_csv(info["files"]["results"]) for info in infos]
+    assert len(tables[0]) == 1 + 1 + 5  # n = 0, one N = 1, five N = 2 arrangements
+
+
+def _mpi_skip_reason() -> str | None:
+    """Why GPAW cannot run under MPI here, or None."""
+    import importlib.util
+    import shutil
+
+    if not shutil.which("mpirun"):
+        return "no mpirun (tests/slurm.sh installs openmpi-bin libopenmpi-dev with apt as root)"
+    if importlib.util.find_spec("mpi4py") is None:
+        from gpaw import cgpaw
+
+        if not getattr(cgpaw, "have_mpi", False):
+            return ("GPAW is built without MPI (`gpaw info`: MPI enabled no) and mpi4py is missing "
+                    "(tests/slurm.sh pip-installs it)")
+    return None
+
+
+def _li_task(path: Path, name: str) -> tuple[str, str]:
+    """A pickled GPAW single point of bcc Li (1 atom, PW 200 eV, 4x4x4 k-points: 8 irreducible
+    k-points, so 2 ranks parallelise over k-points)."""
+    import pickle
+
+    from ase.build import bulk
+
+    task = {"kind": "single_point", "calculator": "gpaw-pbe-pw", "hash": name,
+            "atoms": bulk("Li", "bcc", a=3.44),
+            "calc_params": {"ecut_eV": 200.0, "kpts": (4, 4, 4), "smearing_eV": 0.1,
+                            "convergence": {"energy": 1e-9, "density": 1e-8, "eigenstates": 1e-12}}}
+    inp, out = str(path / f"{name}.in.pkl"), str(path / f"{name}.out.pkl")
+    with open(inp, "wb") as fh:
+        pickle.dump(task, fh)
+    return inp, out
+
+
+def _result(out: str) -> dict:
+    import pickle
+
+    with open(out, "rb") as fh:
+        return pickle.load(fh)["record"]
+
+
+def test_gpaw_under_mpi_matches_serial(tmp_path):
+    """The campaign's MPI task runner (engine.mpi_command: ``LAUNCHER -n 2 python -m
+    surfchem.campaign.tasks``) under mpirun and, on the test cluster, under srun in a 2-task
+    Slurm job: the same GPAW energy as the serial run, within 1e-6 eV."""
+    reason = _mpi_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    from surfchem.campaign.engine import mpi_command
+
+    env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+           "OMP_NUM_THREADS": "1"}
+    t0 = time.time()
+    inp, out = _li_task(tmp_path, "serial")
+    subprocess.run(mpi_command(inp, out, 1), shell=True, check=True, env=env, timeout=600)
+    serial = _result(out)
+    assert serial["status"] == "ok" and serial["mpi_ranks_used"] == 1, serial
+    t1 = time.time()
+    inp, out = _li_task(tmp_path, "mpirun")
+    r = subprocess.run(mpi_command(inp, out, 2, "mpirun --oversubscribe"), shell=True, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    par = _result(out)
+    assert par["status"] == "ok" and par["mpi_ranks_used"] == 2, par
+    assert abs(par["energy_eV"] - serial["energy_eV"]) < 1e-6, (par["energy_eV"], serial["energy_eV"])
+    print(f"gpaw serial {t1 - t0:.1f} s, mpirun -n 2 {time.time() - t1:.1f} s")
+    if not SLURM:
+        return
+    t2 = time.time()
+    inp, out = _li_task(tmp_path, "srun")
+    job = mpi_command(inp, out, 2, "srun --mpi=pmix")
+    r = subprocess.run(["sbatch", "--wait", "-n", "2", "-t", "10", "-o", str(tmp_path / "srun.log"),
+                        "--wrap", job], env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr + (tmp_path / "srun.log").read_text()[-3000:]
+    par = _result(out)
+    assert par["status"] == "ok" and par["mpi_ranks_used"] == 2, par
+    assert abs(par["energy_eV"] - serial["energy_eV"]) < 1e-6, (par["energy_eV"], serial["energy_eV"])
+    print(f"sbatch + srun -n 2: {time.time() - t2:.1f} s")
+
+
+@needs_slurm
+def test_validation_sbatch_script_runs_on_the_cluster(tmp_path):
+    """``surfchem validate --spec FILE --sbatch`` rendered for a tiny spec (quick profile, bulk
+    a0 of CsBr and CsPbBr3 with CHGNet), submitted with sbatch, finishing with its table."""
+    out = tmp_path / "validation"
+    spec = tmp_path / "validation_tiny.toml"
+    spec.write_text(f'name = "validation_tiny"\nprofile = "quick"\ncalculators = ["chgnet"]\n'
+                    f'parts = ["bulk"]\nout = "{out}"\n'
+                    '[slurm]\npartition = "debug"\nnodes = 1\ntasks_per_node = 1\nwalltime = "00:20:00"\n'
+                    f'launcher = "srun"\nworker_init = "cd {ROOT}"\n')
+    r = _cli("validate", "--spec", str(spec), "--sbatch")
+    assert r.returncode == 0, r.stderr
+    script = tmp_path / "validate.sbatch"
+    script.write_text(r.stdout)
+    assert "#SBATCH --partition=debug" in r.stdout and "srun -n 1 gpaw python -m surfchem validate" in r.stdout
+    t0 = time.time()
+    job = subprocess.run(["sbatch", "--wait", "-o", str(tmp_path / "job.log"), str(script)],
+                         capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    log = (tmp_path / "job.log").read_text() if (tmp_path / "job.log").exists() else ""
+    assert job.returncode == 0, job.stderr + log[-3000:]
+    res = json.loads((out / "validate.json").read_text())
+    a0 = {row["system"]: row["a0_A"] for row in res["rows"] if row.get("a0_A") is not None}
+    assert res["profile"] == "quick" and len(a0) == 2, res["rows"]
+    # experiment: CsBr 4.29 A (CsCl type), cubic CsPbBr3 5.87 A; CHGNet within 4 %
+    assert abs(a0["bulk:CsBr"] / 4.29 - 1) < 0.04 and abs(a0["bulk:CsPbBr3"] / 5.87 - 1) < 0.04, a0
+    print(f"validation job: {time.time() - t0:.0f} s")

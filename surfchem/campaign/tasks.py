@@ -11,6 +11,7 @@ same function runs on a pickled task.
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import sys
 import threading
@@ -108,12 +109,42 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
                            "converged": False}, "atoms": task.get("atoms")}
 
 
+#: environment variables an MPI launcher sets (Open MPI, PMIx, PMI/PMI2: mpirun, srun --mpi=...)
+MPI_LAUNCHER_VARS = ("OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK")
+
+
+def gpaw_mpi_backend() -> str | None:
+    """Under an MPI launcher, choose GPAW's MPI backend before GPAW is imported (GPAW >= 25 runs
+    serially, or refuses to run, under a launcher unless told): ``cgpaw`` when GPAW was compiled
+    with MPI, else ``mpi4py`` (a GPAW built without MPI then parallelises over k-points and spins
+    only: band and domain parallelisation need GPAW's own MPI and ScaLAPACK). A
+    ``GPAW_MPI_BACKEND`` already set wins. Returns the backend set, or ``None``."""
+    if os.environ.get("GPAW_MPI_BACKEND") or not any(v in os.environ for v in MPI_LAUNCHER_VARS):
+        return None
+    import importlib.util
+
+    try:
+        import gpaw
+        from gpaw import cgpaw
+    except ImportError:
+        return None
+    if getattr(cgpaw, "have_mpi", False):
+        backend = "cgpaw"
+    elif importlib.util.find_spec("mpi4py") is not None:
+        backend = "mpi4py"
+    else:
+        return None
+    os.environ["GPAW_MPI_BACKEND"] = gpaw.GPAW_MPI_BACKEND = backend
+    return backend
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m surfchem.campaign.tasks IN.pkl OUT.pkl``: run a pickled task (MPI-capable)."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2:
         print("usage: python -m surfchem.campaign.tasks IN.pkl OUT.pkl", file=sys.stderr)
         return 2
+    gpaw_mpi_backend()
     with open(argv[0], "rb") as fh:
         task = pickle.load(fh)
     result = execute(task)
@@ -122,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         from ase.parallel import world
 
         rank = world.rank
+        result["record"].setdefault("mpi_ranks_used", int(world.size))
     except Exception:  # pragma: no cover
         pass
     if rank == 0:

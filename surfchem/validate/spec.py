@@ -93,6 +93,7 @@ def sbatch_script(spec: dict[str, Any], spec_path: str) -> str:
         "",
         s.get("worker_init", "source ~/venvs/surfchem/bin/activate"),
         "export OMP_NUM_THREADS=1",
+        f"mkdir -p {spec['out']}",
         f"{s.get('launcher', 'srun')} -n {nodes * tasks} gpaw python -m surfchem validate "
         f"--spec {spec_path} --json > {spec['out']}/validate.json",
         "",
