@@ -80,7 +80,7 @@ def test_slurm_script_renders_without_cluster(tmp_path):
     assert "#SBATCH --cpus-per-task=64" in text
     assert "source ~/venvs/surfchem/bin/activate" in text and "srun" in text
     cmd = mpi_command("in.pkl", "out.pkl", 16, spec.executor.slurm.mpi_launcher)
-    assert cmd.startswith("srun -n 16 ") and "-m surfchem.campaign.tasks in.pkl out.pkl" in cmd
+    assert cmd.startswith("srun --overlap -n 16 ") and "-m surfchem.campaign.tasks in.pkl out.pkl" in cmd
     assert "-n" not in mpi_command("a", "b", 1)
 
 

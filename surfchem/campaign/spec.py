@@ -138,7 +138,11 @@ class SlurmSpec(_Strict):
     max_blocks: Annotated[int, Field(ge=1)] = 1
     worker_init: str = ""
     scheduler_options: str = ""
-    mpi_launcher: str = "srun"
+    # MPI tasks (mpi_ranks > 1) start as a job step inside the Parsl pilot job, whose worker step
+    # holds the node's CPUs: plain srun waits forever ("step creation temporarily disabled"),
+    # --overlap lets the MPI step share them. Add --mpi=pmix (or pmi2) where the site's Slurm
+    # does not default to a PMI plugin Open MPI/MPICH can use (MpiDefault=none).
+    mpi_launcher: str = "srun --overlap"
     # Parsl worker heartbeat: a worker silent for 4 heartbeats is lost (job preempted/cancelled)
     heartbeat_s: Annotated[int, Field(ge=1)] = 30
 
