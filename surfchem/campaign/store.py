@@ -36,6 +36,8 @@ from surfchem.errors import InputError
 #: unicode letters, which ASE refuses)
 _KEY = re.compile(r"^[_a-zA-Z][_0-9a-zA-Z]*$")
 _KV_TYPES = (bool, int, float, str, np.integer, np.floating, np.bool_)
+#: PostgreSQL advisory lock key serialising schema creation (any fixed 64-bit number)
+_SCHEMA_LOCK = 0x5375726663686D
 
 
 def _is_url(spec: str) -> bool:
@@ -58,6 +60,25 @@ class ResultStore:
         self.url = spec
         self.db = connect(spec, type="postgresql" if spec.startswith("postgresql") else "db")
         self.claims = Claims(spec)
+        if spec.startswith("postgresql"):
+            self._create_schema()
+
+    def _create_schema(self) -> None:
+        """Create ASE's tables (on first use) under a PostgreSQL advisory lock: two drivers
+        starting at once on an empty database would otherwise both try to create them
+        (``DuplicateTable``)."""
+        import psycopg2
+
+        con = psycopg2.connect(self.url)
+        try:
+            cur = con.cursor()
+            cur.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))
+            try:
+                self.db.count()  # ASE creates its schema in its first connection
+            finally:
+                cur.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK,))
+        finally:
+            con.close()
 
     def get(self, task_hash: str) -> tuple[Atoms, dict[str, Any]] | None:
         """The stored (atoms, record) of a finished task, or ``None``."""
