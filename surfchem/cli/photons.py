@@ -110,7 +110,7 @@ def register(subparsers) -> None:
     cp.add_argument("--json", action="store_true", help="print the result as JSON")
     cp.set_defaults(func=cmd_changepoints)
 
-    c = sub.add_parser("convert", help="stream a PTU file into Photon-HDF5")
+    c = sub.add_parser("convert", help="stream a photon file into Photon-HDF5 (written and validated by phconvert)")
     c.add_argument("file")
     c.add_argument("out", help="output .h5 path")
     c.set_defaults(func=cmd_convert)
