@@ -2,7 +2,7 @@
 
 Subcommands::
 
-    surfchem photons analyze FILE [--bin 10ms] [--threshold 0.5] [--channels 0,1] [--json] [--plot DIR]
+    surfchem photons analyze FILE [--bin 10ms] [--threshold 0.5] [--channels 0,1] [--method cpa] [--json] [--plot DIR]
     surfchem photons simulate --mode t2|t3 --duration S [--on-fraction F ...] --out FILE.ptu
     surfchem photons batch DIR --out table.csv
     surfchem photons changepoints FILE [--alpha 0.05] [--channels 0,1] [--json]
@@ -142,6 +142,12 @@ def _analysis_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunk-records", type=int, default=1 << 20)
     p.add_argument("--allow-truncated", action="store_true", help="analyse the complete records of a truncated file")
     p.add_argument("--irf", default=None, help="measured IRF file (PTU/Photon-HDF5) for the lifetime reconvolution")
+    p.add_argument("--method", choices=("binned", "cpa"), default="binned",
+                   help="cpa: also photon-by-photon change points (Watkins & Yang 2005): intensity "
+                        "levels, dwell times, level lifetimes, FLID/FDID of the segments")
+    p.add_argument("--alpha", type=float, default=0.01,
+                   help="--method cpa: false-positive probability of each change-point test (default 0.01)")
+    p.add_argument("--max-levels", type=int, default=6, help="--method cpa: most intensity levels tried")
 
 
 def _options(args):
@@ -156,6 +162,7 @@ def _options(args):
         threshold_counts=args.threshold_counts, channels=parse_channels(args.channels),
         g2_correction=args.g2_correction, dwell_t_min_s=args.dwell_tmin,
         chunk_records=args.chunk_records, allow_truncated=args.allow_truncated, irf_path=args.irf,
+        method=args.method, cpa_alpha=args.alpha, cpa_max_levels=args.max_levels,
     )
 
 
@@ -175,6 +182,8 @@ def cmd_analyze(args) -> int:
             print_json(full)
         else:
             out = {k: full[k] for k in JSON_KEYS}
+            if full["changepoints"] is not None:
+                out["changepoints"] = full["changepoints"]
             out["warnings"] = full["warnings"]
             if "figures" in full:
                 out["figures"] = full["figures"]
@@ -183,6 +192,9 @@ def cmd_analyze(args) -> int:
         for k in JSON_KEYS:
             v = full[k]
             print(f"{k:22s} {v:.6g}" if isinstance(v, float) else f"{k:22s} {v}")
+        for k, v in (full["changepoints"] or {}).items():
+            if k != "bic":
+                print(f"cpa {k:26s} {v}")
         for w in full["warnings"]:
             print(f"warning: {w}", file=sys.stderr)
     return 0

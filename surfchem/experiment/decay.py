@@ -25,7 +25,10 @@ divided by the total counts. The floor is the mean of the bins ahead of the rise
 peak (when the lifetime is known), if there are at least 20 such bins, else the fitted ``b``.
 
 FLID: 2D histogram of (counts per trace bin, mean delay per bin - t0) (a first-moment lifetime
-per bin; Galland et al., Nature 479, 203 (2011) use the same intensity-lifetime map).
+per bin; Galland et al., Nature 479, 203 (2011) use the same intensity-lifetime map). FDID: the
+same with the decay rate ``1 / lifetime`` (Galland et al.'s fluorescence-decay-rate map, where
+radiative scaling shows as a line through the origin). Both take optional weights (change-point
+segments are weighted by their length in trace bins).
 """
 
 from __future__ import annotations
@@ -286,12 +289,51 @@ class Flid:
     hist: np.ndarray  # shape (n_intensity, n_lifetime)
 
 
-def flid(counts: np.ndarray, mean_delay_ps: np.ndarray, t0_ps: float, *, n_int: int = 50,
-         n_life: int = 50, life_max_ns: float | None = None, block: int = 1 << 20) -> Flid:
-    """Fluorescence-lifetime-intensity distribution from per-bin counts and mean delays.
+@dataclass
+class Fdid:
+    intensity_edges: np.ndarray  # counts per bin
+    rate_edges_per_ns: np.ndarray  # decay rate 1 / lifetime
+    hist: np.ndarray  # shape (n_intensity, n_rate)
 
-    Built block-wise with direct bin indices + ``bincount`` so a 12 h trace (4e6 bins) needs no
-    full-size temporaries (``np.histogram2d`` would make ~10 copies).
+
+def _hist2d(x: np.ndarray, y: np.ndarray, x_max: float, y_max: float, n_x: int, n_y: int,
+            weights: np.ndarray | None = None) -> np.ndarray:
+    """Flat ``n_x * n_y`` histogram of points on the grid ``[0, x_max) x [0, y_max)``.
+
+    Direct bin indices + ``bincount``: no ``histogram2d`` temporaries; points outside are dropped.
+    """
+    i = np.floor(x / x_max * n_x).astype(np.int64)
+    j = np.floor(y / y_max * n_y).astype(np.int64)
+    keep = (i >= 0) & (i < n_x) & (j >= 0) & (j < n_y)
+    w = None if weights is None else np.asarray(weights, np.float64)[keep]
+    return np.bincount(i[keep] * n_y + j[keep], weights=w, minlength=n_x * n_y).astype(np.float64)
+
+
+def _axis_max(values: np.ndarray, given: float | None) -> float:
+    """Upper edge of an axis: ``given``, else 1.5 x the 99.5th percentile of (a sample of) values."""
+    if given is not None:
+        return float(given)
+    sample = values[:: max(1, values.size // 200_000)]
+    return max(float(np.percentile(sample, 99.5)) * 1.5, 1e-3)
+
+
+def flid(counts: np.ndarray, mean_delay_ps: np.ndarray, t0_ps: float, *, n_int: int = 50,
+         n_life: int = 50, life_max_ns: float | None = None, weights: np.ndarray | None = None,
+         block: int = 1 << 20) -> Flid:
+    """Fluorescence-lifetime-intensity distribution from counts and mean delays.
+
+    Parameters
+    ----------
+    counts : ndarray
+        Counts per trace bin (or a segment's rate times the bin width).
+    mean_delay_ps : ndarray
+        Mean photon delay after the pulse (ps) of each bin; NaN = no photons.
+    t0_ps : float
+        IRF position (ps): the first-moment lifetime is ``mean_delay - t0``.
+    weights : ndarray, optional
+        Weight of each entry (default 1 per bin; change-point segments use their length in bins).
+
+    Built block-wise so a 12 h trace (4e6 bins) needs no full-size temporaries.
     """
     counts = np.asarray(counts)
     md = np.asarray(mean_delay_ps)
@@ -299,20 +341,39 @@ def flid(counts: np.ndarray, mean_delay_ps: np.ndarray, t0_ps: float, *, n_int: 
     if not valid.any():
         return Flid(np.zeros(0), np.zeros(0), np.zeros((0, 0)))
     cmax = float(counts[valid].max())
-    if life_max_ns is None:
-        sample = md[valid][:: max(1, int(valid.sum()) // 200_000)]
-        lmax = max(float(np.percentile((sample - t0_ps) / 1e3, 99.5)) * 1.5, 1e-3)
-    else:
-        lmax = float(life_max_ns)
-    ie = np.linspace(0, cmax + 1, n_int + 1)
-    le = np.linspace(0, lmax, n_life + 1)
-    H = np.zeros(n_int * n_life, dtype=np.int64)
+    lmax = _axis_max((md[valid] - t0_ps) / 1e3, life_max_ns)
+    H = np.zeros(n_int * n_life)
     for a in range(0, counts.size, block):
         v = valid[a : a + block]
-        c = counts[a : a + block][v].astype(np.float64)
-        life = (md[a : a + block][v] - t0_ps) / 1e3
-        i = np.floor(c / (cmax + 1) * n_int).astype(np.int64)
-        j = np.floor(life / lmax * n_life).astype(np.int64)
-        keep = (j >= 0) & (j < n_life) & (i < n_int)
-        H += np.bincount(i[keep] * n_life + j[keep], minlength=n_int * n_life)
-    return Flid(ie, le, H.reshape(n_int, n_life).astype(float))
+        w = None if weights is None else np.asarray(weights)[a : a + block][v]
+        H += _hist2d(counts[a : a + block][v].astype(np.float64), (md[a : a + block][v] - t0_ps) / 1e3,
+                     cmax + 1, lmax, n_int, n_life, w)
+    return Flid(np.linspace(0, cmax + 1, n_int + 1), np.linspace(0, lmax, n_life + 1),
+                H.reshape(n_int, n_life))
+
+
+def fdid(counts: np.ndarray, lifetime_ns: np.ndarray, *, n_int: int = 50, n_rate: int = 50,
+         rate_max_per_ns: float | None = None, weights: np.ndarray | None = None) -> Fdid:
+    """Fluorescence-decay-rate-intensity distribution (Galland et al., Nature 479, 203 (2011)).
+
+    Parameters
+    ----------
+    counts : ndarray
+        Intensity of each entry (counts per trace bin).
+    lifetime_ns : ndarray
+        Lifetime of each entry (ns); entries with non-positive or NaN lifetimes are dropped.
+    weights : ndarray, optional
+        Weight of each entry (default 1).
+    """
+    counts = np.asarray(counts, np.float64)
+    life = np.asarray(lifetime_ns, np.float64)
+    valid = np.isfinite(life) & (life > 0) & (counts > 0)
+    if not valid.any():
+        return Fdid(np.zeros(0), np.zeros(0), np.zeros((0, 0)))
+    rate = 1.0 / life[valid]
+    cmax = float(counts[valid].max())
+    rmax = _axis_max(rate, rate_max_per_ns)
+    w = None if weights is None else np.asarray(weights)[valid]
+    H = _hist2d(counts[valid], rate, cmax + 1, rmax, n_int, n_rate, w)
+    return Fdid(np.linspace(0, cmax + 1, n_int + 1), np.linspace(0, rmax, n_rate + 1),
+                H.reshape(n_int, n_rate))
