@@ -104,3 +104,19 @@ def test_cli_analyze_method_cpa_json(tmp_path, capsys):
     assert "changepoints" not in json.loads(capsys.readouterr().out)
     assert main(["photons", "analyze", str(f), "--method", "cpa", "--alpha", "0.7"]) == 2
     assert "alpha" in capsys.readouterr().err
+
+
+def test_cpa_on_a_stream_read_once_keeps_first_moments_and_says_why(tmp_path):
+    from surfchem.experiment import stream
+    from surfchem.experiment.analyze import analyze_stream
+
+    f = tmp_path / "levels.ptu"
+    _write_levels(f, (4e3, 25e3), (3.0, 8.0), n_dwells=10, seed=5)
+    chunks = list(stream.open_stream(f)[1])
+    info, it = stream.array_stream(*(np.concatenate([getattr(c, k) for c in chunks])
+                                     for k in ("times_ps", "channels", "microtimes_ps")),
+                                   sync_period_ps=PERIOD_PS, microtime_bin_ps=RES_PS)
+    res = analyze_stream(info, it, AnalysisOptions(method="cpa"))
+    assert res.changepoints["n_levels"] == 2 and "level_lifetime_ns" not in res.changepoints
+    assert res.changepoints["level_mean_delay_lifetime_ns"][1] == pytest.approx(8.0, rel=0.05)
+    assert any("read a second time" in w for w in res.warnings)

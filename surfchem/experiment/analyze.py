@@ -442,7 +442,11 @@ class _LevelInputs:
 def _level_fits(cp: changepoint.ChangePointResult, li: _LevelInputs, warn: list[str]
                 ) -> tuple[np.ndarray | None, list[decay.LifetimeFit | None]]:
     """Decay histogram of each level (second pass) and its reconvolution fit (None if it fails)."""
-    if li.reopen is None or li.dacc is None:
+    if li.dacc is None:
+        return None, []
+    if li.reopen is None:
+        warn.append("change-point level lifetimes not fitted: the stream cannot be read a second time "
+                    "(pass reopen=, or use analyze_file); first-moment lifetimes only")
         return None, []
     segs = cp.segments
     hists = changepoint.level_decay_histograms(
