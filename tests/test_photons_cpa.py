@@ -73,14 +73,22 @@ def test_cpa_levels_switches_and_level_lifetimes(tmp_path, rates, lifetimes):
                                rtol=0.02)
     # fitted per-level lifetimes (reconvolution of each level's decay histogram)
     np.testing.assert_allclose(cp["level_lifetime_ns"], lifetimes, rtol=0.03)
+    # per segment, fixed-IRF fits: centred on their level's truth, errors that cover the scatter
+    d, lab = res.data, res.data.cpa.segment_level
+    assert cp["segment_lifetime_method"] == "fixed_irf_fit"
+    for j, truth in enumerate(lifetimes):
+        tau, err = d.cpa_segment_lifetime_ns[lab == j], d.cpa_segment_lifetime_err_ns[lab == j]
+        ok = np.isfinite(tau)
+        assert ok.mean() >= 0.9  # segments of >= 100 photons
+        assert np.median(tau[ok]) == pytest.approx(truth, rel=0.05)
+        assert np.mean(np.abs(tau[ok] - truth) < 3 * err[ok]) >= 0.9
     # first moments, per level and per segment, where the background is < 5 % of the level: the
     # background correction has a lever arm of half the period (250 ns), so a 3 % error of the
     # background rate moves a dim (b = 11 %) level's first moment by ~1 ns
-    tau, lab = res.data.cpa_segment_lifetime_ns, res.data.cpa.segment_level
     for j, truth in enumerate(lifetimes):
         if BG_CPS / rates[j] < 0.05:
             assert cp["level_mean_delay_lifetime_ns"][j] == pytest.approx(truth, rel=0.05)
-            assert np.nanmedian(tau[lab == j]) == pytest.approx(truth, rel=0.1)
+            assert np.nanmedian(d.cpa_segment_mean_delay_lifetime_ns[lab == j]) == pytest.approx(truth, rel=0.1)
     # FLID / FDID of the segments: weights are segment lengths in trace bins (short segments with
     # a first moment off the axes drop out)
     total_bins = res.data.cpa.segments.duration_s.sum() / res.bin_s
@@ -119,4 +127,5 @@ def test_cpa_on_a_stream_read_once_keeps_first_moments_and_says_why(tmp_path):
     res = analyze_stream(info, it, AnalysisOptions(method="cpa"))
     assert res.changepoints["n_levels"] == 2 and "level_lifetime_ns" not in res.changepoints
     assert res.changepoints["level_mean_delay_lifetime_ns"][1] == pytest.approx(8.0, rel=0.05)
+    assert res.changepoints["segment_lifetime_method"] == "first_moment"
     assert any("read a second time" in w for w in res.warnings)

@@ -75,6 +75,7 @@ class AnalysisOptions:
     cpa_alpha: float = 0.01  # false-positive probability of each test (0.05: extra levels, see below)
     cpa_max_levels: int = 6
     cpa_window_photons: int = 1 << 17  # photons analysed at once (memory bound)
+    cpa_min_fit_photons: int = 100  # segments with fewer photons get no fitted lifetime
 
 
 @dataclass
@@ -93,9 +94,12 @@ class PhotonData:
     on_dwell_s: np.ndarray | None = None
     off_dwell_s: np.ndarray | None = None
     cpa: changepoint.ChangePointResult | None = None  # segments, levels, dwell times
-    cpa_segment_lifetime_ns: np.ndarray | None = None  # mean-delay lifetime of each segment
+    cpa_segment_lifetime_ns: np.ndarray | None = None  # fixed-IRF MLE per segment (NaN: not fitted)
+    cpa_segment_lifetime_err_ns: np.ndarray | None = None
+    cpa_segment_mean_delay_lifetime_ns: np.ndarray | None = None  # first moment, background removed
     cpa_level_decay_hist: np.ndarray | None = None  # (n_levels, n_bins), bins of decay_bin_ps
-    cpa_flid: decay.Flid | None = None  # segments weighted by their length in trace bins
+    cpa_flid: decay.Flid | None = None  # segments weighted by their length in trace bins; fitted
+    # segment lifetimes where the second pass ran, else first moments
     cpa_fdid: decay.Fdid | None = None
 
 
@@ -439,62 +443,83 @@ class _LevelInputs:
     reopen: Callable[[], Iterator[PhotonChunk]] | None
 
 
-def _level_fits(cp: changepoint.ChangePointResult, li: _LevelInputs, warn: list[str]
-                ) -> tuple[np.ndarray | None, list[decay.LifetimeFit | None]]:
-    """Decay histogram of each level (second pass) and its reconvolution fit (None if it fails)."""
+def _segment_fits(cp: changepoint.ChangePointResult, li: _LevelInputs, background_cps: float,
+                  data: PhotonData, warn: list[str]) -> list[decay.LifetimeFit | None]:
+    """Second pass: each segment's decay (fixed-IRF lifetime) and each level's (free fit).
+
+    Fills ``data.cpa_level_decay_hist`` and the segment lifetimes; returns the level fits.
+    """
     if li.dacc is None:
-        return None, []
+        return []
     if li.reopen is None:
         warn.append("change-point level lifetimes not fitted: the stream cannot be read a second time "
                     "(pass reopen=, or use analyze_file); first-moment lifetimes only")
-        return None, []
-    segs = cp.segments
-    hists = changepoint.level_decay_histograms(
-        li.reopen(), segs.start_ps, cp.segment_level, cp.n_levels, li.dacc.bin_ps, li.dacc.n_bins,
-        tuple(int(c) for c in li.opt.channels))
+        return []
+    lf, segs, nb = li.lifetime_fit, cp.segments, li.dacc.n_bins
+    fit_segments = li.irf is None and np.isfinite(lf.irf_sigma_ns)
+    if not fit_segments:
+        warn.append("segment lifetimes are first moments: fixed-IRF segment fits need the Gaussian IRF model "
+                    "(not a measured IRF)")
+    tau, err = np.full(segs.start_ps.size, np.nan), np.full(segs.start_ps.size, np.nan)
+    level_hist = np.zeros((cp.n_levels, nb))
+    for j, h in changepoint.segment_decay_histograms(
+            li.reopen(), segs.start_ps, li.dacc.bin_ps, nb, tuple(int(c) for c in li.opt.channels)):
+        level_hist[cp.segment_level[j]] += h
+        if fit_segments and h.sum() >= li.opt.cpa_min_fit_photons:
+            f = decay.fit_lifetime_fixed_irf(
+                h, li.dacc.bin_ps, li.period_ps, t0_ps=lf.t0_ns * 1e3, sigma_ps=lf.irf_sigma_ns * 1e3,
+                background_per_bin=background_cps * segs.duration_s[j] / nb, min_counts=li.opt.cpa_min_fit_photons)
+            tau[j], err[j] = f.lifetime_ns, f.lifetime_err_ns
+    data.cpa_level_decay_hist = level_hist
+    if fit_segments:
+        data.cpa_segment_lifetime_ns, data.cpa_segment_lifetime_err_ns = tau, err
     fits: list[decay.LifetimeFit | None] = []
-    for j, h in enumerate(hists):
+    for j, h in enumerate(level_hist):
         try:
             fits.append(decay.fit_lifetime(h, li.dacc.bin_ps, li.period_ps, irf=li.irf))
         except Exception as exc:  # noqa: BLE001 - one failed level fit is reported, the rest stands
             warn.append(f"lifetime fit of change-point level {j} failed: {exc}")
             fits.append(None)
-    return hists, fits
+    return fits
 
 
 def _change_points(acc: changepoint.ChangePointAccumulator, li: _LevelInputs, data: PhotonData,
                    warn: list[str]) -> None:
-    """Method "cpa": levels and dwell times, level lifetimes, FLID and FDID of the segments.
+    """Method "cpa": levels and dwell times, level and segment lifetimes, FLID and FDID of the segments.
 
-    Segment lifetimes are first moments (:func:`changepoint.mean_delay_lifetime_ns`) with the IRF
-    position ``t0`` of the whole-decay fit (as the binned FLID) and the background rate of the
-    decay floor removed; level lifetimes are also fitted to each level's decay histogram.
+    Lifetimes use the IRF of the whole-decay fit (``t0`` and width, as the binned FLID) and its
+    background rate: per level a free reconvolution fit of the level's decay histogram, per
+    segment a one-parameter fit with IRF and background fixed (:func:`decay.fit_lifetime_fixed_irf`;
+    segments with at least ``cpa_min_fit_photons``), and as a cross-check the background-corrected
+    first moments (:func:`changepoint.mean_delay_lifetime_ns`), which need no second pass but are
+    sensitive to the background rate (lever arm: half the period).
     """
     cp = changepoint.summarize(acc.segments(), acc.n_photons, li.opt.cpa_max_levels)
     data.cpa = cp
     out = cp.to_dict()
     out["alpha"] = li.opt.cpa_alpha
     out["n_segments"] = int(cp.segments.start_ps.size)
-    lf, res = li.lifetime_fit, li.res
-    if lf is not None and cp.segments.micro_n.sum() > 0:
+    lf, res, segs = li.lifetime_fit, li.res, cp.segments
+    if lf is not None and segs.micro_n.sum() > 0:
         bg_cps = (res.background_fraction or 0.0) * li.n_selected / li.duration_s
-        segs = cp.segments
-        dur = segs.duration_s
         with np.errstate(divide="ignore", invalid="ignore"):
-            rate = segs.n_photons / dur
+            rate = segs.n_photons / segs.duration_s
             mean_delay = np.where(segs.micro_n > 0, segs.micro_sum_ps / segs.micro_n, np.nan)
         kw = {"period_ps": li.period_ps, "background_cps": bg_cps}
-        tau = changepoint.mean_delay_lifetime_ns(mean_delay, rate, lf.t0_ns * 1e3, **kw)
-        data.cpa_segment_lifetime_ns = tau
-        counts, weight = rate * li.opt.bin_s, dur / li.opt.bin_s  # FLID axes of the binned trace
-        data.cpa_flid = decay.flid(counts, tau * 1e3, 0.0, weights=weight)
-        data.cpa_fdid = decay.fdid(counts, tau, weights=weight)
+        first_moment = changepoint.mean_delay_lifetime_ns(mean_delay, rate, lf.t0_ns * 1e3, **kw)
+        data.cpa_segment_mean_delay_lifetime_ns = first_moment
+        out["background_cps"] = bg_cps
         out["level_mean_delay_lifetime_ns"] = changepoint.json_floats(changepoint.mean_delay_lifetime_ns(
             cp.level_mean_microtime_ns * 1e3, cp.level_rates_cps, lf.t0_ns * 1e3, **kw))
-        out["background_cps"] = bg_cps
-        hists, fits = _level_fits(cp, li, warn)
-        data.cpa_level_decay_hist = hists
+        fits = _segment_fits(cp, li, bg_cps, data, warn)
         if fits:
             out["level_lifetime_ns"] = [f.lifetime_ns if f else None for f in fits]
             out["level_lifetime_err_ns"] = [f.lifetime_err_ns if f else None for f in fits]
+        fitted = data.cpa_segment_lifetime_ns
+        tau = fitted if fitted is not None else first_moment
+        out["segment_lifetime_method"] = "fixed_irf_fit" if fitted is not None else "first_moment"
+        out["n_segments_with_lifetime"] = int(np.isfinite(tau).sum())
+        counts, weight = rate * li.opt.bin_s, segs.duration_s / li.opt.bin_s  # axes of the binned FLID
+        data.cpa_flid = decay.flid(counts, tau * 1e3, 0.0, weights=weight)
+        data.cpa_fdid = decay.fdid(counts, tau, weights=weight)
     res.changepoints = out

@@ -30,6 +30,7 @@ picoseconds inside, seconds at the API edge.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -495,39 +496,47 @@ def mean_delay_lifetime_ns(
     return np.where(b <= max_background, tau, np.nan)
 
 
-def segment_levels_of(times_ps: np.ndarray, start_ps: np.ndarray, segment_level: np.ndarray) -> np.ndarray:
-    """Level of each photon time (segments tile time from ``start_ps[0]``; earlier = first)."""
-    k = np.searchsorted(start_ps, times_ps, side="right") - 1
-    return segment_level[np.clip(k, 0, start_ps.size - 1)]
-
-
-def level_decay_histograms(
-    chunks, start_ps: np.ndarray, segment_level: np.ndarray, n_levels: int, bin_ps: float,
-    n_bins: int, channels: tuple[int, ...] | None = None,
-) -> np.ndarray:
-    """Decay histogram of each intensity level, ``shape (n_levels, n_bins)``, from a second pass.
+def segment_decay_histograms(
+    chunks, start_ps: np.ndarray, bin_ps: float, n_bins: int, channels: tuple[int, ...] | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``(segment index, decay histogram)`` of every segment, in time order, from a second pass.
 
     Parameters
     ----------
     chunks : iterable of PhotonChunk
         The photon stream again (microtimes folded into one period).
-    start_ps, segment_level : ndarray
-        Segment start times (ps) and their levels (from :func:`summarize`).
+    start_ps : ndarray
+        Segment start times (ps), from :func:`summarize`; segments tile time.
     bin_ps, n_bins : float, int
         Histogram bins (ps) over one period, as the whole-file decay.
     channels : tuple of int, optional
         Detector channels counted (None: all), as in the change-point pass.
+
+    Memory stays bounded: a segment is handed out (and dropped) once a chunk reaches a later
+    one, so only the segments of the current chunk are held. A photon that arrives after its
+    segment was handed out (T3 photons of one pulse are out of time order by < 1 period) is
+    counted in the earliest segment still open.
     """
     from surfchem.experiment.decay import DecayAccumulator
 
-    accs = [DecayAccumulator(bin_ps, n_bins, channels) for _ in range(n_levels)]
+    open_accs: dict[int, DecayAccumulator] = {}
+    first_open = 0
     for c in chunks:
         if len(c) == 0 or c.microtimes_ps is None:
             continue
-        lev = segment_levels_of(c.times_ps, start_ps, segment_level)
-        for j, acc in enumerate(accs):
-            sel = lev == j
-            if sel.any():
-                acc.add(PhotonChunk(c.times_ps[sel], c.channels[sel], c.microtimes_ps[sel],
-                                    c.end_time_ps, int(sel.sum())))
-    return np.stack([a.hist for a in accs])
+        k = np.maximum(np.searchsorted(start_ps, c.times_ps, side="right") - 1, first_open)
+        order = np.argsort(k, kind="stable")
+        ks = k[order]
+        cut = np.flatnonzero(np.diff(ks)) + 1
+        for lo, hi in zip(np.r_[0, cut], np.r_[cut, ks.size], strict=True):
+            idx = order[lo:hi]
+            j = int(ks[lo])
+            if j not in open_accs:
+                open_accs[j] = DecayAccumulator(bin_ps, n_bins, channels)
+            open_accs[j].add(PhotonChunk(c.times_ps[idx], c.channels[idx], c.microtimes_ps[idx],
+                                         c.end_time_ps, int(idx.size)))
+        first_open = int(ks[-1])
+        for j in sorted(j for j in open_accs if j < first_open):
+            yield j, open_accs.pop(j).hist
+    for j in sorted(open_accs):
+        yield j, open_accs.pop(j).hist

@@ -212,6 +212,66 @@ def fit_lifetime(
     )
 
 
+@dataclass
+class FixedIrfFit:
+    """Lifetime of a short stretch of photons with the IRF and background held fixed (ns)."""
+
+    lifetime_ns: float
+    lifetime_err_ns: float
+    n_counts: int
+
+
+def fit_lifetime_fixed_irf(
+    hist: np.ndarray,
+    bin_ps: float,
+    period_ps: float,
+    *,
+    t0_ps: float,
+    sigma_ps: float,
+    background_per_bin: float = 0.0,
+    min_counts: int = 100,
+) -> FixedIrfFit:
+    """One-parameter Poisson maximum-likelihood lifetime with the IRF and background fixed.
+
+    For change-point segments (or any stretch too short for the free 5-parameter
+    :func:`fit_lifetime`): the IRF centre ``t0_ps`` and width ``sigma_ps`` come from the fit of
+    the whole decay, the flat background (counts per native bin) from the whole-decay floor
+    scaled to the stretch's duration. The amplitude is ``N - background`` (the Poisson MLE keeps
+    the total), so only ``tau`` is fitted; bins away from the rise are merged as in
+    :func:`fit_lifetime`. The error is from the curvature of the log-likelihood.
+
+    Parameters
+    ----------
+    hist : ndarray
+        Microtime histogram over one period (bins of ``bin_ps`` ps).
+    period_ps : float
+        Laser period (ps).
+    min_counts : int
+        Fewer counts raise :class:`InputError`.
+    """
+    n = np.asarray(hist, np.float64)
+    total = float(n.sum())
+    if total < min_counts:
+        raise InputError(f"fixed-IRF lifetime fit needs at least {min_counts} counts, got {int(total)}")
+    edges = np.arange(n.size + 1) * bin_ps
+    n, edges = _merge_bins(n, edges, t0_ps, bin_ps)
+    bg = background_per_bin * np.diff(edges) / bin_ps
+    amp = max(total - float(bg.sum()), 1.0)
+
+    def nll(ltau: float) -> float:
+        m = amp * periodic_decay_model(edges, period_ps, t0_ps, sigma_ps, np.exp(ltau)) + bg
+        m = np.maximum(m, 1e-300)
+        return float(np.sum(m - n * np.log(m)))
+
+    lo, hi = np.log(max(bin_ps, 1.0)), np.log(period_ps / 3)
+    res = optimize.minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 1e-5})
+    h = 1e-3
+    curv = (nll(res.x + h) - 2 * nll(res.x) + nll(res.x - h)) / h**2  # d2 NLL / d(ln tau)2
+    tau = float(np.exp(res.x))
+    err = tau / np.sqrt(curv) if curv > 0 else float("nan")
+    return FixedIrfFit(tau / 1e3, err / 1e3, int(total))
+
+
 def _merge_bins(n: np.ndarray, edges: np.ndarray, t_peak: float, bin_ps: float,
                 growth: float = 0.02, fine_ps: float = 1500.0) -> tuple[np.ndarray, np.ndarray]:
     """Keep native bins within ``fine_ps`` of the peak, merge the rest into geometrically growing
