@@ -112,6 +112,14 @@ def test_cli_analyze_method_cpa_json(tmp_path, capsys):
     assert "changepoints" not in json.loads(capsys.readouterr().out)
     assert main(["photons", "analyze", str(f), "--method", "cpa", "--alpha", "0.7"]) == 2
     assert "alpha" in capsys.readouterr().err
+    # batch table: the change-point columns next to the binned ones
+    import csv
+
+    table = tmp_path / "table.csv"
+    assert main(["photons", "batch", str(tmp_path), "--out", str(table), "--method", "cpa", "--no-progress"]) == 0
+    row = next(csv.DictReader(table.open()))
+    assert row["cpa_n_levels"] == "2" and len(row["cpa_level_lifetime_ns"].split(";")) == 2
+    assert float(row["on_fraction"]) > 0
 
 
 def test_cpa_on_a_stream_read_once_keeps_first_moments_and_says_why(tmp_path):

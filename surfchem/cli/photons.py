@@ -220,6 +220,18 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+#: batch columns of method cpa (lists joined by ';')
+CPA_COLUMNS = ("n_levels", "n_switches", "level_rates_cps", "level_time_fraction", "level_lifetime_ns")
+
+
+def _cpa_row(cp: dict | None) -> dict:
+    """Batch-table cells of the change-point block (empty without ``--method cpa``)."""
+    def cell(v):
+        return ";".join("" if x is None else f"{x:.6g}" for x in v) if isinstance(v, list) else v
+
+    return {f"cpa_{k}": cell((cp or {}).get(k)) for k in CPA_COLUMNS}
+
+
 def cmd_batch(args) -> int:
     import csv
     import glob
@@ -248,9 +260,14 @@ def cmd_batch(args) -> int:
         row = {"file": os.path.basename(f)}
         row.update({k: r[k] for k in JSON_KEYS})
         row.update({k: r[k] for k in ("mode", "g2_0_exact", "k_on_err", "k_off_err", "lifetime_err_ns")})
+        if opt.method == "cpa":
+            row.update(_cpa_row(r["changepoints"]))
         row["warnings"] = " | ".join(r["warnings"])
         rows.append(row)
-    cols = ["file", *JSON_KEYS, "mode", "g2_0_exact", "k_on_err", "k_off_err", "lifetime_err_ns", "warnings"]
+    cols = ["file", *JSON_KEYS, "mode", "g2_0_exact", "k_on_err", "k_off_err", "lifetime_err_ns"]
+    if opt.method == "cpa":
+        cols += [f"cpa_{k}" for k in CPA_COLUMNS]
+    cols.append("warnings")
     with open(args.out, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=cols)
         w.writeheader()
