@@ -500,6 +500,12 @@ def iter_ptu_chunks(
 # ----------------------------------------------------------------------------------- writer
 
 
+def _version() -> str:
+    import surfchem
+
+    return surfchem.__version__
+
+
 def _tag(name: str, typ: int, value: Any, idx: int = -1) -> bytes:
     ident = name.encode("ascii")[:32].ljust(32, b"\x00")
     if typ in (TY_INT8, TY_BITSET64, TY_COLOR8):
@@ -631,6 +637,8 @@ def write_ptu(
     parts.append(_tag("File_Comment", TY_ANSISTRING, comment))
     now = (datetime.now() - datetime(1899, 12, 30)).total_seconds() / 86400.0
     parts.append(_tag("File_CreatingTime", TY_DATETIME, now))
+    parts.append(_tag("CreatorSW_Name", TY_ANSISTRING, "surfchem"))  # read by phconvert's loader
+    parts.append(_tag("CreatorSW_Version", TY_ANSISTRING, _version()))
     parts.append(_tag("Measurement_Mode", TY_INT8, 2 if mode == "t2" else 3))
     parts.append(_tag("Measurement_SubMode", TY_INT8, 0))
     parts.append(_tag("HW_Type", TY_ANSISTRING, "HydraHarp"))
