@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     screen(ligands=[*measured, *candidates], out=out / "screen", calculator=args.calculator,
            n=setting["n"], fmax=setting["fmax"], steps=setting["steps"], layers=setting["layers"],
-           db=args.db, progress=sys.stderr.isatty())
+           db=args.db, progress=sys.stderr.isatty(), search=None if args.quick else "default")
     t_screen = time.perf_counter() - t0
     res = link(out / "screen", experiments=args.experiments, out=out / "link",
                title=f"New ligands vs DDA/IPA/PEA ({'quick, unconverged' if args.quick else 'full'})")

@@ -24,5 +24,5 @@ def mini_screen(tmp_path_factory):
     from surfchem.campaign.screen import screen
 
     out = tmp_path_factory.mktemp("screen")
-    res = screen(ligands=["MA"], n="0-2", out=out, fmax=0.1, steps=150, progress=False)
+    res = screen(ligands=["MA"], n="0-2", out=out, fmax=0.1, steps=150, progress=False, search=None)
     return res

@@ -95,7 +95,7 @@ def test_screen_outputs_and_resume(mini_screen):
     from surfchem.campaign.store import ResultStore
 
     n_rows = len(ResultStore(out / "results.db"))
-    again = screen(ligands=["MA"], n="0-2", out=out, fmax=0.1, steps=150, progress=False)
+    again = screen(ligands=["MA"], n="0-2", out=out, fmax=0.1, steps=150, progress=False, search=None)
     assert len(ResultStore(out / "results.db")) == n_rows
     assert np.allclose(again.table.energy_eV, mini_screen.table.energy_eV)
     assert again.wall_s < 30

@@ -28,6 +28,19 @@ from typing import Any
 from surfchem.calculators import DEFAULT_PRESET
 from surfchem.errors import InputError
 
+#: the screen's minimum search, the default of both :func:`screen` and ``surfchem screen``
+#: (keys of :class:`surfchem.campaign.spec.SearchSpec`); ``search=None`` is the single-relaxation
+#: preview (rows flagged ``single_start``)
+SCREEN_SEARCH: dict[str, Any] = {"n_starts": 3, "patience": 2, "tol_eV": 0.05, "anneal_steps": 0,
+                                 "sweeps": 3, "regrow": False}
+
+
+def default_workers(n_ligands: int) -> int:
+    """One worker per ligand (each grow chain is sequential), at most the CPU count."""
+    import os
+
+    return max(1, min(int(n_ligands), os.cpu_count() or 1))
+
 
 def parse_n_range(spec: str | Iterable[int], n_sites: int = 8) -> list[int]:
     """``"0-8"``, ``"0,2,4"``, ``"3"`` or an iterable of ints -> sorted list within 0..n_sites."""
@@ -67,8 +80,8 @@ def screen(
     vacuum: float = 15.0,
     mu_LX_eV: dict[str, float] | None = None,
     db: str | None = None,
-    workers: int = 1,
-    search: dict[str, Any] | None = None,
+    workers: int | None = None,
+    search: dict[str, Any] | str | None = "default",
     progress: bool = True,
     plot: bool = True,
     **calc_kwargs: Any,
@@ -87,9 +100,11 @@ def screen(
     fmax (eV/Å), steps, optimizer, fix: relaxation settings (:func:`surfchem.relax.relax`).
     mu_LX_eV: user chemical potentials of L-HX per ligand (eV), instead of the ion pair.
     db: database path or ``postgresql://`` URL (default ``OUT/results.db``).
-    workers: parallel tasks (Parsl thread pool).
-    search: multi-start minimum search settings per ligand slab (keys of
-    :class:`surfchem.campaign.spec.SearchSpec`, e.g. ``{"n_starts": 4}``); ``None`` = one relaxation.
+    workers: parallel tasks (Parsl thread pool; default :func:`default_workers`: one per ligand).
+    search: ``"default"`` (:data:`SCREEN_SEARCH`, as ``surfchem screen``), or multi-start minimum
+    search settings per ligand slab (keys of :class:`surfchem.campaign.spec.SearchSpec`, e.g.
+    ``{"n_starts": 4}``, the rest from :data:`SCREEN_SEARCH`); ``None`` = one relaxation per slab
+    (the fast preview, flagged ``single_start``).
     """
     from surfchem.campaign.run import run_campaign
     from surfchem.campaign.spec import parse_spec
@@ -100,8 +115,14 @@ def screen(
         raise InputError(f"arrangements must be 'grow', 'first', 'all' or a positive int, got {arrangements!r}")
     obj = None if isinstance(calculator, str) else calculator
     stage = {"fmax_eV_A": fmax, "steps": steps, "optimizer": optimizer, "fix": fix, "params": calc_kwargs}
+    if search == "default":
+        search = dict(SCREEN_SEARCH)
+    elif isinstance(search, str):
+        raise InputError(f"search must be 'default', a dict of search settings or None, got {search!r}")
     if search is not None:
-        stage["search"] = dict(search)
+        stage["search"] = {**SCREEN_SEARCH, **dict(search)}
+    if workers is None:
+        workers = default_workers(len(ligands))
     if obj is None:
         stage["calculator"] = calculator
     spec = parse_spec({

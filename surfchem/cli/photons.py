@@ -2,7 +2,7 @@
 
 Subcommands::
 
-    surfchem photons analyze FILE [--bin 10ms] [--threshold 0.5] [--channels 0,1] [--json] [--plot DIR]
+    surfchem photons analyze FILE [--bin 10ms] [--threshold 0.5] [--channels 0,1] [--method cpa] [--json] [--plot DIR]
     surfchem photons simulate --mode t2|t3 --duration S [--on-fraction F ...] --out FILE.ptu
     surfchem photons batch DIR --out table.csv
     surfchem photons changepoints FILE [--alpha 0.05] [--channels 0,1] [--json]
@@ -10,8 +10,9 @@ Subcommands::
     surfchem photons spectrum SPECTRUM.csv [--axis nm|eV]     (split-Voigt fit, size)
     surfchem photons excitation --size-nm 4.3 --rep-rate 2e6 (--power-density W/cm2 | --power W --spot-nm D)
 
-FILE is a PicoQuant PTU, legacy PicoQuant (.pt3/.pt2 PicoHarp 300, .ht3/.ht2 HydraHarp 1.0/2.0) or
-Photon-HDF5 file, recognised by its content, not its extension.
+FILE is a PicoQuant PTU, legacy PicoQuant (.pt3/.pt2 PicoHarp 300, .ht3/.ht2 HydraHarp 1.0/2.0), Becker & Hickl .spc or
+Photon-HDF5 file, recognised by its content, not its extension (except .spc, which has no magic:
+its extension, then its first record).
 
 Thin layer: parse, call :mod:`surfchem.experiment`, print. Heavy imports happen inside the
 handlers so ``surfchem --help`` stays fast.
@@ -61,7 +62,7 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="photons_command", metavar="ACTION")
     sub.required = True
 
-    a = sub.add_parser("analyze", help="analyse one PTU, legacy PicoQuant (pt3/pt2/ht3/ht2) or Photon-HDF5 file")
+    a = sub.add_parser("analyze", help="analyse one PTU, legacy PicoQuant (pt3/pt2/ht3/ht2), B&H .spc or Photon-HDF5 file")
     a.add_argument("file")
     _analysis_args(a)
     a.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -110,7 +111,7 @@ def register(subparsers) -> None:
     cp.add_argument("--json", action="store_true", help="print the result as JSON")
     cp.set_defaults(func=cmd_changepoints)
 
-    c = sub.add_parser("convert", help="stream a PTU file into Photon-HDF5")
+    c = sub.add_parser("convert", help="stream a photon file into Photon-HDF5 (written and validated by phconvert)")
     c.add_argument("file")
     c.add_argument("out", help="output .h5 path")
     c.set_defaults(func=cmd_convert)
@@ -142,6 +143,12 @@ def _analysis_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunk-records", type=int, default=1 << 20)
     p.add_argument("--allow-truncated", action="store_true", help="analyse the complete records of a truncated file")
     p.add_argument("--irf", default=None, help="measured IRF file (PTU/Photon-HDF5) for the lifetime reconvolution")
+    p.add_argument("--method", choices=("binned", "cpa"), default="binned",
+                   help="cpa: also photon-by-photon change points (Watkins & Yang 2005): intensity "
+                        "levels, dwell times, level lifetimes, FLID/FDID of the segments")
+    p.add_argument("--alpha", type=float, default=0.01,
+                   help="--method cpa: false-positive probability of each change-point test (default 0.01)")
+    p.add_argument("--max-levels", type=int, default=6, help="--method cpa: most intensity levels tried")
 
 
 def _options(args):
@@ -156,6 +163,7 @@ def _options(args):
         threshold_counts=args.threshold_counts, channels=parse_channels(args.channels),
         g2_correction=args.g2_correction, dwell_t_min_s=args.dwell_tmin,
         chunk_records=args.chunk_records, allow_truncated=args.allow_truncated, irf_path=args.irf,
+        method=args.method, cpa_alpha=args.alpha, cpa_max_levels=args.max_levels,
     )
 
 
@@ -175,6 +183,8 @@ def cmd_analyze(args) -> int:
             print_json(full)
         else:
             out = {k: full[k] for k in JSON_KEYS}
+            if full["changepoints"] is not None:
+                out["changepoints"] = full["changepoints"]
             out["warnings"] = full["warnings"]
             if "figures" in full:
                 out["figures"] = full["figures"]
@@ -183,6 +193,9 @@ def cmd_analyze(args) -> int:
         for k in JSON_KEYS:
             v = full[k]
             print(f"{k:22s} {v:.6g}" if isinstance(v, float) else f"{k:22s} {v}")
+        for k, v in (full["changepoints"] or {}).items():
+            if k != "bic":
+                print(f"cpa {k:26s} {v}")
         for w in full["warnings"]:
             print(f"warning: {w}", file=sys.stderr)
     return 0
@@ -206,6 +219,18 @@ def cmd_simulate(args) -> int:
     truth["file"] = args.out
     print_json(truth)
     return 0
+
+
+#: batch columns of method cpa (lists joined by ';')
+CPA_COLUMNS = ("n_levels", "n_switches", "level_rates_cps", "level_time_fraction", "level_lifetime_ns")
+
+
+def _cpa_row(cp: dict | None) -> dict:
+    """Batch-table cells of the change-point block (empty without ``--method cpa``)."""
+    def cell(v):
+        return ";".join("" if x is None else f"{x:.6g}" for x in v) if isinstance(v, list) else v
+
+    return {f"cpa_{k}": cell((cp or {}).get(k)) for k in CPA_COLUMNS}
 
 
 def cmd_batch(args) -> int:
@@ -236,9 +261,14 @@ def cmd_batch(args) -> int:
         row = {"file": os.path.basename(f)}
         row.update({k: r[k] for k in JSON_KEYS})
         row.update({k: r[k] for k in ("mode", "g2_0_exact", "k_on_err", "k_off_err", "lifetime_err_ns")})
+        if opt.method == "cpa":
+            row.update(_cpa_row(r["changepoints"]))
         row["warnings"] = " | ".join(r["warnings"])
         rows.append(row)
-    cols = ["file", *JSON_KEYS, "mode", "g2_0_exact", "k_on_err", "k_off_err", "lifetime_err_ns", "warnings"]
+    cols = ["file", *JSON_KEYS, "mode", "g2_0_exact", "k_on_err", "k_off_err", "lifetime_err_ns"]
+    if opt.method == "cpa":
+        cols += [f"cpa_{k}" for k in CPA_COLUMNS]
+    cols.append("warnings")
     with open(args.out, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=cols)
         w.writeheader()

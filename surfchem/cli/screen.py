@@ -9,6 +9,7 @@ from surfchem.cli._common import print_json
 
 def register(sub: argparse._SubParsersAction) -> None:
     from surfchem.calculators import DEFAULT_PRESET, PRESETS
+    from surfchem.campaign.screen import SCREEN_SEARCH as D
 
     p = sub.add_parser(
         "screen", help="relax N = 0..8 ligand slabs, report gamma(N), dG(N) and plot them",
@@ -32,15 +33,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--vacuum", type=float, default=15.0, help="vacuum between ligand tips, Å")
     p.add_argument("--mu", action="append", default=[], metavar="LIGAND=EV",
                    help="user chemical potential of L-HX in eV (instead of the ion pair); repeatable")
-    p.add_argument("--starts", type=int, default=3,
-                   help="minimum search: starts per ligand slab, then consistency sweeps (default 3; "
+    p.add_argument("--starts", type=int, default=D["n_starts"],
+                   help=f"minimum search: starts per ligand slab, then consistency sweeps (default {D['n_starts']}; "
                         "1 = one relaxation per slab, no search, a fast preview flagged single_start)")
-    p.add_argument("--patience", type=int, default=2, help="search stop rule: starts without improvement")
-    p.add_argument("--search-tol", type=float, default=0.05, help="search stop rule: improvement, eV")
-    p.add_argument("--anneal-steps", type=int, default=0, help="Langevin MD steps before each perturbed start")
-    p.add_argument("--sweeps", type=int, default=3,
+    p.add_argument("--patience", type=int, default=D["patience"], help="search stop rule: starts without improvement")
+    p.add_argument("--search-tol", type=float, default=D["tol_eV"], help="search stop rule: improvement, eV")
+    p.add_argument("--anneal-steps", type=int, default=D["anneal_steps"],
+                   help="Langevin MD steps before each perturbed start")
+    p.add_argument("--sweeps", type=int, default=D["sweeps"],
                    help="with --starts > 1: at most this many rounds of shrink-from-N+1 and mirror/splice "
-                        "relaxations (default 3)")
+                        f"relaxations (default {D['sweeps']})")
     p.add_argument("--regrow", action="store_true", help="sweeps also regrow N from N-1 (off by default)")
     p.add_argument("--workers", type=int, default=None,
                    help="parallel tasks (Parsl threads; default: one per ligand, at most the CPU count)")
@@ -64,14 +66,6 @@ def _mu(items: list[str]) -> dict[str, float]:
     return out
 
 
-def _default_workers(ligands: str) -> int:
-    """One worker per ligand (the grow chains are sequential), at most the CPU count."""
-    import os
-
-    n = len([s for s in ligands.split(",") if s.strip()])
-    return max(1, min(n, os.cpu_count() or 1))
-
-
 def run_screen(args: argparse.Namespace) -> int:
     from surfchem.campaign.screen import screen
 
@@ -81,7 +75,7 @@ def run_screen(args: argparse.Namespace) -> int:
         n=args.n, calculator=args.calculator, material=args.material, out=args.out,
         arrangements=arr, fmax=args.fmax, steps=args.steps, optimizer=args.optimizer,
         fix=args.fix, layers=args.layers, vacuum=args.vacuum, mu_LX_eV=_mu(args.mu),
-        db=args.db, progress=not args.no_progress, workers=args.workers or _default_workers(args.ligands),
+        db=args.db, progress=not args.no_progress, workers=args.workers,
         search=None if args.starts <= 1 else {"n_starts": args.starts, "patience": args.patience,
                                               "tol_eV": args.search_tol, "anneal_steps": args.anneal_steps,
                                               "sweeps": args.sweeps, "regrow": args.regrow},

@@ -8,8 +8,10 @@ Modules and main entry points (photon times are int64 picoseconds; API edges use
   TimeHarp 260, MultiHarp/generic, PicoHarp 300), ``encode_hh_t2``/``encode_hh_t3``/``write_ptu``.
 * :mod:`.legacy` - ``read_header`` of legacy PicoQuant ``.pt3``/``.pt2``/``.ht3``/``.ht2`` files
   (decoded by ``ptu.iter_ptu_chunks``).
-* :mod:`.photonhdf5` - Photon-HDF5 reader (chunked) and writer.
-* :mod:`.stream` - ``open_stream`` (PTU, legacy PicoQuant or Photon-HDF5 -> ``StreamInfo`` +
+* :mod:`.bhspc` - ``read_header`` of Becker & Hickl ``.spc`` FIFO files (SPC-130 family,
+  SPC-600/630 256/4096 channels; decoded by ``ptu.iter_ptu_chunks``).
+* :mod:`.photonhdf5` - Photon-HDF5 reader (chunked, h5py) and writer (through phconvert, validated).
+* :mod:`.stream` - ``open_stream`` (PTU, legacy PicoQuant, B&H .spc or Photon-HDF5 -> ``StreamInfo`` +
   chunk iterator),
   ``array_stream``, ``run`` (one pass feeding accumulators).
 * :mod:`.trace` - ``bin_counts``, ``TraceAccumulator``, ``threshold``, ``on_fraction``,

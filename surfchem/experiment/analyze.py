@@ -8,6 +8,15 @@
 * the microtime histogram (decay, when the file has laser syncs),
 
 then derives the numbers of the paper (science brief section 3) into :class:`PhotonAnalysis`.
+
+Method ``"cpa"`` adds photon-by-photon change points (:mod:`surfchem.experiment.changepoint`,
+Watkins & Yang 2005) of the same channels in the same pass: ``PhotonAnalysis.changepoints`` holds
+the intensity levels, their time fractions and dwell statistics, and per level the lifetime fitted
+to the level's decay histogram (a second pass over the file, same bins and IRF handling as the
+whole decay) and the background-corrected first moment; ``PhotonData`` holds the segments, their
+first-moment lifetimes and their FLID and FDID. Default ``cpa_alpha = 0.01``: on simulated two-
+and three-level files with background, 0.05 gave one spurious extra level (a short false segment
+that BIC keeps as its own level) in 4 of 14 files, 0.01 in 1 of 14.
 Fields that the acquisition mode does not allow are ``None`` (e.g. ``lifetime_ns`` for T2
 without syncs; for cw excitation ``g2_0_raw = g2_0_cw_fit`` is the antibunching-model fit and
 ``g2_0`` is ``None``, since no decay floor gives the background fraction).
@@ -38,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from surfchem.errors import InputError
-from surfchem.experiment import decay, dwell, g2, stream, trace
+from surfchem.experiment import changepoint, decay, dwell, g2, stream, trace
 from surfchem.experiment.ptu import DEFAULT_CHUNK_RECORDS, PhotonChunk
 
 
@@ -62,6 +71,11 @@ class AnalysisOptions:
     allow_truncated: bool = False
     keep_data: bool = True
     irf_path: str | None = None  # measured IRF (scatter) file: reconvolution with it
+    method: str = "binned"  # "binned", or "cpa": binned + photon-by-photon change points
+    cpa_alpha: float = 0.01  # false-positive probability of each test (0.05: extra levels, see below)
+    cpa_max_levels: int = 6
+    cpa_window_photons: int = 1 << 17  # photons analysed at once (memory bound)
+    cpa_min_fit_photons: int = 100  # segments with fewer photons get no fitted lifetime
 
 
 @dataclass
@@ -79,6 +93,14 @@ class PhotonData:
     flid: decay.Flid | None = None
     on_dwell_s: np.ndarray | None = None
     off_dwell_s: np.ndarray | None = None
+    cpa: changepoint.ChangePointResult | None = None  # segments, levels, dwell times
+    cpa_segment_lifetime_ns: np.ndarray | None = None  # fixed-IRF MLE per segment (NaN: not fitted)
+    cpa_segment_lifetime_err_ns: np.ndarray | None = None
+    cpa_segment_mean_delay_lifetime_ns: np.ndarray | None = None  # first moment, background removed
+    cpa_level_decay_hist: np.ndarray | None = None  # (n_levels, n_bins), bins of decay_bin_ps
+    cpa_flid: decay.Flid | None = None  # segments weighted by their length in trace bins; fitted
+    # segment lifetimes where the second pass ran, else first moments
+    cpa_fdid: decay.Fdid | None = None
 
 
 @dataclass
@@ -122,6 +144,7 @@ class PhotonAnalysis:
     lifetime_ns: float | None
     lifetime_err_ns: float | None
     irf_sigma_ns: float | None
+    changepoints: dict | None = None  # method "cpa": levels, dwell statistics, level lifetimes
     warnings: list[str] = field(default_factory=list)
     data: PhotonData | None = field(default=None, repr=False)
 
@@ -169,6 +192,17 @@ def _validate(opt: AnalysisOptions) -> None:
         raise InputError(f"chunk_records must be >= 1, got {opt.chunk_records}")
     if opt.irf_path is not None and not os.path.exists(opt.irf_path):
         raise InputError(f"IRF file {opt.irf_path!r} does not exist")
+    if opt.method not in ("binned", "cpa"):
+        raise InputError(f"unknown analysis method {opt.method!r}; use 'binned' or 'cpa' "
+                         "(binned + photon-by-photon change points)")
+    if opt.method == "cpa":
+        _cpa_options(opt).validate()
+
+
+def _cpa_options(opt: AnalysisOptions) -> changepoint.ChangePointOptions:
+    return changepoint.ChangePointOptions(
+        alpha=opt.cpa_alpha, max_levels=opt.cpa_max_levels, window_photons=opt.cpa_window_photons,
+        channels=tuple(int(c) for c in opt.channels))
 
 
 def _irf_histogram(opt: AnalysisOptions, dacc: decay.DecayAccumulator) -> np.ndarray:
@@ -187,10 +221,17 @@ def analyze_file(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> PhotonAnalysis:
-    """Analyse one photon file (PTU T2/T3 or Photon-HDF5) in a single streaming pass."""
+    """Analyse one photon file (PTU, legacy PicoQuant or Photon-HDF5) in one streaming pass.
+
+    Method ``"cpa"`` reads the file a second time for the decay histogram of each intensity level.
+    """
     opt = options or AnalysisOptions()
     info, chunks = stream.open_stream(path, opt.chunk_records, allow_truncated=opt.allow_truncated)
-    return analyze_stream(info, chunks, opt, progress=progress)
+
+    def reopen() -> Iterator[PhotonChunk]:
+        return stream.open_stream(path, opt.chunk_records, allow_truncated=opt.allow_truncated)[1]
+
+    return analyze_stream(info, chunks, opt, progress=progress, reopen=reopen)
 
 
 def analyze_stream(
@@ -199,7 +240,13 @@ def analyze_stream(
     options: AnalysisOptions | None = None,
     *,
     progress: Callable[[int], None] | None = None,
+    reopen: Callable[[], Iterator[PhotonChunk]] | None = None,
 ) -> PhotonAnalysis:
+    """Analyse a chunk stream (see :func:`analyze_file`).
+
+    ``reopen``: a fresh iterator over the same chunks, for the per-level decay histograms of
+    method ``"cpa"`` (without it, level lifetimes are the mean-delay ones only).
+    """
     opt = options or AnalysisOptions()
     _validate(opt)
     ch_a, ch_b = (int(c) for c in opt.channels)
@@ -231,6 +278,9 @@ def analyze_stream(
         dbin = opt.decay_bin_ps or (info.microtime_bin_ps if info.microtime_bin_ps else 16.0)
         dacc = decay.DecayAccumulator(dbin, int(np.ceil(period / dbin)), sel)
         accs.append(dacc)
+    cpacc = changepoint.ChangePointAccumulator(_cpa_options(opt)) if opt.method == "cpa" else None
+    if cpacc is not None:
+        accs.append(cpacc)
     src = _fold(chunks, period) if pulsed else chunks  # T2 delays / sync dividers: one period
     st = stream.run(src, accs, progress=progress)
 
@@ -312,12 +362,12 @@ def analyze_stream(
             res.dwell_model_comparison[name] = f.comparisons
 
     # decay, lifetime, background
-    lf = None
+    lf = irf = None
     if dacc is not None and dacc.hist.sum() > 0:
         data.decay_hist = dacc.hist
         data.decay_bin_ps = dacc.bin_ps
         try:
-            irf = _irf_histogram(opt, dacc) if opt.irf_path else None
+            irf = _irf_histogram(opt, dacc) if opt.irf_path else None  # kept for the level fits
             lf = decay.fit_lifetime(dacc.hist, dacc.bin_ps, period, irf=irf)
             if irf is not None:  # t0 of a measured IRF = its centroid + the fitted shift
                 centroid = float(((np.arange(irf.size) + 0.5) * dacc.bin_ps * irf).sum() / irf.sum())
@@ -346,6 +396,11 @@ def analyze_stream(
     elif pulsed:
         warn.append("no microtimes (T2 file without sync records): lifetime and background fraction are null")
 
+    if cpacc is not None:
+        levels = _LevelInputs(opt, res, dacc, lf, irf, period, n_sel, duration_s,
+                              (lambda: _fold(reopen(), period)) if reopen and pulsed else None)
+        _change_points(cpacc, levels, data, warn)
+
     # g2
     if st.photons_per_channel.get(ch_a, 0) == 0 or st.photons_per_channel.get(ch_b, 0) == 0:
         empty = [c for c in sel if st.photons_per_channel.get(c, 0) == 0]
@@ -371,3 +426,100 @@ def analyze_stream(
             except Exception as exc:  # noqa: BLE001
                 warn.append(f"cw g2 fit failed: {exc}")
     return res
+
+
+@dataclass
+class _LevelInputs:
+    """What the change-point report takes from the binned analysis (one plain record)."""
+
+    opt: AnalysisOptions
+    res: PhotonAnalysis
+    dacc: decay.DecayAccumulator | None
+    lifetime_fit: decay.LifetimeFit | None
+    irf: np.ndarray | None
+    period_ps: float | None
+    n_selected: int
+    duration_s: float
+    reopen: Callable[[], Iterator[PhotonChunk]] | None
+
+
+def _segment_fits(cp: changepoint.ChangePointResult, li: _LevelInputs, background_cps: float,
+                  data: PhotonData, warn: list[str]) -> list[decay.LifetimeFit | None]:
+    """Second pass: each segment's decay (fixed-IRF lifetime) and each level's (free fit).
+
+    Fills ``data.cpa_level_decay_hist`` and the segment lifetimes; returns the level fits.
+    """
+    if li.dacc is None:
+        return []
+    if li.reopen is None:
+        warn.append("change-point level lifetimes not fitted: the stream cannot be read a second time "
+                    "(pass reopen=, or use analyze_file); first-moment lifetimes only")
+        return []
+    lf, segs, nb = li.lifetime_fit, cp.segments, li.dacc.n_bins
+    fit_segments = li.irf is None and np.isfinite(lf.irf_sigma_ns)
+    if not fit_segments:
+        warn.append("segment lifetimes are first moments: fixed-IRF segment fits need the Gaussian IRF model "
+                    "(not a measured IRF)")
+    tau, err = np.full(segs.start_ps.size, np.nan), np.full(segs.start_ps.size, np.nan)
+    level_hist = np.zeros((cp.n_levels, nb))
+    for j, h in changepoint.segment_decay_histograms(
+            li.reopen(), segs.start_ps, li.dacc.bin_ps, nb, tuple(int(c) for c in li.opt.channels)):
+        level_hist[cp.segment_level[j]] += h
+        if fit_segments and h.sum() >= li.opt.cpa_min_fit_photons:
+            f = decay.fit_lifetime_fixed_irf(
+                h, li.dacc.bin_ps, li.period_ps, t0_ps=lf.t0_ns * 1e3, sigma_ps=lf.irf_sigma_ns * 1e3,
+                background_per_bin=background_cps * segs.duration_s[j] / nb, min_counts=li.opt.cpa_min_fit_photons)
+            tau[j], err[j] = f.lifetime_ns, f.lifetime_err_ns
+    data.cpa_level_decay_hist = level_hist
+    if fit_segments:
+        data.cpa_segment_lifetime_ns, data.cpa_segment_lifetime_err_ns = tau, err
+    fits: list[decay.LifetimeFit | None] = []
+    for j, h in enumerate(level_hist):
+        try:
+            fits.append(decay.fit_lifetime(h, li.dacc.bin_ps, li.period_ps, irf=li.irf))
+        except Exception as exc:  # noqa: BLE001 - one failed level fit is reported, the rest stands
+            warn.append(f"lifetime fit of change-point level {j} failed: {exc}")
+            fits.append(None)
+    return fits
+
+
+def _change_points(acc: changepoint.ChangePointAccumulator, li: _LevelInputs, data: PhotonData,
+                   warn: list[str]) -> None:
+    """Method "cpa": levels and dwell times, level and segment lifetimes, FLID and FDID of the segments.
+
+    Lifetimes use the IRF of the whole-decay fit (``t0`` and width, as the binned FLID) and its
+    background rate: per level a free reconvolution fit of the level's decay histogram, per
+    segment a one-parameter fit with IRF and background fixed (:func:`decay.fit_lifetime_fixed_irf`;
+    segments with at least ``cpa_min_fit_photons``), and as a cross-check the background-corrected
+    first moments (:func:`changepoint.mean_delay_lifetime_ns`), which need no second pass but are
+    sensitive to the background rate (lever arm: half the period).
+    """
+    cp = changepoint.summarize(acc.segments(), acc.n_photons, li.opt.cpa_max_levels)
+    data.cpa = cp
+    out = cp.to_dict()
+    out["alpha"] = li.opt.cpa_alpha
+    out["n_segments"] = int(cp.segments.start_ps.size)
+    lf, res, segs = li.lifetime_fit, li.res, cp.segments
+    if lf is not None and segs.micro_n.sum() > 0:
+        bg_cps = (res.background_fraction or 0.0) * li.n_selected / li.duration_s
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = segs.n_photons / segs.duration_s
+            mean_delay = np.where(segs.micro_n > 0, segs.micro_sum_ps / segs.micro_n, np.nan)
+        kw = {"period_ps": li.period_ps, "background_cps": bg_cps}
+        first_moment = changepoint.mean_delay_lifetime_ns(mean_delay, rate, lf.t0_ns * 1e3, **kw)
+        data.cpa_segment_mean_delay_lifetime_ns = first_moment
+        out["background_cps"] = bg_cps
+        out["level_mean_delay_lifetime_ns"] = changepoint.json_floats(changepoint.mean_delay_lifetime_ns(
+            cp.level_mean_microtime_ns * 1e3, cp.level_rates_cps, lf.t0_ns * 1e3, **kw))
+        fits = _segment_fits(cp, li, bg_cps, data, warn)
+        if fits:
+            out["level_lifetime_ns"] = [f.lifetime_ns if f else None for f in fits]
+            out["level_lifetime_err_ns"] = [f.lifetime_err_ns if f else None for f in fits]
+        fitted = data.cpa_segment_lifetime_ns
+        tau = fitted if fitted is not None else first_moment
+        out["segment_lifetime_method"] = "fixed_irf_fit" if fitted is not None else "first_moment"
+        out["n_segments_with_lifetime"] = int(np.isfinite(tau).sum())
+        counts, weight = rate * li.opt.bin_s, segs.duration_s / li.opt.bin_s  # axes of the binned FLID
+        data.cpa_flid = decay.flid(counts, tau * 1e3, 0.0, weights=weight)
+        data.cpa_fdid = decay.fdid(counts, tau, weights=weight)
+    res.changepoints = out

@@ -8,7 +8,10 @@ Method of Watkins & Yang, J. Phys. Chem. B 109, 617 (2005):
    ``T_k = t_k - t_0`` (exponential waiting times). A change is accepted when
    ``max_k 2 ln L_k`` exceeds the critical value at false-positive probability ``alpha``; the
    data are split there and both sides are tested again (binary segmentation), then every change
-   point is re-located between its final neighbours. The critical value is the asymptotic
+   point is re-located between its final neighbours. A change point leaves at least
+   ``edge_photons`` intervals on each side: one very short interval at a segment's edge (two
+   photons from one laser pulse, a few ns apart, where the photon stream is not Poissonian) would
+   otherwise pass as a significant change and become a one-photon "level". The critical value is the asymptotic
    extreme-value law of the maximal likelihood ratio for one changing parameter
    (Csörgő & Horváth, *Limit Theorems in Change-Point Analysis*, 1997, Thm 1.3.1), which
    Watkins & Yang cite; it is somewhat conservative for short segments (the tests measure the
@@ -27,6 +30,7 @@ picoseconds inside, seconds at the API edge.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,6 +53,8 @@ class ChangePointOptions:
     min_photons : int
         Segments with fewer intervals are not tested for further change points (>= 16, where
         the critical value is defined).
+    edge_photons : int
+        Fewest intervals between a change point and its segment's ends (1 .. min_photons / 2).
     window_photons : int
         Photons analysed at once; bounds the memory (~40 bytes per photon).
     max_levels : int
@@ -59,6 +65,7 @@ class ChangePointOptions:
 
     alpha: float = 0.05
     min_photons: int = 20
+    edge_photons: int = 3
     window_photons: int = 1 << 17
     max_levels: int = 6
     channels: tuple[int, ...] | None = None
@@ -68,6 +75,9 @@ class ChangePointOptions:
             raise InputError(f"change-point alpha must be in (0, 0.5), got {self.alpha}")
         if self.min_photons < 16:
             raise InputError(f"min_photons must be >= 16, got {self.min_photons}")
+        if not 1 <= self.edge_photons <= self.min_photons // 2:
+            raise InputError(f"edge_photons must be in 1 .. min_photons / 2 = {self.min_photons // 2}, "
+                             f"got {self.edge_photons}")
         if self.window_photons < 4 * self.min_photons:
             raise InputError(
                 f"window_photons must be >= 4 * min_photons = {4 * self.min_photons}, "
@@ -116,11 +126,12 @@ def _best_split(t: np.ndarray, a: int, b: int, opt: ChangePointOptions) -> int |
     n = b - a
     if n < opt.min_photons:
         return None
-    prof = llr_profile(t[a:b + 1])
+    m = opt.edge_photons
+    prof = llr_profile(t[a:b + 1])[m - 1 : n - m]  # change after photon k = m .. n - m
     j = int(np.argmax(prof))
     if prof[j] <= critical_value(n, opt.alpha):
         return None
-    return a + j + 1
+    return a + j + m
 
 
 def detect(times_ps: np.ndarray, opt: ChangePointOptions | None = None) -> np.ndarray:
@@ -375,9 +386,7 @@ class ChangePointResult:
 
     def to_dict(self) -> dict:
         """JSON-ready summary (lists, floats; NaN as None)."""
-        def f(x):
-            return [None if not np.isfinite(v) else float(v) for v in np.asarray(x, float)]
-
+        f = json_floats
         return {
             "n_photons": self.n_photons,
             "n_change_points": int(self.change_points_s.size),
@@ -387,11 +396,19 @@ class ChangePointResult:
             "level_photons": [int(v) for v in self.level_photons],
             "level_mean_microtime_ns": f(self.level_mean_microtime_ns),
             "n_switches": int(self.switching_times_s.size),
+            "level_time_fraction": f(self.level_time_s / max(float(self.level_time_s.sum()), 1e-300)),
             "mean_dwell_s": {str(k): (float(v.mean()) if v.size else None)
                              for k, v in self.dwell_times_s.items()},
+            "median_dwell_s": {str(k): (float(np.median(v)) if v.size else None)
+                               for k, v in self.dwell_times_s.items()},
             "n_dwells": {str(k): int(v.size) for k, v in self.dwell_times_s.items()},
             "bic": {str(k): float(v) for k, v in self.bic.items()},
         }
+
+
+def json_floats(x) -> list[float | None]:
+    """Floats of an array as a JSON-ready list (NaN and inf as None)."""
+    return [None if not np.isfinite(v) else float(v) for v in np.asarray(x, float)]
 
 
 def summarize(segs: Segments, n_photons: int, max_levels: int = 6) -> ChangePointResult:
@@ -433,3 +450,93 @@ def analyze_chunks(chunks, opt: ChangePointOptions | None = None) -> ChangePoint
     for chunk in chunks:
         acc.add(chunk)
     return summarize(acc.segments(), acc.n_photons, acc.opt.max_levels)
+
+
+# ------------------------------------------------------------------- lifetimes of segments
+
+
+def mean_delay_lifetime_ns(
+    mean_delay_ps: np.ndarray,
+    rate_cps: np.ndarray,
+    t0_ps: float,
+    *,
+    period_ps: float | None = None,
+    background_cps: float = 0.0,
+    max_background: float = 0.9,
+) -> np.ndarray:
+    """First-moment lifetime (ns) of segments or levels, background removed.
+
+    ``tau = (d - b P / 2) / (1 - b) - t0``: the mean delay ``d`` mixes the signal (mean ``t0 +
+    tau`` for a decay much shorter than the period ``P``) with a background fraction
+    ``b = background_cps / rate_cps`` spread uniformly over the period (mean ``P / 2``).
+
+    Parameters
+    ----------
+    mean_delay_ps : ndarray
+        Mean photon delay after the laser pulse (ps); NaN without microtimes.
+    rate_cps : ndarray
+        Count rate of each segment (counts/s, same channels as the background).
+    t0_ps : float
+        IRF position (ps), as fitted to the whole decay.
+    period_ps : float, optional
+        Laser period (ps); needed when ``background_cps > 0``.
+    background_cps : float
+        Background count rate (counts/s); 0 = no correction.
+    max_background : float
+        Entries with ``b`` above this (background-dominated) are NaN.
+    """
+    d = np.asarray(mean_delay_ps, np.float64)
+    if background_cps <= 0:
+        return (d - t0_ps) / 1e3
+    if not period_ps:
+        raise InputError("background-corrected mean-delay lifetimes need the laser period (period_ps)")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = background_cps / np.asarray(rate_cps, np.float64)
+        tau = ((d - b * period_ps / 2) / (1 - b) - t0_ps) / 1e3
+    return np.where(b <= max_background, tau, np.nan)
+
+
+def segment_decay_histograms(
+    chunks, start_ps: np.ndarray, bin_ps: float, n_bins: int, channels: tuple[int, ...] | None = None,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``(segment index, decay histogram)`` of every segment, in time order, from a second pass.
+
+    Parameters
+    ----------
+    chunks : iterable of PhotonChunk
+        The photon stream again (microtimes folded into one period).
+    start_ps : ndarray
+        Segment start times (ps), from :func:`summarize`; segments tile time.
+    bin_ps, n_bins : float, int
+        Histogram bins (ps) over one period, as the whole-file decay.
+    channels : tuple of int, optional
+        Detector channels counted (None: all), as in the change-point pass.
+
+    Memory stays bounded: a segment is handed out (and dropped) once a chunk reaches a later
+    one, so only the segments of the current chunk are held. A photon that arrives after its
+    segment was handed out (T3 photons of one pulse are out of time order by < 1 period) is
+    counted in the earliest segment still open.
+    """
+    from surfchem.experiment.decay import DecayAccumulator
+
+    open_accs: dict[int, DecayAccumulator] = {}
+    first_open = 0
+    for c in chunks:
+        if len(c) == 0 or c.microtimes_ps is None:
+            continue
+        k = np.maximum(np.searchsorted(start_ps, c.times_ps, side="right") - 1, first_open)
+        order = np.argsort(k, kind="stable")
+        ks = k[order]
+        cut = np.flatnonzero(np.diff(ks)) + 1
+        for lo, hi in zip(np.r_[0, cut], np.r_[cut, ks.size], strict=True):
+            idx = order[lo:hi]
+            j = int(ks[lo])
+            if j not in open_accs:
+                open_accs[j] = DecayAccumulator(bin_ps, n_bins, channels)
+            open_accs[j].add(PhotonChunk(c.times_ps[idx], c.channels[idx], c.microtimes_ps[idx],
+                                         c.end_time_ps, int(idx.size)))
+        first_open = int(ks[-1])
+        for j in sorted(j for j in open_accs if j < first_open):
+            yield j, open_accs.pop(j).hist
+    for j in sorted(open_accs):
+        yield j, open_accs.pop(j).hist

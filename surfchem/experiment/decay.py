@@ -25,7 +25,10 @@ divided by the total counts. The floor is the mean of the bins ahead of the rise
 peak (when the lifetime is known), if there are at least 20 such bins, else the fitted ``b``.
 
 FLID: 2D histogram of (counts per trace bin, mean delay per bin - t0) (a first-moment lifetime
-per bin; Galland et al., Nature 479, 203 (2011) use the same intensity-lifetime map).
+per bin; Galland et al., Nature 479, 203 (2011) use the same intensity-lifetime map). FDID: the
+same with the decay rate ``1 / lifetime`` (Galland et al.'s fluorescence-decay-rate map, where
+radiative scaling shows as a line through the origin). Both take optional weights (change-point
+segments are weighted by their length in trace bins).
 """
 
 from __future__ import annotations
@@ -209,6 +212,66 @@ def fit_lifetime(
     )
 
 
+@dataclass
+class FixedIrfFit:
+    """Lifetime of a short stretch of photons with the IRF and background held fixed (ns)."""
+
+    lifetime_ns: float
+    lifetime_err_ns: float
+    n_counts: int
+
+
+def fit_lifetime_fixed_irf(
+    hist: np.ndarray,
+    bin_ps: float,
+    period_ps: float,
+    *,
+    t0_ps: float,
+    sigma_ps: float,
+    background_per_bin: float = 0.0,
+    min_counts: int = 100,
+) -> FixedIrfFit:
+    """One-parameter Poisson maximum-likelihood lifetime with the IRF and background fixed.
+
+    For change-point segments (or any stretch too short for the free 5-parameter
+    :func:`fit_lifetime`): the IRF centre ``t0_ps`` and width ``sigma_ps`` come from the fit of
+    the whole decay, the flat background (counts per native bin) from the whole-decay floor
+    scaled to the stretch's duration. The amplitude is ``N - background`` (the Poisson MLE keeps
+    the total), so only ``tau`` is fitted; bins away from the rise are merged as in
+    :func:`fit_lifetime`. The error is from the curvature of the log-likelihood.
+
+    Parameters
+    ----------
+    hist : ndarray
+        Microtime histogram over one period (bins of ``bin_ps`` ps).
+    period_ps : float
+        Laser period (ps).
+    min_counts : int
+        Fewer counts raise :class:`InputError`.
+    """
+    n = np.asarray(hist, np.float64)
+    total = float(n.sum())
+    if total < min_counts:
+        raise InputError(f"fixed-IRF lifetime fit needs at least {min_counts} counts, got {int(total)}")
+    edges = np.arange(n.size + 1) * bin_ps
+    n, edges = _merge_bins(n, edges, t0_ps, bin_ps)
+    bg = background_per_bin * np.diff(edges) / bin_ps
+    amp = max(total - float(bg.sum()), 1.0)
+
+    def nll(ltau: float) -> float:
+        m = amp * periodic_decay_model(edges, period_ps, t0_ps, sigma_ps, np.exp(ltau)) + bg
+        m = np.maximum(m, 1e-300)
+        return float(np.sum(m - n * np.log(m)))
+
+    lo, hi = np.log(max(bin_ps, 1.0)), np.log(period_ps / 3)
+    res = optimize.minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 1e-5})
+    h = 1e-3
+    curv = (nll(res.x + h) - 2 * nll(res.x) + nll(res.x - h)) / h**2  # d2 NLL / d(ln tau)2
+    tau = float(np.exp(res.x))
+    err = tau / np.sqrt(curv) if curv > 0 else float("nan")
+    return FixedIrfFit(tau / 1e3, err / 1e3, int(total))
+
+
 def _merge_bins(n: np.ndarray, edges: np.ndarray, t_peak: float, bin_ps: float,
                 growth: float = 0.02, fine_ps: float = 1500.0) -> tuple[np.ndarray, np.ndarray]:
     """Keep native bins within ``fine_ps`` of the peak, merge the rest into geometrically growing
@@ -286,12 +349,51 @@ class Flid:
     hist: np.ndarray  # shape (n_intensity, n_lifetime)
 
 
-def flid(counts: np.ndarray, mean_delay_ps: np.ndarray, t0_ps: float, *, n_int: int = 50,
-         n_life: int = 50, life_max_ns: float | None = None, block: int = 1 << 20) -> Flid:
-    """Fluorescence-lifetime-intensity distribution from per-bin counts and mean delays.
+@dataclass
+class Fdid:
+    intensity_edges: np.ndarray  # counts per bin
+    rate_edges_per_ns: np.ndarray  # decay rate 1 / lifetime
+    hist: np.ndarray  # shape (n_intensity, n_rate)
 
-    Built block-wise with direct bin indices + ``bincount`` so a 12 h trace (4e6 bins) needs no
-    full-size temporaries (``np.histogram2d`` would make ~10 copies).
+
+def _hist2d(x: np.ndarray, y: np.ndarray, x_max: float, y_max: float, n_x: int, n_y: int,
+            weights: np.ndarray | None = None) -> np.ndarray:
+    """Flat ``n_x * n_y`` histogram of points on the grid ``[0, x_max) x [0, y_max)``.
+
+    Direct bin indices + ``bincount``: no ``histogram2d`` temporaries; points outside are dropped.
+    """
+    i = np.floor(x / x_max * n_x).astype(np.int64)
+    j = np.floor(y / y_max * n_y).astype(np.int64)
+    keep = (i >= 0) & (i < n_x) & (j >= 0) & (j < n_y)
+    w = None if weights is None else np.asarray(weights, np.float64)[keep]
+    return np.bincount(i[keep] * n_y + j[keep], weights=w, minlength=n_x * n_y).astype(np.float64)
+
+
+def _axis_max(values: np.ndarray, given: float | None) -> float:
+    """Upper edge of an axis: ``given``, else 1.5 x the 99.5th percentile of (a sample of) values."""
+    if given is not None:
+        return float(given)
+    sample = values[:: max(1, values.size // 200_000)]
+    return max(float(np.percentile(sample, 99.5)) * 1.5, 1e-3)
+
+
+def flid(counts: np.ndarray, mean_delay_ps: np.ndarray, t0_ps: float, *, n_int: int = 50,
+         n_life: int = 50, life_max_ns: float | None = None, weights: np.ndarray | None = None,
+         block: int = 1 << 20) -> Flid:
+    """Fluorescence-lifetime-intensity distribution from counts and mean delays.
+
+    Parameters
+    ----------
+    counts : ndarray
+        Counts per trace bin (or a segment's rate times the bin width).
+    mean_delay_ps : ndarray
+        Mean photon delay after the pulse (ps) of each bin; NaN = no photons.
+    t0_ps : float
+        IRF position (ps): the first-moment lifetime is ``mean_delay - t0``.
+    weights : ndarray, optional
+        Weight of each entry (default 1 per bin; change-point segments use their length in bins).
+
+    Built block-wise so a 12 h trace (4e6 bins) needs no full-size temporaries.
     """
     counts = np.asarray(counts)
     md = np.asarray(mean_delay_ps)
@@ -299,20 +401,39 @@ def flid(counts: np.ndarray, mean_delay_ps: np.ndarray, t0_ps: float, *, n_int: 
     if not valid.any():
         return Flid(np.zeros(0), np.zeros(0), np.zeros((0, 0)))
     cmax = float(counts[valid].max())
-    if life_max_ns is None:
-        sample = md[valid][:: max(1, int(valid.sum()) // 200_000)]
-        lmax = max(float(np.percentile((sample - t0_ps) / 1e3, 99.5)) * 1.5, 1e-3)
-    else:
-        lmax = float(life_max_ns)
-    ie = np.linspace(0, cmax + 1, n_int + 1)
-    le = np.linspace(0, lmax, n_life + 1)
-    H = np.zeros(n_int * n_life, dtype=np.int64)
+    lmax = _axis_max((md[valid] - t0_ps) / 1e3, life_max_ns)
+    H = np.zeros(n_int * n_life)
     for a in range(0, counts.size, block):
         v = valid[a : a + block]
-        c = counts[a : a + block][v].astype(np.float64)
-        life = (md[a : a + block][v] - t0_ps) / 1e3
-        i = np.floor(c / (cmax + 1) * n_int).astype(np.int64)
-        j = np.floor(life / lmax * n_life).astype(np.int64)
-        keep = (j >= 0) & (j < n_life) & (i < n_int)
-        H += np.bincount(i[keep] * n_life + j[keep], minlength=n_int * n_life)
-    return Flid(ie, le, H.reshape(n_int, n_life).astype(float))
+        w = None if weights is None else np.asarray(weights)[a : a + block][v]
+        H += _hist2d(counts[a : a + block][v].astype(np.float64), (md[a : a + block][v] - t0_ps) / 1e3,
+                     cmax + 1, lmax, n_int, n_life, w)
+    return Flid(np.linspace(0, cmax + 1, n_int + 1), np.linspace(0, lmax, n_life + 1),
+                H.reshape(n_int, n_life))
+
+
+def fdid(counts: np.ndarray, lifetime_ns: np.ndarray, *, n_int: int = 50, n_rate: int = 50,
+         rate_max_per_ns: float | None = None, weights: np.ndarray | None = None) -> Fdid:
+    """Fluorescence-decay-rate-intensity distribution (Galland et al., Nature 479, 203 (2011)).
+
+    Parameters
+    ----------
+    counts : ndarray
+        Intensity of each entry (counts per trace bin).
+    lifetime_ns : ndarray
+        Lifetime of each entry (ns); entries with non-positive or NaN lifetimes are dropped.
+    weights : ndarray, optional
+        Weight of each entry (default 1).
+    """
+    counts = np.asarray(counts, np.float64)
+    life = np.asarray(lifetime_ns, np.float64)
+    valid = np.isfinite(life) & (life > 0) & (counts > 0)
+    if not valid.any():
+        return Fdid(np.zeros(0), np.zeros(0), np.zeros((0, 0)))
+    rate = 1.0 / life[valid]
+    cmax = float(counts[valid].max())
+    rmax = _axis_max(rate, rate_max_per_ns)
+    w = None if weights is None else np.asarray(weights)[valid]
+    H = _hist2d(counts[valid], rate, cmax + 1, rmax, n_int, n_rate, w)
+    return Fdid(np.linspace(0, cmax + 1, n_int + 1), np.linspace(0, rmax, n_rate + 1),
+                H.reshape(n_int, n_rate))

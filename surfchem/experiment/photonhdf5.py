@@ -3,30 +3,91 @@
 Fields used (single-spot, ``/photon_data``):
 
 * ``timestamps`` (int64) with ``timestamps_specs/timestamps_unit`` (s),
-* ``detectors`` (integer detector ids; used as our 0-based channels),
-* optional ``nanotimes`` with ``nanotimes_specs/tcspc_unit`` (s) and ``tcspc_num_bins``,
-* ``/setup/laser_repetition_rates`` (Hz) or ``timestamps_specs/laser_repetition_rate``.
+* ``detectors`` (integer detector ids; used as our 0-based channels, 0 .. 127),
+* optional ``nanotimes`` with ``nanotimes_specs/tcspc_unit`` (s) and ``tcspc_num_bins`` (or the
+  per-detector ``/setup/detectors/tcspc_units``),
+* the laser repetition rate (Hz) from ``/setup/laser_repetition_rates``, else
+  ``measurement_specs/laser_repetition_rate`` (files of surfchem < 0.2 kept it in
+  ``timestamps_specs/laser_repetition_rate``, still read).
 
-The reader slices the datasets chunk by chunk (h5py reads only the requested slices), so memory
-stays bounded. The writers (:func:`write_photon_hdf5` from arrays, :func:`convert_to_photon_hdf5`
-streaming from a PTU file) produce these fields plus the ``/description``, ``/identity`` and
-``/setup`` groups of Photon-HDF5 v0.4 (a minimal subset; not checked with phconvert). A
-nanotime of -1 marks a photon without a known delay (T2 photons before the first sync).
-Timestamps of foreign T3 exports are usually sync-based; they are used as given.
+The reader slices the datasets chunk by chunk with h5py (only the requested slices are read), so
+memory stays bounded; files written by phconvert (PyTables, zlib) and by any HDF5 library read
+the same way.
+
+The writers go through phconvert's :func:`phconvert.hdf5.save_photon_hdf5`, the format's
+reference library: it writes the spec's descriptions (``TITLE`` attributes), the ``/identity``
+group and ``/setup/detectors``, and validates the file (Photon-HDF5 0.5). The measurement is
+``generic`` with one beam-split channel per detector (an HBT setup: 2 detectors, 1 spectral and
+1 polarisation channel). :func:`convert_to_photon_hdf5` streams the photons into extendable
+arrays first and hands them to phconvert as PyTables arrays, so memory stays bounded while
+writing; phconvert's validation then reads the ``detectors`` array once (1 byte per photon), which
+is skipped above ``validate_max_photons``.
+
+Nanotimes are ``uint16`` in TCSPC units for T3 data (PicoQuant dtimes fit 15 bits); T2 delays to
+the last recorded sync are ``int64`` in ps (``tcspc_unit = 1 ps``) with -1 for photons before the
+first sync (no known delay). Timestamps of T3 exports are usually sync-based
+(``timestamps_unit`` = the laser period, as phconvert writes PicoQuant T3 data): the reader then
+adds the nanotime, so photon times equal those read from the original PTU file (sync time +
+microtime, the convention of :mod:`surfchem.experiment.ptu`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
 
-from surfchem.errors import FileFormatError
+import surfchem
+from surfchem.errors import FileFormatError, InputError
 from surfchem.experiment.ptu import PhotonChunk
+
+#: validation of streamed conversions reads ``detectors`` whole (1 byte/photon); skipped above this
+VALIDATE_MAX_PHOTONS = 1 << 26
+_MAX_CHANNEL = 127  # channels are int8 inside surfchem
+
+
+# ------------------------------------------------------------------------------------- reader
+
+
+def _scalar(group, name: str) -> float | None:
+    return float(np.ravel(group[name][()])[0]) if name in group else None
+
+
+def _laser_rate_hz(fh, pd) -> float | None:
+    """Repetition rate (Hz) from /setup, measurement_specs or (old surfchem) timestamps_specs."""
+    if "setup" in fh and "laser_repetition_rates" in fh["setup"]:
+        rr = np.atleast_1d(fh["setup"]["laser_repetition_rates"][()])
+        if rr.size and rr[0] > 0:
+            return float(rr[0])
+    for grp in ("measurement_specs", "timestamps_specs"):
+        if grp in pd:
+            rate = _scalar(pd[grp], "laser_repetition_rate")
+            if rate:
+                return rate
+    return None
+
+
+def _tcspc_unit_s(fh, pd) -> float | None:
+    """TCSPC bin (s) from nanotimes_specs or the per-detector /setup/detectors/tcspc_units."""
+    if "nanotimes_specs" in pd and "tcspc_unit" in pd["nanotimes_specs"]:
+        return _scalar(pd["nanotimes_specs"], "tcspc_unit")
+    det = fh["setup"]["detectors"] if "setup" in fh and "detectors" in fh["setup"] else {}
+    for name in ("tcspc_units", "tcspc_unit"):
+        if name in det:
+            units = np.unique(np.atleast_1d(det[name][()]))
+            if units.size != 1:
+                raise FileFormatError(f"detectors have different TCSPC units {units.tolist()} s; "
+                                      "one unit for all detectors is supported")
+            return float(units[0])
+    return None
 
 
 def open_photon_hdf5(path: str, chunk_records: int):
+    """Open a single-spot Photon-HDF5 file as a chunked photon stream (see module docstring)."""
     import h5py
 
     from surfchem.experiment.stream import StreamInfo
@@ -35,26 +96,26 @@ def open_photon_hdf5(path: str, chunk_records: int):
         fh = h5py.File(path, "r")
     except OSError as exc:
         raise FileFormatError(f"{path!r}: cannot open as HDF5 ({exc})") from exc
-    if "photon_data" not in fh or "timestamps" not in fh["photon_data"]:
-        fh.close()
-        raise FileFormatError(f"{path!r} is HDF5 but not Photon-HDF5: no /photon_data/timestamps")
-    pd = fh["photon_data"]
     try:
-        unit = float(pd["timestamps_specs"]["timestamps_unit"][()])
-    except KeyError as exc:
+        if "photon_data" not in fh and "photon_data0" in fh:
+            raise FileFormatError(f"{path!r} is a multispot Photon-HDF5 file (photon_data0, ...); "
+                                  "only single-spot files (/photon_data) are supported")
+        if "photon_data" not in fh or "timestamps" not in fh["photon_data"]:
+            raise FileFormatError(f"{path!r} is HDF5 but not Photon-HDF5: no /photon_data/timestamps")
+        pd = fh["photon_data"]
+        if "timestamps_specs" not in pd or "timestamps_unit" not in pd["timestamps_specs"]:
+            raise FileFormatError(f"{path!r}: missing /photon_data/timestamps_specs/timestamps_unit")
+        unit = _scalar(pd["timestamps_specs"], "timestamps_unit")
+        has_nano = "nanotimes" in pd
+        tcspc_unit = _tcspc_unit_s(fh, pd) if has_nano else None
+        if has_nano and not tcspc_unit:
+            raise FileFormatError(f"{path!r} has nanotimes but no TCSPC unit "
+                                  "(nanotimes_specs/tcspc_unit or /setup/detectors/tcspc_units)")
+        rate = _laser_rate_hz(fh, pd)
+        acq = _scalar(fh, "acquisition_duration")
+    except BaseException:
         fh.close()
-        raise FileFormatError(f"{path!r}: missing /photon_data/timestamps_specs/timestamps_unit") from exc
-    has_nano = "nanotimes" in pd
-    tcspc_unit = float(pd["nanotimes_specs"]["tcspc_unit"][()]) if has_nano else None
-    rate = None
-    if "setup" in fh and "laser_repetition_rates" in fh["setup"]:
-        rr = np.atleast_1d(fh["setup"]["laser_repetition_rates"][()])
-        rate = float(rr[0]) if rr.size and rr[0] > 0 else None
-    if rate is None and "laser_repetition_rate" in pd["timestamps_specs"]:
-        rate = float(pd["timestamps_specs"]["laser_repetition_rate"][()])
-    acq = None
-    if "acquisition_duration" in fh:
-        acq = float(fh["acquisition_duration"][()])
+        raise
     n = int(pd["timestamps"].shape[0])
     info = StreamInfo(
         path=path, source="photon-hdf5", mode="t3" if has_nano else "t2", n_records=n,
@@ -63,6 +124,7 @@ def open_photon_hdf5(path: str, chunk_records: int):
         acquisition_time_s=acq, record_type="Photon-HDF5",
     )
     unit_ps = unit * 1e12
+    sync_based = bool(has_nano and rate and abs(unit * rate - 1.0) < 1e-6)
 
     def gen() -> Iterator[PhotonChunk]:
         try:
@@ -72,17 +134,121 @@ def open_photon_hdf5(path: str, chunk_records: int):
             for i in range(0, n, chunk_records):
                 t = ts[i : i + chunk_records].astype(np.int64)
                 t = np.rint(t * unit_ps).astype(np.int64) if abs(unit_ps - round(unit_ps)) > 1e-9 else t * int(round(unit_ps))
-                c = det[i : i + chunk_records].astype(np.int8) if det is not None else np.zeros(t.size, np.int8)
+                c = np.zeros(t.size, np.int8)
+                if det is not None:
+                    d = det[i : i + chunk_records]
+                    if d.size and (int(d.max()) > _MAX_CHANNEL or int(d.min()) < 0):
+                        raise FileFormatError(f"{path!r}: detector ids {int(d.min())}..{int(d.max())} "
+                                              f"outside 0..{_MAX_CHANNEL}")
+                    c = d.astype(np.int8)
                 m = None
                 if nano is not None:
                     raw = nano[i : i + chunk_records].astype(np.int64)
                     m = np.where(raw >= 0, np.rint(raw * (tcspc_unit * 1e12)), -1).astype(np.int64)
+                    if sync_based:
+                        t = t + np.maximum(m, 0)
                 end = int(t[-1]) if t.size else 0
                 yield PhotonChunk(t, c, m, end, int(t.size))
         finally:
             fh.close()
 
     return info, gen()
+
+
+# ------------------------------------------------------------------------------------- writer
+
+
+def _duration_covering(last_ps: int) -> float:
+    """Smallest float seconds ``d`` with ``round(d * 1e12) >= last_ps`` (readers take it as the end)."""
+    d = last_ps * 1e-12
+    while round(d * 1e12) < last_ps:
+        d = float(np.nextafter(d, np.inf))
+    return d
+
+
+def _nanotime_dtype(mode: str) -> type:
+    """uint16 TCSPC bins for T3 (PicoQuant dtimes < 2**15); int64 ps (-1 = unknown) for T2 delays."""
+    return np.uint16 if mode == "t3" else np.int64
+
+
+def _to_bins(nanotimes_ps: np.ndarray, unit_ps: float, dtype: type) -> np.ndarray:
+    """Nanotimes (ps, -1 = unknown) in TCSPC units of ``dtype``; raises if they do not fit."""
+    m = np.asarray(nanotimes_ps)
+    b = np.where(m >= 0, np.rint(m / unit_ps), -1)
+    if b.size and dtype == np.uint16 and (b.min() < 0 or b.max() > np.iinfo(np.uint16).max):
+        raise InputError(f"T3 nanotimes must be 0..65535 TCSPC bins of {unit_ps} ps, got "
+                         f"{int(b.min())}..{int(b.max())} (negative = photon without a delay)")
+    return b.astype(dtype)
+
+
+def photon_hdf5_dict(
+    *,
+    timestamps,
+    detectors,
+    detector_counts: dict[int, int],
+    nanotimes=None,
+    tcspc_unit_s: float | None = None,
+    laser_rate_hz: float | None = None,
+    duration_s: float,
+    description: str,
+    provenance: dict | None = None,
+) -> dict:
+    """The phconvert ``data_dict`` of a single-spot, single-colour measurement (timestamps in ps).
+
+    Parameters
+    ----------
+    timestamps, detectors, nanotimes : ndarray or tables.Array
+        Photon arrays (int64 ps; uint8 detector ids; TCSPC bins), numpy or already-written
+        PyTables arrays (phconvert then only sets their descriptions).
+    detector_counts : dict
+        Photons per detector id (``/setup/detectors``: phconvert checks them against the data).
+    nanotimes, tcspc_unit_s : optional
+        TCSPC bins and their width (s); written only with a pulsed ``laser_rate_hz`` (Hz),
+        since Photon-HDF5 forbids lifetime data without a pulsed source.
+    duration_s : float
+        ``/acquisition_duration`` (s): the end of the measurement, timestamps start at 0.
+    """
+    pulsed = bool(laser_rate_hz)
+    lifetime = nanotimes is not None and pulsed
+    ids = sorted(detector_counts) or [0]
+    meas: dict = {"measurement_type": "generic",
+                  "detectors_specs": {f"split_ch{i + 1}": np.array([d], np.uint8) for i, d in enumerate(ids)}}
+    pd: dict = {"timestamps": timestamps, "detectors": detectors,
+                "timestamps_specs": {"timestamps_unit": 1e-12}, "measurement_specs": meas}
+    setup: dict = {
+        "num_pixels": len(ids), "num_spots": 1, "num_spectral_ch": 1, "num_polarization_ch": 1,
+        "num_split_ch": len(ids), "modulated_excitation": False, "excitation_alternated": [False],
+        "lifetime": lifetime, "excitation_cw": [not pulsed],
+        "detectors": {"id": np.array(ids, np.uint8), "id_hardware": np.array(ids, np.uint8),
+                      "counts": np.array([detector_counts.get(d, 0) for d in ids], np.int64)},
+    }
+    if pulsed:
+        setup["laser_repetition_rates"] = [float(laser_rate_hz)]
+        meas["laser_repetition_rate"] = float(laser_rate_hz)
+    if lifetime:
+        pd["nanotimes"] = nanotimes
+        pd["nanotimes_specs"] = {"tcspc_unit": float(tcspc_unit_s),
+                                 "tcspc_num_bins": int(np.ceil(1.0 / (laser_rate_hz * tcspc_unit_s) - 1e-9)),
+                                 "tcspc_range": 1.0 / float(laser_rate_hz)}
+    data = {"description": description, "acquisition_duration": float(duration_s),
+            "photon_data": pd, "setup": setup,
+            "identity": {"creator": f"surfchem {surfchem.__version__}"}}
+    if provenance:
+        data["provenance"] = provenance
+    return data
+
+
+def _save(data: dict, path: str, *, h5file=None, validate: bool = True) -> None:
+    """phconvert's ``save_photon_hdf5`` (validated), without its prints and missing-author warnings."""
+    from phconvert import hdf5 as phc_hdf5
+
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            phc_hdf5.save_photon_hdf5(data, h5_fname=path, h5file=h5file, overwrite=True,
+                                      validate=validate, warnings=False)
+        except phc_hdf5.Invalid_PhotonHDF5 as exc:
+            raise FileFormatError(f"{path!r}: phconvert rejected the Photon-HDF5 data: {exc}") from exc
 
 
 def write_photon_hdf5(
@@ -96,57 +262,72 @@ def write_photon_hdf5(
     duration_s: float | None = None,
     description: str = "written by surfchem",
 ) -> str:
-    """Write photons (int64 ps) as a Photon-HDF5 file (timestamps unit 1 ps)."""
-    import h5py
+    """Write in-memory photons as a validated Photon-HDF5 file (through phconvert).
 
+    Parameters
+    ----------
+    path : str or path-like
+        Output file (overwritten).
+    times_ps : ndarray of int64
+        Sorted photon times (ps from the start of the measurement).
+    channels : ndarray of int
+        Detector channel of each photon (0 .. 127).
+    nanotimes_ps : ndarray, optional
+        Delay after the laser pulse (ps; -1 = unknown); stored in bins of ``tcspc_unit_s`` (s),
+        as uint16 when all fit, else int64. Needs ``laser_rate_hz``.
+    laser_rate_hz : float, optional
+        Pulsed excitation rate (Hz); None = cw.
+    duration_s : float, optional
+        Measurement length (s); default: up to the last photon.
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
     path = os.fspath(path)
     t = np.asarray(times_ps, np.int64)
-    with h5py.File(path, "w") as fh:
-        fh.attrs["format_name"] = np.bytes_("Photon-HDF5")
-        fh.attrs["format_version"] = np.bytes_("0.4")
-        fh["description"] = np.bytes_(description)
-        if duration_s is not None:
-            fh["acquisition_duration"] = float(duration_s)
-        pd = fh.create_group("photon_data")
-        pd.create_dataset("timestamps", data=t, chunks=True)
-        pd.create_dataset("detectors", data=np.asarray(channels, np.uint8), chunks=True)
-        pd.create_group("timestamps_specs")["timestamps_unit"] = 1e-12
-        if laser_rate_hz:
-            pd["timestamps_specs"]["laser_repetition_rate"] = float(laser_rate_hz)
-        if nanotimes_ps is not None:
-            nb = np.rint(np.asarray(nanotimes_ps, float) / (tcspc_unit_s * 1e12)).astype(np.uint16)
-            pd.create_dataset("nanotimes", data=nb, chunks=True)
-            ns = pd.create_group("nanotimes_specs")
-            ns["tcspc_unit"] = float(tcspc_unit_s)
-            ns["tcspc_num_bins"] = int(nb.max()) + 1 if nb.size else 1
-            if laser_rate_hz:
-                ns["tcspc_range"] = 1.0 / float(laser_rate_hz)
-        setup = fh.create_group("setup")
-        setup["num_pixels"] = 2
-        setup["num_spots"] = 1
-        setup["num_spectral_ch"] = 1
-        setup["num_polarization_ch"] = 1
-        setup["num_split_ch"] = 2
-        setup["modulated_excitation"] = False
-        setup["lifetime"] = nanotimes_ps is not None
-        setup["excitation_cw"] = [not laser_rate_hz]
-        if laser_rate_hz:
-            setup["laser_repetition_rates"] = [float(laser_rate_hz)]
-        ident = fh.create_group("identity")
-        ident["software"] = np.bytes_("surfchem")
+    c = np.asarray(channels)
+    if c.shape != t.shape:
+        raise InputError(f"times_ps ({t.size}) and channels ({c.size}) must have the same length")
+    if c.size and (c.min() < 0 or c.max() > _MAX_CHANNEL):
+        raise InputError(f"channels must be 0..{_MAX_CHANNEL}, got {int(c.min())}..{int(c.max())}")
+    if nanotimes_ps is not None and not laser_rate_hz:
+        raise InputError("nanotimes_ps need the pulsed laser_rate_hz (Photon-HDF5 has no lifetime data for cw)")
+    ids, cnt = np.unique(c, return_counts=True)
+    nano = None
+    if nanotimes_ps is not None:
+        m = np.asarray(nanotimes_ps)
+        fits16 = m.size == 0 or (m.min() >= 0 and np.rint(m.max() / (tcspc_unit_s * 1e12)) <= 65535)
+        nano = _to_bins(m, tcspc_unit_s * 1e12, np.uint16 if fits16 else np.int64)
+    data = photon_hdf5_dict(
+        timestamps=t, detectors=c.astype(np.uint8),
+        detector_counts={int(i): int(k) for i, k in zip(ids, cnt, strict=True)},
+        nanotimes=nano, tcspc_unit_s=tcspc_unit_s, laser_rate_hz=laser_rate_hz,
+        duration_s=duration_s if duration_s is not None else _duration_covering(int(t[-1]) if t.size else 0),
+        description=description)
+    _save(data, path)
     return path
 
 
 def convert_to_photon_hdf5(
     src: str | os.PathLike[str], dst: str | os.PathLike[str], *, chunk_records: int = 1 << 20,
+    validate_max_photons: int = VALIDATE_MAX_PHOTONS,
 ) -> dict:
-    """Stream any supported photon file (PTU T2/T3) into a Photon-HDF5 file.
+    """Stream any supported photon file into a validated Photon-HDF5 file (bounded memory).
 
-    Timestamps are written as int64 picoseconds (unit 1e-12 s); T3 microtimes (and T2 delays to
-    the last sync) as ``nanotimes`` in units of the T3 resolution (T2: 1 ps). Datasets are
-    resizable and appended chunk by chunk, so memory stays bounded.
+    Timestamps are int64 ps (unit 1e-12 s); T3 microtimes are uint16 ``nanotimes`` in units of
+    the T3 resolution, T2 delays to the last sync int64 ps (-1 before the first sync). Photons
+    are appended chunk by chunk to extendable, zlib-compressed arrays, which phconvert then
+    completes with the metadata and validates (skipped above ``validate_max_photons`` photons,
+    see the module docstring).
+
+    Returns
+    -------
+    dict
+        ``source``, ``output``, ``n_photons``, ``mode`` and ``validated``.
     """
-    import h5py
+    import tables
 
     from surfchem.experiment.stream import open_stream
 
@@ -154,50 +335,44 @@ def convert_to_photon_hdf5(
     unit_ps = info.microtime_bin_ps or 1.0
     rate = 1e12 / info.sync_period_ps if info.sync_period_ps else None
     dst = os.fspath(dst)
-    n = 0
-    with h5py.File(dst, "w") as fh:
-        fh.attrs["format_name"] = np.bytes_("Photon-HDF5")
-        fh.attrs["format_version"] = np.bytes_("0.4")
-        fh["description"] = np.bytes_(f"converted by surfchem from {os.path.basename(os.fspath(src))}")
-        if info.acquisition_time_s:
-            fh["acquisition_duration"] = float(info.acquisition_time_s)
-        pd = fh.create_group("photon_data")
-        ts = pd.create_dataset("timestamps", shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(1 << 16,))
-        det = pd.create_dataset("detectors", shape=(0,), maxshape=(None,), dtype=np.uint8, chunks=(1 << 16,))
-        pd.create_group("timestamps_specs")["timestamps_unit"] = 1e-12
-        if rate:
-            pd["timestamps_specs"]["laser_repetition_rate"] = rate
+    filt = tables.Filters(complevel=6, complib="zlib")
+    h5 = tables.open_file(dst, mode="w", filters=filt)
+    try:
+        grp = h5.create_group("/", "photon_data")
+        ts = h5.create_earray(grp, "timestamps", tables.Int64Atom(), (0,), expectedrows=max(info.n_records, 1))
+        det = h5.create_earray(grp, "detectors", tables.UInt8Atom(), (0,), expectedrows=max(info.n_records, 1))
         nano = None
+        nano_dtype = _nanotime_dtype(info.mode)
+        counts = np.zeros(_MAX_CHANNEL + 1, np.int64)
+        n, last = 0, 0
         for c in chunks:
-            k = len(c)
-            if k == 0:
+            if len(c) == 0:
                 continue
-            if c.microtimes_ps is not None and nano is None and n == 0:
-                nano = pd.create_dataset("nanotimes", shape=(0,), maxshape=(None,), dtype=np.int64,
-                                         chunks=(1 << 16,))
-                ns = pd.create_group("nanotimes_specs")
-                ns["tcspc_unit"] = unit_ps * 1e-12
-                if info.sync_period_ps:
-                    ns["tcspc_range"] = info.sync_period_ps * 1e-12
-                    ns["tcspc_num_bins"] = int(np.ceil(info.sync_period_ps / unit_ps))
-            for dset, arr in ((ts, c.times_ps), (det, c.channels.astype(np.uint8))):
-                dset.resize((n + k,))
-                dset[n:] = arr
+            if n == 0 and c.microtimes_ps is not None and rate:
+                nano = h5.create_earray(grp, "nanotimes", tables.Atom.from_dtype(np.dtype(nano_dtype)), (0,),
+                                        expectedrows=max(info.n_records, 1))
+            ts.append(c.times_ps)
+            det.append(c.channels.astype(np.uint8))
+            counts += np.bincount(c.channels.astype(np.int64), minlength=counts.size)
             if nano is not None:
-                m = c.microtimes_ps if c.microtimes_ps is not None else np.full(k, -1, np.int64)
-                nano.resize((n + k,))
-                nano[n:] = np.where(m >= 0, np.rint(m / unit_ps), -1).astype(np.int64)
-            n += k
-        setup = fh.create_group("setup")
-        setup["num_pixels"] = 2
-        setup["num_spots"] = 1
-        setup["num_spectral_ch"] = 1
-        setup["num_polarization_ch"] = 1
-        setup["num_split_ch"] = 2
-        setup["modulated_excitation"] = False
-        setup["lifetime"] = nano is not None
-        setup["excitation_cw"] = [rate is None]
-        if rate:
-            setup["laser_repetition_rates"] = [rate]
-        fh.create_group("identity")["software"] = np.bytes_("surfchem")
-    return {"source": os.fspath(src), "output": dst, "n_photons": n, "mode": info.mode}
+                m = c.microtimes_ps if c.microtimes_ps is not None else np.full(len(c), -1, np.int64)
+                nano.append(_to_bins(m, unit_ps, nano_dtype))
+            n += len(c)
+            last = int(c.times_ps[-1])
+        acq = info.acquisition_time_s
+        data = photon_hdf5_dict(
+            timestamps=ts, detectors=det,
+            detector_counts={int(i): int(counts[i]) for i in np.flatnonzero(counts)},
+            nanotimes=nano, tcspc_unit_s=unit_ps * 1e-12, laser_rate_hz=rate,
+            duration_s=acq if acq and acq * 1e12 >= last else _duration_covering(last),
+            description=f"converted by surfchem from {os.path.basename(os.fspath(src))}",
+            provenance={"filename": os.path.basename(os.fspath(src)),
+                        "filename_full": os.path.abspath(os.fspath(src))},
+        )
+        validated = n <= validate_max_photons
+        _save(data, dst, h5file=h5, validate=validated)
+    finally:
+        if h5.isopen:
+            h5.close()
+    return {"source": os.fspath(src), "output": dst, "n_photons": n, "mode": info.mode,
+            "validated": validated}

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -61,8 +61,15 @@ class RecordFormat:
 
     name: str
     mode: str  # "t2" or "t3"
-    family: str  # "hh" (HydraHarp-like) or "ph" (PicoHarp 300)
+    family: str  # "hh" (HydraHarp-like), "ph" (PicoHarp 300), or another reader's family ("bh")
     version: int  # 1 or 2 (overflow semantics of the hh family)
+    #: bytes per record (PicoQuant: 4; Becker & Hickl SPC-600/630 4096-channel mode: 6)
+    record_bytes: int = 4
+    #: decoder of other vendors' records: ``decode(state, records) -> PhotonChunk`` with the
+    #: :class:`RecordDecoder` carrying the overflow count; records are uint32 (4-byte formats)
+    #: or an ``(n, record_bytes)`` uint8 array. None: the PicoQuant decoders below.
+    decode: Callable[[RecordDecoder, np.ndarray], PhotonChunk] | None = field(
+        default=None, compare=False, repr=False)
 
 
 #: TTResultFormat_TTTRRecType -> format
@@ -109,7 +116,7 @@ class PtuHeader:
     sync_rate_hz: float | None
     truncated: bool = False  # fewer records than declared (read with allow_truncated)
     declared_records: int = 0
-    container: str = "ptu"  # "ptu", or a legacy container: "pt3", "pt2", "ht3", "ht2"
+    container: str = "ptu"  # "ptu", or a legacy container: "pt3", "pt2", "ht3", "ht2", "spc"
 
     @property
     def mode(self) -> str:
@@ -225,9 +232,10 @@ def read_header(path: str | os.PathLike[str], *, allow_truncated: bool = False) 
 
 
 def count_records(
-    path: str, size: int, data_offset: int, declared: int, *, allow_truncated: bool = False
+    path: str, size: int, data_offset: int, declared: int, *, allow_truncated: bool = False,
+    record_bytes: int = 4,
 ) -> int:
-    """Number of complete 32-bit records to decode after ``data_offset``.
+    """Number of complete records (``record_bytes`` each, 4 by default) after ``data_offset``.
 
     Parameters
     ----------
@@ -242,13 +250,15 @@ def count_records(
         as ``ptufile`` does.
     allow_truncated : bool
         Accept a file holding fewer records than declared (the complete ones are used).
+    record_bytes : int
+        Size of one record in bytes.
 
     Raises
     ------
     FileFormatError
         The file holds fewer records than declared and ``allow_truncated`` is False.
     """
-    present = max(size - data_offset, 0) // 4
+    present = max(size - data_offset, 0) // record_bytes
     if declared <= 0:
         return present
     if present < declared:
@@ -296,7 +306,8 @@ class RecordDecoder:
     def __post_init__(self) -> None:
         self._period = _sync_period_parts(self.header.global_resolution_s * 1e12)
 
-    def _t3_macro(self, nsync: np.ndarray) -> np.ndarray:
+    def t3_macro_ps(self, nsync: np.ndarray) -> np.ndarray:
+        """Picoseconds of int64 sync (macrotime clock) counts: ``nsync * period``, rounded."""
         whole, frac = self._period
         out = nsync * whole
         if frac:
@@ -304,8 +315,10 @@ class RecordDecoder:
         return out
 
     def decode(self, rec: np.ndarray) -> PhotonChunk:
-        rec = np.asarray(rec, dtype=np.uint32)
         fmt = self.header.record_format
+        if fmt.decode is not None:
+            return fmt.decode(self, rec)
+        rec = np.asarray(rec, dtype=np.uint32)
         if fmt.family == "hh":
             if self.use_numba:
                 return self._decode_hh_numba(rec, fmt)
@@ -378,7 +391,7 @@ class RecordDecoder:
             end = int(tps[-1]) if tps.size else 0
             return PhotonChunk(times, chan[photon], micro, end, int(rec.size), sync_times)
         res_ps = self.header.resolution_s * 1e12
-        macro = self._t3_macro(total)
+        macro = self.t3_macro_ps(total)
         micro_all = np.rint(dtime * res_ps).astype(np.int64)
         times = macro[photon] + micro_all[photon]
         end = int(macro[-1]) if macro.size else 0
@@ -424,7 +437,7 @@ class RecordDecoder:
         ovf = special & (dtime == 0)
         ocount = np.cumsum(ovf, dtype=np.int64) + self.overflow
         self.overflow = int(ocount[-1]) if ocount.size else self.overflow
-        macro = self._t3_macro(ocount * PH_T3_WRAP + nsync)
+        macro = self.t3_macro_ps(ocount * PH_T3_WRAP + nsync)
         photon = (~special) & (chan >= 1) & (chan <= 4)
         micro = np.rint(dtime[photon] * self.header.resolution_s * 1e12).astype(np.int64)
         end = int(macro[-1]) if macro.size else 0
@@ -484,20 +497,27 @@ def iter_ptu_chunks(
 
         use_numba = _fastdecode.enabled(header.n_records)
     dec = RecordDecoder(header, use_numba=bool(use_numba))
+    size = header.record_format.record_bytes
     with open(header.path, "rb") as fh:
         fh.seek(header.data_offset)
         remaining = header.n_records
         while remaining > 0:
             n = min(chunk_records, remaining)
-            block = np.empty(n, dtype="<u4")
+            block = np.empty(n, dtype="<u4") if size == 4 else np.empty((n, size), dtype=np.uint8)
             got = fh.readinto(memoryview(block).cast("B"))
-            if got != 4 * n:
+            if got != size * n:
                 raise FileFormatError(f"{header.path!r}: file shrank while reading (short read)")
             remaining -= n
             yield dec.decode(block)
 
 
 # ----------------------------------------------------------------------------------- writer
+
+
+def _version() -> str:
+    import surfchem
+
+    return surfchem.__version__
 
 
 def _tag(name: str, typ: int, value: Any, idx: int = -1) -> bytes:
@@ -631,6 +651,8 @@ def write_ptu(
     parts.append(_tag("File_Comment", TY_ANSISTRING, comment))
     now = (datetime.now() - datetime(1899, 12, 30)).total_seconds() / 86400.0
     parts.append(_tag("File_CreatingTime", TY_DATETIME, now))
+    parts.append(_tag("CreatorSW_Name", TY_ANSISTRING, "surfchem"))  # read by phconvert's loader
+    parts.append(_tag("CreatorSW_Version", TY_ANSISTRING, _version()))
     parts.append(_tag("Measurement_Mode", TY_INT8, 2 if mode == "t2" else 3))
     parts.append(_tag("Measurement_SubMode", TY_INT8, 0))
     parts.append(_tag("HW_Type", TY_ANSISTRING, "HydraHarp"))

@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from surfchem.errors import FileFormatError, InputError
-from surfchem.experiment import legacy, ptu
+from surfchem.experiment import bhspc, legacy, ptu
 from surfchem.experiment.ptu import PhotonChunk
 
 
@@ -26,7 +26,7 @@ class StreamInfo:
     """Metadata of a photon stream (units in the names)."""
 
     path: str | None
-    source: str  # "ptu", legacy "pt3"/"pt2"/"ht3"/"ht2", "photon-hdf5", "array"
+    source: str  # "ptu", legacy "pt3"/"pt2"/"ht3"/"ht2", "spc", "photon-hdf5", "array"
     mode: str  # "t2" or "t3"
     n_records: int
     sync_period_ps: float | None  # laser period (None: cw / unknown)
@@ -52,8 +52,10 @@ def open_stream(
     ----------
     path : str or path-like
         A PicoQuant PTU file (magic ``PQTTTR``), a legacy PicoQuant file (ident
-        ``PicoHarp 300``: ``.pt2``/``.pt3``; ``HydraHarp``: ``.ht2``/``.ht3``) or a Photon-HDF5
-        file.
+        ``PicoHarp 300``: ``.pt2``/``.pt3``; ``HydraHarp``: ``.ht2``/``.ht3``), a Photon-HDF5
+        file, or a Becker & Hickl FIFO file. The last has no magic: it is the one format
+        recognised by its extension (``.spc``, any case), tried after the magic-based ones, and
+        its first record is validated (:mod:`surfchem.experiment.bhspc`).
     chunk_records : int
         Records decoded per chunk (bounds the memory).
     allow_truncated : bool
@@ -80,10 +82,13 @@ def open_stream(
         from surfchem.experiment import photonhdf5
 
         return photonhdf5.open_photon_hdf5(path, chunk_records)
+    if path.lower().endswith(".spc"):
+        hdr = bhspc.read_header(path, allow_truncated=allow_truncated)
+        return header_info(hdr), ptu.iter_ptu_chunks(hdr, chunk_records)
     raise FileFormatError(
         f"{path!r}: unknown photon file (magic {head[:8]!r}); expected a PicoQuant PTU "
-        "('PQTTTR'), a legacy PicoQuant file (ident 'PicoHarp 300' or 'HydraHarp') or a "
-        "Photon-HDF5 file"
+        "('PQTTTR'), a legacy PicoQuant file (ident 'PicoHarp 300' or 'HydraHarp'), a "
+        "Photon-HDF5 file or a Becker & Hickl FIFO file named *.spc"
     )
 
 
@@ -106,7 +111,9 @@ def header_info(hdr: ptu.PtuHeader) -> StreamInfo:
         # a truncated file's acquisition time overstates what the records cover
         acquisition_time_s=float(acq) * 1e-3 if acq and not hdr.truncated else None,
         record_type=hdr.record_format.name,
-        extra={"truncated": hdr.truncated, "declared_records": hdr.declared_records},
+        extra={"truncated": hdr.truncated, "declared_records": hdr.declared_records,
+               **({"microtime_bin_source": hdr.tags["MicrotimeBinSource"]}
+                  if "MicrotimeBinSource" in hdr.tags else {})},
     )
 
 

@@ -3,7 +3,9 @@
 :func:`plot_analysis` writes, for one :class:`~surfchem.experiment.analyze.PhotonAnalysis`:
 ``trace.png`` (intensity trace + threshold + intensity histogram, paper Fig. 2/5),
 ``g2.png`` (coincidence histogram), ``decay.png`` (decay + fit, Fig. 6a), ``flid.png`` and,
-when a power law was fitted, ``dwell.png`` (ON/OFF duration densities, Fig. 2i/j).
+when a power law was fitted, ``dwell.png`` (ON/OFF duration densities, Fig. 2i/j); with change
+points (method ``cpa``) ``cpa_levels.png`` (trace with the levels of the segments), ``cpa_flid.png``
+and ``cpa_fdid.png`` (segments, weighted by their length in trace bins).
 Figures whose data the mode does not provide are skipped.
 """
 
@@ -87,13 +89,39 @@ def plot_decay(res, path: str) -> str:
     return path
 
 
-def plot_flid(res, path: str) -> str:
+def _intensity_map(x_edges, y_edges, hist, xlabel: str, ylabel: str, path: str) -> str:
+    """A 2D intensity map (FLID, FDID) as a colour mesh."""
     plt = _plt()
-    f = res.data.flid
     fig, ax = plt.subplots(figsize=(4.5, 3.8))
-    ax.pcolormesh(f.lifetime_edges_ns, f.intensity_edges, f.hist, cmap="viridis")
-    ax.set_xlabel("mean delay - t0 (ns)")
-    ax.set_ylabel(f"counts / {res.bin_s * 1e3:g} ms")
+    ax.pcolormesh(x_edges, y_edges, hist, cmap="viridis")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_flid(res, path: str) -> str:
+    f = res.data.flid
+    return _intensity_map(f.lifetime_edges_ns, f.intensity_edges, f.hist, "mean delay - t0 (ns)",
+                          f"counts / {res.bin_s * 1e3:g} ms", path)
+
+
+def plot_cpa_levels(res, path: str) -> str:
+    """Binned trace with the change-point segments' intensities (counts per bin) on top."""
+    plt = _plt()
+    d = res.data
+    segs = d.cpa.segments
+    fig, ax = plt.subplots(figsize=(10, 3.2))
+    if d.trace_counts is not None:
+        ax.plot(np.arange(d.trace_counts.size) * d.bin_s, d.trace_counts, lw=0.4, color="0.6")
+    level_counts = d.cpa.level_rates_cps[d.cpa.segment_level] * d.bin_s
+    edges = np.append(segs.start_ps, segs.end_ps[-1:]) * 1e-12
+    ax.stairs(level_counts, edges, color="tab:red", lw=1.0, label=f"{d.cpa.n_levels} levels")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(f"counts / {d.bin_s * 1e3:g} ms")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -147,4 +175,15 @@ def plot_analysis(res, outdir: str) -> list[str]:
         out.append(plot_flid(res, os.path.join(outdir, "flid.png")))
     if res.k_on is not None or res.k_off is not None:
         out.append(plot_dwell(res, os.path.join(outdir, "dwell.png")))
+    if d.cpa is not None and d.cpa.segments.start_ps.size:
+        out.append(plot_cpa_levels(res, os.path.join(outdir, "cpa_levels.png")))
+    ylabel = f"counts / {res.bin_s * 1e3:g} ms"
+    if d.cpa_flid is not None and d.cpa_flid.hist.size:
+        f = d.cpa_flid
+        out.append(_intensity_map(f.lifetime_edges_ns, f.intensity_edges, f.hist, "segment lifetime (ns)",
+                                  ylabel, os.path.join(outdir, "cpa_flid.png")))
+    if d.cpa_fdid is not None and d.cpa_fdid.hist.size:
+        f = d.cpa_fdid
+        out.append(_intensity_map(f.rate_edges_per_ns, f.intensity_edges, f.hist, "segment decay rate (1/ns)",
+                                  ylabel, os.path.join(outdir, "cpa_fdid.png")))
     return out
