@@ -51,3 +51,23 @@ def write(path, header: bytes, records) -> str:
         fh.write(header)
         fh.write(np.asarray(records, dtype="<u4").tobytes())
     return str(path)
+
+
+def timeharp_header(n_records: int, version: bytes = b"5.0", *, mode: int = 2, globclock_ns: int = 100,
+                    res_ns: float = 0.03662109375, sync_rate: int = 10_000_000, boards: int = 1,
+                    tacq_ms: int = 1000, img: int = 0) -> bytes:
+    """TimeHarp 200 .t3r header: format 5.0 (phconvert ``t3r_reader``, libpicoquant ``th_v50.h``)
+    or 6.0 (libpicoquant ``th_v60.h``: PicoQuant text header, board header with ident)."""
+    if version == b"5.0":
+        text = struct.pack("<16s6s6s18s2s256s", b"TimeHarp 200", version, b"2.5", b"29/11/26 12:00:00",
+                           b"\r\n", b"hand-built records")
+        board = struct.pack("<5if", 1234, 20, 50, -50, 0, res_ns)
+    else:
+        text = _text_header(b"TimeHarp 200", version)
+        board = struct.pack("<16s8s5if", b"TimeHarp 200", b"2.5", 1234, 20, 50, -50, 0, res_ns)
+    binary = struct.pack("<11i", 4096, 1, 32, 4, boards, 0, mode, 0, 0, 0, tacq_ms) + _display_and_repeat()
+    tttr = struct.pack("<13i", globclock_ns, 0, 0, 0, 0, 0, 0, sync_rate, 5000, tacq_ms, 0, n_records, img)
+    out = text + binary + board + tttr + b"\x07\x00\x00\x00" * img
+    assert len(out) == len(text) + 212 + len(board) + 52 + 4 * img
+    assert len(text) + len(board) == (304 + 24 if version == b"5.0" else 328 + 48)
+    return out

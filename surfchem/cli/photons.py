@@ -10,7 +10,8 @@ Subcommands::
     surfchem photons spectrum SPECTRUM.csv [--axis nm|eV]     (split-Voigt fit, size)
     surfchem photons excitation --size-nm 4.3 --rep-rate 2e6 (--power-density W/cm2 | --power W --spot-nm D)
 
-FILE is a PicoQuant PTU, legacy PicoQuant (.pt3/.pt2 PicoHarp 300, .ht3/.ht2 HydraHarp 1.0/2.0), Becker & Hickl .spc or
+FILE is a PicoQuant PTU, legacy PicoQuant (.pt3/.pt2 PicoHarp 300, .ht3/.ht2 HydraHarp 1.0/2.0, .t3r TimeHarp 200
+5.0/6.0), Becker & Hickl .spc or
 Photon-HDF5 file, recognised by its content, not its extension (except .spc, which has no magic:
 its extension, then its first record).
 
@@ -62,7 +63,7 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="photons_command", metavar="ACTION")
     sub.required = True
 
-    a = sub.add_parser("analyze", help="analyse one PTU, legacy PicoQuant (pt3/pt2/ht3/ht2), B&H .spc or Photon-HDF5 file")
+    a = sub.add_parser("analyze", help="analyse one PTU, legacy PicoQuant (pt3/pt2/ht3/ht2/t3r), B&H .spc or Photon-HDF5 file")
     a.add_argument("file")
     _analysis_args(a)
     a.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -103,24 +103,26 @@ class RecordFields(NamedTuple):
     count: np.ndarray | None  # int64 bits 0-27 (overflow count of multiple-overflow records)
 
 
-def _bits(rec: np.ndarray, shift: int, width: int) -> np.ndarray:
+def bits(rec: np.ndarray, shift: int, width: int) -> np.ndarray:
+    """int64 field of ``width`` bits starting at bit ``shift`` (0 = LSB) of uint32 records."""
     return ((rec >> np.uint32(shift)) & np.uint32((1 << width) - 1)).astype(np.int64)
 
 
-def _flag(rec: np.ndarray, bit: int) -> np.ndarray:
+def flag(rec: np.ndarray, bit: int) -> np.ndarray:
+    """Boolean bit ``bit`` (0 = LSB) of uint32 records."""
     return ((rec >> np.uint32(bit)) & np.uint32(1)).astype(bool)
 
 
 def fields_spc130(rec: np.ndarray) -> RecordFields:
     """Fields of SPC-130-family uint32 records."""
-    return RecordFields(_bits(rec, 0, 12), _bits(rec, 12, 4), _bits(rec, 16, 12), _flag(rec, 31),
-                        _flag(rec, 30), _flag(rec, 28), _bits(rec, 0, 28))
+    return RecordFields(bits(rec, 0, 12), bits(rec, 12, 4), bits(rec, 16, 12), flag(rec, 31),
+                        flag(rec, 30), flag(rec, 28), bits(rec, 0, 28))
 
 
 def fields_spc600_256(rec: np.ndarray) -> RecordFields:
     """Fields of SPC-600/630 256-channel uint32 records (no markers)."""
-    return RecordFields(_bits(rec, 8, 17), _bits(rec, 25, 3), _bits(rec, 0, 8), _flag(rec, 31),
-                        _flag(rec, 30), np.zeros(rec.shape, bool), _bits(rec, 0, 28))
+    return RecordFields(bits(rec, 8, 17), bits(rec, 25, 3), bits(rec, 0, 8), flag(rec, 31),
+                        flag(rec, 30), np.zeros(rec.shape, bool), bits(rec, 0, 28))
 
 
 def fields_spc600_4096(rec: np.ndarray) -> RecordFields:

@@ -116,7 +116,7 @@ class PtuHeader:
     sync_rate_hz: float | None
     truncated: bool = False  # fewer records than declared (read with allow_truncated)
     declared_records: int = 0
-    container: str = "ptu"  # "ptu", or a legacy container: "pt3", "pt2", "ht3", "ht2", "spc"
+    container: str = "ptu"  # "ptu", or a legacy container: "pt3", "pt2", "ht3", "ht2", "t3r", "spc"
 
     @property
     def mode(self) -> str:

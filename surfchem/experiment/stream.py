@@ -26,7 +26,7 @@ class StreamInfo:
     """Metadata of a photon stream (units in the names)."""
 
     path: str | None
-    source: str  # "ptu", legacy "pt3"/"pt2"/"ht3"/"ht2", "spc", "photon-hdf5", "array"
+    source: str  # "ptu", legacy "pt3"/"pt2"/"ht3"/"ht2"/"t3r", "spc", "photon-hdf5", "array"
     mode: str  # "t2" or "t3"
     n_records: int
     sync_period_ps: float | None  # laser period (None: cw / unknown)
@@ -52,7 +52,8 @@ def open_stream(
     ----------
     path : str or path-like
         A PicoQuant PTU file (magic ``PQTTTR``), a legacy PicoQuant file (ident
-        ``PicoHarp 300``: ``.pt2``/``.pt3``; ``HydraHarp``: ``.ht2``/``.ht3``), a Photon-HDF5
+        ``PicoHarp 300``: ``.pt2``/``.pt3``; ``HydraHarp``: ``.ht2``/``.ht3``; ``TimeHarp 200``:
+        ``.t3r``), a Photon-HDF5
         file, or a Becker & Hickl FIFO file. The last has no magic: it is the one format
         recognised by its extension (``.spc``, any case), tried after the magic-based ones, and
         its first record is validated (:mod:`surfchem.experiment.bhspc`).
@@ -87,7 +88,8 @@ def open_stream(
         return header_info(hdr), ptu.iter_ptu_chunks(hdr, chunk_records)
     raise FileFormatError(
         f"{path!r}: unknown photon file (magic {head[:8]!r}); expected a PicoQuant PTU "
-        "('PQTTTR'), a legacy PicoQuant file (ident 'PicoHarp 300' or 'HydraHarp'), a "
+        "('PQTTTR'), a legacy PicoQuant file (ident 'PicoHarp 300', 'HydraHarp' or "
+        "'TimeHarp 200'), a "
         "Photon-HDF5 file or a Becker & Hickl FIFO file named *.spc"
     )
 
