@@ -56,9 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     measured = args.measured or (MEASURED_QUICK if args.quick else MEASURED_FULL)
     out = Path(args.out)
     t0 = time.perf_counter()
-    screen(ligands=[*measured, *candidates], out=out / "screen", calculator=args.calculator,
-           n=setting["n"], fmax=setting["fmax"], steps=setting["steps"], layers=setting["layers"],
-           db=args.db, progress=sys.stderr.isatty(), search=None if args.quick else "default")
+    import contextlib
+
+    with contextlib.redirect_stdout(sys.stderr):  # stdout is the JSON summary (CHGNet prints on load)
+        screen(ligands=[*measured, *candidates], out=out / "screen", calculator=args.calculator,
+               n=setting["n"], fmax=setting["fmax"], steps=setting["steps"], layers=setting["layers"],
+               db=args.db, progress=sys.stderr.isatty(), search=None if args.quick else "default")
     t_screen = time.perf_counter() - t0
     res = link(out / "screen", experiments=args.experiments, out=out / "link",
                title=f"New ligands vs DDA/IPA/PEA ({'quick, unconverged' if args.quick else 'full'})")
