@@ -26,11 +26,12 @@ replaces Cs+.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
 from ase import Atoms
 
-from surfchem.build.ligands import acidic_hydrogens, tail_contact
+from surfchem.build.ligands import acidic_hydrogens, conformer_ensemble, tail_contact
 from surfchem.build.ligands import ligand as make_ligand
 from surfchem.build.slab import (
     DEFAULT_VACUUM_A,
@@ -269,16 +270,22 @@ def decorate_relaxed(slab: Atoms, ligand: str | Atoms, sites: Sequence[int]) -> 
     """:func:`decorate` for a relaxed, crowded slab (growing N from N-1): when the default
     placement clashes with the neighbours' (relaxed, tilted) tails, try other head depths and a
     finer rotation scan, then accept 1.1 Å (H-H contacts the relaxation resolves) before giving up.
-    A head without N-H gets its depth scan (``depth=None``) at every step instead of fixed depths."""
+    A head without N-H gets its depth scan (``depth=None``) at every step instead of fixed depths;
+    a ligand name/SMILES with two or more tails then tries its other conformers (best first, see
+    :func:`surfchem.build.ligands.conformer_ensemble`) at 1.1 Å."""
     mol = make_ligand(ligand) if isinstance(ligand, str) else ligand
     steps = ((0.0, 12, MIN_CLEARANCE_A), (0.0, 72, MIN_CLEARANCE_A), (-0.5, 72, MIN_CLEARANCE_A),
              (0.5, 72, MIN_CLEARANCE_A), (0.0, 72, 1.1), (-0.5, 72, 1.1))
     if not has_nh(mol):
         steps = ((None, 12, MIN_CLEARANCE_A), (None, 72, MIN_CLEARANCE_A), (None, 72, 1.1))
+    multi_tail = isinstance(ligand, str) and int(mol.info.get("n_tails", 0)) >= 2
+    others = (conformer_ensemble(ligand)[1:] for _ in range(int(multi_tail)))  # lazy: only if needed
+    tries = chain(((mol, *step) for step in steps),
+                  ((other, None, 36, 1.1) for ens in others for other in ens))
     last: InputError | None = None
-    for depth, n_angles, clearance in steps:
+    for conf, depth, n_angles, clearance in tries:
         try:
-            return decorate(slab, mol, sites, depth=depth, n_angles=n_angles, clearance_A=clearance)
+            return decorate(slab, conf, sites, depth=depth, n_angles=n_angles, clearance_A=clearance)
         except InputError as exc:
             last = exc
     assert last is not None
