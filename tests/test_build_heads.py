@@ -165,3 +165,15 @@ def test_acidic_hydrogens_only_n_bound():
     sym = np.array(both.get_chemical_symbols())
     assert mask.sum() == 3 and (sym[mask] == "H").all()
     assert (both.get_array("ligand_index")[mask] == 0).all()  # all on PEA, the first ligand
+
+
+def test_ion_pair_of_a_quaternary_head_keeps_the_halide_clear():
+    """No N-H to hydrogen-bond: X- moves out along the axis until clear of the methyl H."""
+    from surfchem.build import ion_pair
+
+    pair = ion_pair("DDA2")
+    x = len(pair) - 1
+    assert pair.info["charge"] == 0 and pair.symbols[x] == "Br"
+    assert pair.get_distances(x, range(x)).min() >= HEAD_CLEARANCE_A
+    assert pair.info["n_x_distance_A"] > 3.2
+    assert ion_pair("PEA").info["n_x_distance_A"] == 3.2  # N-H heads: unchanged
