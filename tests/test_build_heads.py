@@ -130,6 +130,8 @@ def test_names_and_canonical_smiles():
     mol = ligand("DDA2", n_conformers=4)
     assert mol.info["smiles"] == "CC[N+](C)(C)CC" and mol.info["head"] == "quaternary"
     assert mol.get_chemical_formula() == "C6H16N" and mol.info["n_tails"] == 2
+    mol.positions += 1.0  # the cached embedding hands out copies
+    assert np.allclose(ligand("DDA2", n_conformers=4).positions[mol.info["head_index"]], 0.0)
 
 
 @pytest.mark.parametrize("bad, message", [

@@ -121,6 +121,7 @@ def decorate(
     next_lig = int(ligand_index.max()) + 1 if len(ligand_index) else 0
     trial = np.linspace(0, 2 * np.pi, max(int(n_angles), 1), endpoint=False)
     scan_depth = depth is None and not has_nh(mol)
+    inplane = (True, True, False)  # the cell height is reset below: no images along z
     chosen, scan = [], []
     for k, s in enumerate(sites):
         normal = normals[s]
@@ -128,7 +129,7 @@ def decorate(
         cs = slab.positions[free[s]]  # the (possibly relaxed) Cs being replaced
         candidates = [angles[k]] if angles is not None else trial
         if scan_depth:
-            scan = [(d, *_best_rotation(mol.positions, cs - d * normal, rot_face, out, candidates))
+            scan = [(d, *_best_rotation(mol.positions, cs - d * normal, rot_face, out, candidates, inplane))
                     for d in HEAD_DEPTH_SCAN_A]
             d, best, _ = _pick_depth(scan)
         else:
@@ -169,15 +170,20 @@ def has_nh(mol: Atoms) -> bool:
 
 
 def _best_rotation(
-    mol_pos: np.ndarray, anchor: np.ndarray, rot_face: np.ndarray, others: Atoms, thetas: Sequence[float]
+    mol_pos: np.ndarray, anchor: np.ndarray, rot_face: np.ndarray, others: Atoms, thetas: Sequence[float],
+    pbc: Sequence[bool] | None = None,
 ) -> tuple[np.ndarray, float]:
     """Place the oriented molecule (N at origin, tail +z) with its N at ``anchor`` (Å), turned
     about the normal by each of ``thetas`` (rad); return the positions (Å) with the largest
-    closest approach to ``others`` and that distance (Å)."""
+    closest approach to ``others`` (minimum image over ``pbc``, default ``others.pbc``) and that
+    distance (Å). The depth scan uses in-plane images only: with ``others.pbc`` a tail longer
+    than the vacuum meets the far face's image, which the final cell height removes (the fixed-
+    depth path keeps ``others.pbc``, so primary heads place exactly as before)."""
+    pbc = others.pbc if pbc is None else pbc
     best, best_d = None, -1.0
     for theta in thetas:
         pos = mol_pos @ (_rot_z(theta).T) @ rot_face.T + anchor
-        d = min_distance(pos, others.positions, others.cell[:], others.pbc)
+        d = min_distance(pos, others.positions, others.cell[:], pbc)
         if d > best_d:
             best, best_d = pos, d
     return best, best_d

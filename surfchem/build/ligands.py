@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from ase import Atoms
@@ -361,13 +362,30 @@ def conformer_ensemble(
     """All embedded, MMFF94-optimised conformers, oriented (see :func:`ligand` for ``info``).
 
     Sorted best first by the ``"best"`` choice (extension, or outward tails then splay for two or
-    more tails); with ``which`` only that one.
+    more tails); with ``which`` only that one. The embedding is deterministic for a ``seed`` and
+    cached per process (a two-tailed C12 ligand takes ~10 s); the returned ``Atoms`` are copies.
     """
-    from rdkit import Chem
-
     spec = resolve_ligand(name_or_smiles)
     if n_conformers < 1:
         raise InputError(f"n_conformers must be >= 1, got {n_conformers!r}")
+    out = [a.copy() for a in _embedded(spec, int(n_conformers), int(seed))]
+    n_tails = out[0].info["n_tails"]
+    if isinstance(which, int) and not isinstance(which, bool):
+        if 0 <= which < len(out):
+            return [out[which]]
+    elif which is None or _conformer_key(which, n_tails) is not None:
+        key = _conformer_key(which or "best", n_tails)
+        return sorted(out, key=key, reverse=True) if which is None else [max(out, key=key)]
+    raise InputError(
+        f"which must be 'best', 'extended', 'splayed', 'lowest' or 0..{len(out) - 1}, got {which!r}"
+    )
+
+
+@lru_cache(maxsize=32)
+def _embedded(spec: LigandSpec, n_conformers: int, seed: int) -> tuple[Atoms, ...]:
+    """The oriented conformers of ``spec`` in embedding order (cached; callers copy them)."""
+    from rdkit import Chem
+
     mol = Chem.AddHs(_mol_from_smiles(spec.smiles))
     head = _head_index(mol, spec.smiles)
     cids, results = embed_conformers(mol, n_conformers, seed, spec.smiles, max_iters=2000)
@@ -398,15 +416,7 @@ def conformer_ensemble(
             tail_cone_deg=tail_cone(pos, tail_heavy),
         )
         out.append(atoms)
-    if isinstance(which, int) and not isinstance(which, bool):
-        if 0 <= which < len(out):
-            return [out[which]]
-    elif which is None or _conformer_key(which, len(tail_heavy)) is not None:
-        key = _conformer_key(which or "best", len(tail_heavy))
-        return sorted(out, key=key, reverse=True) if which is None else [max(out, key=key)]
-    raise InputError(
-        f"which must be 'best', 'extended', 'splayed', 'lowest' or 0..{len(out) - 1}, got {which!r}"
-    )
+    return tuple(out)
 
 
 def straighten_tails(mol, head: int, tail_heavy: list[np.ndarray], max_iters: int = 2000):
