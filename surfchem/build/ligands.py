@@ -20,7 +20,12 @@ point to -z, into the surface once the molecule is placed on a top-face site. Wh
   :data:`MAX_TAIL_CONE_DEG` = 60 deg of +z seen from the N) the one with the largest *tail
   splay*, the smallest distance (Å) between the centroids of the heavy atoms of two tails, is
   kept (tails splayed away from each other); if no conformer points all tails outward, the one
-  with the narrowest cone.
+  with the narrowest cone. Measured (seed 42, 30 conformers): DDA splay 11.7 Å, cone 57 deg,
+  closest tail-tail atoms 2.24 Å; DDA4 splay 4.7 Å, cone 57 deg. Three or more tails (e.g.
+  triethylammonium) cannot all fit a 60 deg cone: they get the narrowest cone.
+
+Helpers over ``Atoms`` (also for a ligand cut out of a slab): :func:`tails`, :func:`tail_contact`,
+:func:`acidic_hydrogens` (N-bound H only: what the proton-transfer sanity flag must look at).
 
 Named ligands (case-insensitive; science brief, section 1):
 
