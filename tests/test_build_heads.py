@@ -179,3 +179,13 @@ def test_ion_pair_of_a_quaternary_head_keeps_the_halide_clear():
     assert pair.get_distances(x, range(x)).min() >= HEAD_CLEARANCE_A
     assert pair.info["n_x_distance_A"] > 3.2
     assert ion_pair("PEA").info["n_x_distance_A"] == 3.2  # N-H heads: unchanged
+
+
+def test_undecorate_a_quaternary_head(bare):
+    """Shrink starts work for a head that sits above the site: the Cs goes back into the plane."""
+    from surfchem.build import undecorate
+
+    one = decorate(bare, "DDA2", [0])
+    back = undecorate(one, 0)
+    assert back.get_chemical_formula() == bare.get_chemical_formula()
+    assert back.info["occupied_sites"] == [] and (site_indices(back) >= 0).all()
