@@ -23,5 +23,8 @@ class ConvergenceError(SurfchemError, RuntimeError):
     """An optimisation or fit did not converge within its budget."""
 
 
-class FileFormatError(SurfchemError, ValueError):
-    """An input file is truncated, has a wrong magic or an unsupported record type."""
+class FileFormatError(InputError):
+    """An input file is truncated, has a wrong magic or an unsupported record type.
+
+    A bad input file is bad user input, so this is an :class:`InputError` too.
+    """

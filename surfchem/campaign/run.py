@@ -20,6 +20,7 @@ import collections
 import concurrent.futures as cf
 import json
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,17 +41,22 @@ from surfchem.campaign.hashing import task_hash
 from surfchem.campaign.spec import SEARCH_PLAN_KEYS, CampaignSpec, StageSpec
 from surfchem.campaign.store import ResultStore
 from surfchem.errors import InputError
-from surfchem.thermo import References, coverage_table, n_min, summary
+from surfchem.thermo import References, coverage_table, missing_coverages, n_min, summary
+from surfchem.trust.diagnostics import invalid_reasons
 
 
 @dataclass
 class StageResult:
+    """One stage's tables. ``n_min`` is ``None`` for a ligand whose coverage range is incomplete;
+    ``missing`` lists the requested N without a valid minimum, per ligand."""
+
     stage: int
     calculator: str
     table: pd.DataFrame
     summary: pd.DataFrame
     references: References
-    n_min: dict[str, int]
+    n_min: dict[str, int | None]
+    missing: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -78,8 +84,20 @@ class CampaignResult:
         return self.stages[-1].references
 
     @property
-    def n_min(self) -> dict[str, int]:
+    def n_min(self) -> dict[str, int | None]:
         return self.stages[-1].n_min
+
+    @property
+    def missing(self) -> dict[str, list[int]]:
+        """Requested (ligand, N) without a valid minimum in the last stage (all, if no stage ran)."""
+        if not self.stages:
+            return {resolve_ligand(lig).name: parse_n(self.spec) for lig in self.spec.ligands}
+        return self.stages[-1].missing
+
+    @property
+    def complete(self) -> bool:
+        """Every requested (ligand, N) has a valid minimum in every planned stage."""
+        return len(self.stages) == len(self.spec.stages) and not any(s.missing for s in self.stages)
 
 
 def parse_n(spec: CampaignSpec) -> list[int]:
@@ -90,15 +108,48 @@ def parse_n(spec: CampaignSpec) -> list[int]:
 
 
 class _Loop:
-    """Event loop of the driver: cache lookups, submission, completion callbacks, store writes."""
+    """Event loop of the driver: cache lookups, submission, completion callbacks, store writes.
 
-    def __init__(self, store: ResultStore, engine: Any, bar: Any, retry_failed: bool, dry: bool = False):
+    Failure isolation: an exception while storing a result, in a completion callback (planning
+    the next task) or while planning is recorded as a failure of that task or (ligand, N), with
+    its traceback, in ``failures``, the log (``OUT/campaign.log``) and, for a task, the database;
+    the loop goes on with everything that does not depend on it. Callbacks run for every
+    finished task, also failed or rejected ones, so that chains (grow, sweeps) go on.
+    """
+
+    def __init__(self, store: ResultStore, engine: Any, bar: Any, retry_failed: bool, dry: bool = False,
+                 log: Path | None = None):
         self.store, self.engine, self.bar = store, engine, bar
         self.retry_failed, self.dry = retry_failed, dry
+        self.log = log
         self.pending: dict[cf.Future, tuple[dict, Callable | None]] = {}
         self.ready: collections.deque = collections.deque()
         self.counts = collections.Counter()
         self.failures: list[dict[str, Any]] = []
+
+    def note(self, kind: str, context: dict[str, Any], error: str, tb: str | None = None) -> None:
+        """Record a failure: in ``failures`` and as a line (plus traceback) in the log."""
+        entry = {"kind": kind, "ligand": context.get("ligand"), "n": context.get("n"), "error": error}
+        if context.get("task_hash"):
+            entry["task_hash"] = context["task_hash"]
+        self.failures.append(entry)
+        if self.log is not None and not self.dry:
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+            with open(self.log, "a") as fh:
+                fh.write(f"{stamp} {kind} failed: ligand={entry['ligand']!r} n={entry['n']} "
+                         f"{entry.get('task_hash', '')} {error}\n")
+                if tb:
+                    fh.write("".join("    " + line + "\n" for line in tb.rstrip().splitlines()))
+
+    def guard(self, context: dict[str, Any], fn: Callable, *args: Any) -> bool:
+        """Call ``fn(*args)``; an exception is recorded as a planning failure of ``context``."""
+        try:
+            fn(*args)
+            return True
+        except Exception as exc:
+            self.counts["plan_failed"] += 1
+            self.note("plan", context, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            return False
 
     def submit(self, task: dict[str, Any], then: Callable[[Atoms, dict], None] | None = None,
                extra: bool = False) -> None:
@@ -107,12 +158,13 @@ class _Loop:
             self.bar.total += 1
             self.bar.refresh()
         hit = self.store.get(task["hash"])
-        if hit is not None and (hit[1].get("status", "ok") == "ok" or not self.retry_failed or self.dry):
-            self.counts["cached_" + hit[1].get("status", "ok")] += 1
-            if hit[1].get("status") == "failed":
+        status = hit[1].get("status", "ok") if hit is not None else None
+        if hit is not None and (status != "failed" or not self.retry_failed or self.dry):
+            self.counts["cached_" + status] += 1
+            if status == "failed":
                 self.failures.append({k: hit[1].get(k) for k in ("kind", "ligand", "n", "error")})
             self.bar.update(1)
-            if then is not None and hit[1].get("status", "ok") == "ok":
+            if then is not None:
                 # results from the store, labels (ligand name, stage, campaign) from this plan
                 self.ready.append((then, hit[0], {**hit[1], **task["record"], "task_hash": task["hash"]}))
             return
@@ -123,16 +175,30 @@ class _Loop:
             self.store.delete(task["hash"])  # a failed attempt, retried now
         self.pending[self.engine.submit(task)] = (task, then)
 
+    def _store(self, task: dict[str, Any], atoms: Atoms, rec: dict[str, Any]) -> dict[str, Any]:
+        """Write a finished task; a failing write becomes that task's failure (kept in the database
+        as a failed row when the database takes that, in the log in any case)."""
+        try:
+            self.store.put(task["hash"], atoms, rec)
+            return rec
+        except Exception as exc:
+            err = f"storing the result failed: {type(exc).__name__}: {exc}"
+            tb = traceback.format_exc()
+            failed = {**{k: v for k, v in task["record"].items()}, "status": "failed", "error": err,
+                      "traceback": tb, "energy_eV": float("nan"), "converged": False}
+            try:
+                self.store.put(task["hash"], Atoms(), failed)
+            except Exception:
+                pass
+            self.counts["store_failed"] += 1
+            self.note("store", {**task["record"], "task_hash": task["hash"]}, err, tb)
+            return failed
+
     def run(self) -> None:
         while self.pending or self.ready:
             while self.ready:
                 then, atoms, rec = self.ready.popleft()
-                try:
-                    then(atoms, rec)
-                except InputError as exc:  # planning the next task failed: record it, go on
-                    self.failures.append({"kind": "plan", "ligand": rec.get("ligand"), "n": rec.get("n"),
-                                          "error": f"planning after this task: {exc}"})
-                    self.counts["plan_failed"] += 1
+                self.guard(rec, then, atoms, rec)
             if not self.pending:
                 continue
             done, _ = cf.wait(list(self.pending), return_when=cf.FIRST_COMPLETED)
@@ -142,16 +208,19 @@ class _Loop:
                     out = fut.result()
                 except Exception as exc:  # engine-level failure after Parsl's retries
                     out = {"record": {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
-                                      "energy_eV": float("nan"), "converged": False},
+                                      "traceback": traceback.format_exc(), "energy_eV": float("nan"),
+                                      "converged": False},
                            "atoms": task.get("atoms")}
                 rec = {**task["record"], **out["record"]}
                 atoms = out["atoms"] if out["atoms"] is not None else Atoms()
-                self.store.put(task["hash"], atoms, rec)
-                self.counts["computed_" + rec.get("status", "ok")] += 1
-                if rec.get("status") == "failed":
-                    self.failures.append({k: rec.get(k) for k in ("kind", "ligand", "n", "error")})
+                rec = self._store(task, atoms, rec)
+                status = rec.get("status", "ok")
+                self.counts["computed_" + status] += 1
+                if status == "failed" and not str(rec.get("error", "")).startswith("storing"):
+                    self.note("task", {**rec, "task_hash": task["hash"]}, str(rec.get("error")),
+                              rec.get("traceback"))
                 self.bar.update(1)
-                if then is not None and rec.get("status", "ok") == "ok":
+                if then is not None:
                     self.ready.append((then, atoms, {**rec, "task_hash": task["hash"]}))
 
 
@@ -233,29 +302,37 @@ class _Planner:
                 self.refs["mu_LX_eV"][spec.name] = float(self.spec.references.mu_LX_eV[spec.name])
                 self.refs["mu_LX_kind"][spec.name] = "user"
                 continue
-            from surfchem.build import ion_pair
+            self.loop.guard({"ligand": spec.name, "n": None}, self._submit_ion_pair, spec)
 
-            start = self.prev_structures.get(f"ion_pair/{spec.name}")
-            if start is None:
-                start = ion_pair(spec.smiles, halide=mat.x)
-            self.loop.submit(self._task("ion_pair", {"ligand": spec.name, "smiles": spec.smiles}, start,
-                                        mode=self._mode()), self._on_ion_pair(spec.name))
+    def _submit_ion_pair(self, spec) -> None:
+        from surfchem.build import ion_pair
+
+        start = self.prev_structures.get(f"ion_pair/{spec.name}")
+        if start is None:
+            start = ion_pair(spec.smiles, halide=self.mat.x)
+        self.loop.submit(self._task("ion_pair", {"ligand": spec.name, "smiles": spec.smiles}, start,
+                                    mode=self._mode()), self._on_ion_pair(spec.name))
 
     def _mode(self) -> str:
         return self.stage.mode if self.s > 0 else "relax"
 
     # -- callbacks ---------------------------------------------------------------------------
     def _on_salt(self, atoms: Atoms, rec: dict) -> None:
-        self.refs["mu_AX_eV"] = rec["energy_eV"]
+        if rec.get("status", "ok") == "ok":
+            self.refs["mu_AX_eV"] = rec["energy_eV"]
 
     def _on_ion_pair(self, name: str) -> Callable:
         def cb(atoms: Atoms, rec: dict) -> None:
+            if invalid_reasons(rec):  # no reference (the task's failure is recorded by the loop):
+                return                # this ligand's rows are reported missing
             self.refs["mu_LX_eV"][name] = rec["energy_eV"]
             self.refs["mu_LX_kind"][name] = "ion_pair"
             self.structures[f"ion_pair/{name}"] = atoms
         return cb
 
     def _on_bulk(self, atoms: Atoms, rec: dict) -> None:
+        if rec.get("status", "ok") != "ok":
+            return
         a0 = float(rec["a0_A"])
         self.refs.update(g_bulk_eV=rec["energy_eV"], a0_A=a0, bulk_tilt_gain_eV=rec.get("tilt_gain_eV"))
         self.area = (self.spec.slab.size[0] * a0) * (self.spec.slab.size[1] * a0)
@@ -280,9 +357,16 @@ class _Planner:
         return at
 
     def _slab_done(self, lig: str, k: int, atoms: Atoms, rec: dict) -> None:
+        """Keep the row; a valid minimum (trust.diagnostics.invalid_reasons) may become the best
+        structure of (lig, k), i.e. the parent of later starts; an invalid one never does."""
+        reasons = invalid_reasons(rec)
+        rec = {**rec, "valid": not reasons, "invalid_reason": ", ".join(reasons)}
         self.rows.append(rec)
         e = rec["energy_eV"]
         key = (lig, k)
+        if reasons:
+            self.loop.counts["rejected_minima"] += 1
+            return
         if np.isfinite(e) and (key not in self.best or e < self.best[key][0]):
             self.best[key] = (e, atoms)
             self.version[key] += 1
@@ -290,11 +374,16 @@ class _Planner:
 
     def _on_bare(self, atoms: Atoms, rec: dict) -> None:
         self._slab_done("", 0, atoms, rec)
+        reasons = invalid_reasons(rec)
+        if reasons:  # nothing can be built on it: every ligand row of this stage will be missing
+            self.loop.note("bare_slab", {"ligand": "", "n": 0},
+                           f"the bare slab has no valid minimum ({', '.join(reasons)}): {rec.get('error', '')}")
+            return
         self.bare = atoms
         for spec in self.specs:
             self.best[(spec.name, 0)] = (rec["energy_eV"], atoms)
             if self.s > 0:
-                self._refine(spec)
+                self.loop.guard({"ligand": spec.name, "n": None}, self._refine, spec)
             elif self.spec.arrangements == "grow":
                 self._grow(spec, 1)
             else:
@@ -302,7 +391,8 @@ class _Planner:
                 limit = None if arr == "all" else (1 if arr == "first" else int(arr))
                 for k in (k for k in self.n_values if k > 0):
                     for a in list(enumerate_arrangements(k, self.template))[:limit]:
-                        self._submit_slab(spec, k, a.sites, decorate(atoms, spec.smiles, a.sites), "direct")
+                        self.loop.guard({"ligand": spec.name, "n": k}, lambda a=a, k=k, spec=spec: self._submit_slab(
+                            spec, k, a.sites, decorate(atoms, spec.smiles, a.sites), "direct"))
 
     def _submit_slab(self, spec, k: int, sites, start: Atoms, mode_label: str, then=None,
                      single: bool = False, counted: bool = True) -> None:
@@ -313,13 +403,18 @@ class _Planner:
                "multiplicity": arr.multiplicity, "build": mode_label}
 
         def cb(atoms: Atoms, r: dict) -> None:
-            self._slab_done(spec.name, k, atoms, r)
-            if then is not None:
-                then(atoms, r)
+            try:
+                self._slab_done(spec.name, k, atoms, r)
+            finally:  # the chain (grow, sweeps) goes on even when recording this row failed
+                if then is not None:
+                    then(atoms, r)
         extra = None
         search = self.stage.search
         if search is not None and search.direct_start and mode_label == "grow":
-            extra = [("direct", decorate(self.bare, spec.smiles, list(sites)))]
+            try:
+                extra = [("direct", decorate_relaxed(self.bare, spec.smiles, list(sites)))]
+            except InputError:  # a full face may leave no room on the ideal cut: grown start only
+                self.loop.counts["direct_starts_skipped"] += 1
         self.loop.submit(self._task("slab", rec, start, mode=self._mode(), extra_starts=extra, single=single),
                          cb, extra=single or not counted)
 
@@ -329,13 +424,30 @@ class _Planner:
             self._round(spec, 1)
             return
         self.made_from[(spec.name, k, "regrow")] = (self.version[(spec.name, k - 1)],)
-        self._submit_slab(spec, k, grow_order(self.template)[:k], self._grown_start(spec, k), "grow",
-                          then=lambda atoms, rec: self._grow(spec, k + 1))
+        ok = self.loop.guard({"ligand": spec.name, "n": k}, lambda: self._submit_slab(
+            spec, k, grow_order(self.template)[:k], self._grown_start(spec, k), "grow",
+            then=lambda atoms, rec: self._grow(spec, k + 1)))
+        if not ok:  # this N could not be planned: the chain goes on (N+1 falls back to a direct start)
+            self._grow(spec, k + 1)
 
     def _grown_start(self, spec, k: int) -> Atoms:
-        """Start for N = k: the next ligand of the grow order on the best N = k-1 slab."""
-        parent = self.best[(spec.name, k - 1)][1]
-        return decorate_relaxed(parent, spec.smiles, [grow_order(self.template)[k - 1]])
+        """Start for N = k: the next ligand of the grow order on the best valid N = k-1 slab; without
+        one (or without room on it), all k ligands placed on the bare slab."""
+        order = grow_order(self.template)
+        errors = []
+        parent = self.best.get((spec.name, k - 1))
+        if parent is not None:
+            try:
+                return decorate_relaxed(parent[1], spec.smiles, [order[k - 1]])
+            except InputError as exc:
+                errors.append(f"on the N = {k - 1} minimum: {exc}")
+        else:
+            errors.append(f"no valid N = {k - 1} minimum to grow from")
+        try:
+            return decorate_relaxed(self.bare, spec.smiles, order[:k])
+        except InputError as exc:
+            errors.append(f"on the bare slab: {exc}")
+        raise InputError(f"{spec.name} N = {k}: no start could be placed ({'; '.join(errors)})")
 
     # -- consistency sweeps (grow mode with a search) --------------------------------------------
     # Round r, after the grow chain: (1) shrink: N+1 -> N (ligand replaced by Cs) for N = n_max-1
@@ -396,18 +508,19 @@ class _Planner:
             self.made_from[made] = versions
             try:
                 start = make()
-            except InputError:  # e.g. a crowded face that leaves no room: this start is skipped
-                self.loop.counts["sweep_starts_skipped"] += 1
+            except (InputError, KeyError):  # a crowded face that leaves no room, or a parent
+                self.loop.counts["sweep_starts_skipped"] += 1  # without a valid minimum: skipped
                 continue
             if sorted(start.info.get("occupied_sites", [])) != sorted(order[:k]):
                 continue  # not the arrangement of the chain (slabs other than the symmetric grow order)
-            before = self.best[(spec.name, k)][0]
+            before = self.best.get((spec.name, k), (float("inf"),))[0]
 
             def then(atoms: Atoms, rec: dict, before=before) -> None:
-                better = bool(np.isfinite(rec["energy_eV"]) and rec["energy_eV"] < before - tol)
+                better = bool(not invalid_reasons(rec) and rec["energy_eV"] < before - tol)
                 self._phase(spec, rnd, phase, items, changed or better, round_changed or better)
-            self._submit_slab(spec, k, order[:k], start, f"{label}{rnd}", then=then, single=True)
-            return
+            if self.loop.guard({"ligand": spec.name, "n": k}, self._submit_slab, spec, k, order[:k], start,
+                               f"{label}{rnd}", then, True):
+                return
         if phase == "shrink" and changed and self.stage.search is not None and self.stage.search.regrow:
             return self._phase(spec, rnd, "regrow", self._sweep_plan(spec, "regrow"), False, round_changed)
         if phase in ("shrink", "regrow"):
@@ -420,7 +533,7 @@ class _Planner:
         prev = self.previous
         # n = 0 rows of this ligand are bare slabs its sweeps found (lower than the shared one):
         # refined too, so dG(1) of this stage compares like with like
-        sel = prev[(prev["ligand"] == spec.name) & (prev["status"] == "ok")]
+        sel = prev[(prev["ligand"] == spec.name) & prev["valid"].astype(bool)]
         for k, grp in sel.groupby("n"):
             for _, row in grp.nsmallest(self.stage.keep, "energy_eV").iterrows():
                 start = self._rescaled(self.prev_structures[f"hash/{row['task_hash']}"], self.refs["a0_A"])
@@ -439,7 +552,10 @@ class _Planner:
         for col in df.columns:  # list values (e.g. start_energies_eV) as tuples: hashable rows
             if df[col].map(lambda v: isinstance(v, list)).any():
                 df[col] = df[col].map(lambda v: tuple(v) if isinstance(v, list) else v)
-        df = df[df["status"] == "ok"] if "status" in df else df
+        if "status" in df:  # finished tasks; rejected ones stay visible (valid = False, never is_min)
+            df = df[df["status"].isin(["ok", "rejected"])]
+        if "valid" not in df:
+            df["valid"] = True
         if df.empty:
             return None
         from ase.symbols import string2symbols
@@ -459,7 +575,11 @@ class _Planner:
         best = table[table["is_min"]].drop_duplicates(["ligand", "n"])[["ligand", "n", *extra_cols]]
         summ = summ.merge(best, on=["ligand", "n"], how="left")
         summ["stage"] = self.s
-        return StageResult(self.s, self.calc_params["preset"], table, summ, refs, n_min(summ))
+        names = [s.name for s in self.specs]
+        missing = missing_coverages(summ, names, self.n_values)
+        nm = n_min(summ, self.n_values)
+        return StageResult(self.s, self.calc_params["preset"], table, summ, refs,
+                           {lig: nm.get(lig) for lig in names}, missing)
 
 
 def count_tasks(spec: CampaignSpec) -> int:
@@ -508,7 +628,7 @@ def run_campaign(spec: CampaignSpec, progress: bool = True, dry: bool = False,
         from surfchem.campaign.engine import Engine
 
         engine = Engine(spec.executor, out)
-    loop = _Loop(store, engine, bar, spec.executor.retry_failed, dry=dry)
+    loop = _Loop(store, engine, bar, spec.executor.retry_failed, dry=dry, log=out / "campaign.log")
     stages: list[StageResult] = []
     previous, prev_structures = None, {}
     all_structures: dict[str, Atoms] = {}
@@ -534,8 +654,11 @@ def run_campaign(spec: CampaignSpec, progress: bool = True, dry: bool = False,
     counts = dict(loop.counts)
     done = counts.get("cached_ok", 0) + counts.get("computed_ok", 0)
     failed = counts.get("cached_failed", 0) + counts.get("computed_failed", 0)
-    counts.update(total=total, done=done, failed=failed, pending=max(total - done - failed, 0))
+    rejected = counts.get("cached_rejected", 0) + counts.get("computed_rejected", 0)
+    counts.update(total=total, done=done, failed=failed, rejected=rejected,
+                  pending=max(total - done - failed - rejected, 0))
     result = CampaignResult(spec, stages, out, time.perf_counter() - t0, counts, loop.failures)
+    counts["missing_rows"] = sum(len(v) for v in result.missing.values())
     if not dry and stages:
         write_outputs(result, all_structures, plot=plot)
     return result
@@ -555,9 +678,9 @@ TABLE_COLUMNS = [
     "G_corr_eV", "G_eV", "gamma_J_m2", "gamma_meV_A2", "dG_eV", "is_min", "converged",
     "n_starts", "n_distinct", "energy_spread_eV", "gap_eV", "gamma_err_J_m2", "dG_err_eV",
     "face_eq_violation_eV", "grow_direct_diff_eV", "flags",
-    "flag_bonds", "flag_head_off_site", "flag_pb_coordination", "flag_vacuum", "flag_face_eq",
-    "flag_grow_vs_direct", "flag_single_start",
-    "fmax_eV_A", "n_steps", "wall_s", "calculator", "mode", "formula", "n_atoms", "area_A2",
+    "flag_bonds", "flag_clash", "flag_head_off_site", "flag_pb_coordination", "flag_vacuum", "flag_face_eq",
+    "flag_grow_vs_direct", "flag_single_start", "valid", "invalid_reason", "n_rejected", "rejected",
+    "fmax_eV_A", "n_steps", "n_rounds", "wall_s", "calculator", "mode", "formula", "n_atoms", "area_A2",
     "task_hash", "status", "error",
 ]
 
@@ -578,10 +701,12 @@ def write_outputs(result: CampaignResult, structures: dict[str, Atoms], plot: bo
         ranks = stage_rankings([s.table for s in result.stages])
         ranks.to_csv(out / "stages.csv", index=False)
         result.files["stages"] = str(out / "stages.csv")
-    refs = {f"stage{s.stage}": {**s.references.as_dict(), "n_min": s.n_min} for s in result.stages}
+    refs = {f"stage{s.stage}": {**s.references.as_dict(), "n_min": s.n_min, "missing": s.missing}
+            for s in result.stages}
     (out / "references.json").write_text(json.dumps(
-        {**result.references.as_dict(), "n_min": result.n_min, "stages": refs,
-         "wall_s": result.wall_s, "counts": result.counts}, indent=2, default=str))
+        {**result.references.as_dict(), "n_min": result.n_min, "complete": result.complete,
+         "missing": result.missing, "stages": refs, "wall_s": result.wall_s, "counts": result.counts,
+         "failures": result.failures}, indent=2, default=str))
     sdir = out / "structures"
     sdir.mkdir(exist_ok=True)
     last = len(result.stages) - 1

@@ -76,16 +76,10 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
                    "status": "ok"}
             return {"record": rec, "atoms": task["atoms"]}
         if kind == "relax":
-            from surfchem.relax import relax
+            from surfchem.trust.search import checked_relax
 
-            res = relax(task["atoms"], calc, trajectory=task.get("trajectory"), **task["settings"])
-            rec = res.as_dict()
-            rec.pop("trajectory", None)
-            rec.pop("calculator", None)
-            rec["status"] = "ok" if res.error is None else "failed"
-            atoms = res.atoms
-            atoms.calc = None
-            rec.update(_sanity(task["atoms"], atoms))
+            res, rec = checked_relax(task["atoms"], calc, task["settings"], trajectory=task.get("trajectory"))
+            atoms = res.atoms if res is not None else task["atoms"]
             return {"record": rec, "atoms": atoms}
         if kind == "search":
             from surfchem.campaign.spec import SEARCH_PLAN_KEYS
@@ -98,11 +92,11 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
                                 extra_starts=task.get("extra_starts"))
             rec = sr.record()
             rec["n_steps"] = int(sum(r.get("n_steps", 0) for r in sr.relax_records))
-            rec["status"] = "ok" if sr.n_distinct > 0 else "failed"
+            rec["status"] = "ok" if sr.n_distinct > 0 else "rejected"
             if task.get("extra_starts") and len(sr.start_energies_eV) > task["search"]["n_starts"]:
                 rec["grow_direct_diff_eV"] = sr.start_energies_eV[0] - sr.start_energies_eV[-1]
             if sr.n_distinct == 0:
-                rec["error"] = "all starts of the search failed"
+                rec["error"] = f"no valid minimum in {sr.n_starts} starts: {rec['rejected']}"
             atoms = sr.atoms
             atoms.calc = None
             rec.update(_sanity(task["atoms"], atoms))

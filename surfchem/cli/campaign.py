@@ -34,8 +34,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _status_dict(res) -> dict:
     c = res.counts
-    return {"total": c["total"], "done": c["done"], "failed": c["failed"], "pending": c["pending"],
-            "failures": res.failures, "n_min": res.n_min if res.stages else {}}
+    return {"total": c["total"], "done": c["done"], "failed": c["failed"], "rejected": c.get("rejected", 0),
+            "pending": c["pending"], "failures": res.failures, "n_min": res.n_min if res.stages else {},
+            "missing": res.missing, "complete": res.complete}
+
+
+def report_problems(res) -> int:
+    """Print failures and missing (ligand, N) on stderr; 1 if there are any, else 0."""
+    import sys
+
+    for f in res.failures:
+        print(f"error: {f['kind']} failed: {f.get('ligand') or ''} n={f.get('n')}: {f['error']}", file=sys.stderr)
+    for lig, ns in res.missing.items():
+        print(f"error: {lig}: no valid minimum for N = {', '.join(map(str, ns))}; N_min undetermined "
+              f"(see {res.out / 'campaign.log'} and the rejected rows of results.csv)", file=sys.stderr)
+    return 1 if res.failures or res.missing or not res.stages else 0
 
 
 def run_run(args: argparse.Namespace) -> int:
@@ -49,10 +62,9 @@ def run_run(args: argparse.Namespace) -> int:
         print_json(info)
     else:
         print(f"{spec.name}: {info['done']}/{info['total']} done, {info['failed']} failed, "
-              f"{info['pending']} pending in {res.wall_s:.0f} s; N_min {info['n_min']}")
-        for f in res.failures:
-            print(f"  failed: {f['kind']} {f.get('ligand') or ''} n={f.get('n')}: {f['error']}")
-    return 0 if info["failed"] == 0 else 1
+              f"{info['rejected']} rejected, {info['pending']} pending in {res.wall_s:.0f} s; "
+              f"N_min {info['n_min']}")
+    return report_problems(res)
 
 
 def run_status(args: argparse.Namespace) -> int:

@@ -5,9 +5,13 @@ Subcommands::
     surfchem photons analyze FILE [--bin 10ms] [--threshold 0.5] [--channels 0,1] [--json] [--plot DIR]
     surfchem photons simulate --mode t2|t3 --duration S [--on-fraction F ...] --out FILE.ptu
     surfchem photons batch DIR --out table.csv
+    surfchem photons changepoints FILE [--alpha 0.05] [--channels 0,1] [--json]
     surfchem photons convert FILE.ptu OUT.h5
     surfchem photons spectrum SPECTRUM.csv [--axis nm|eV]     (split-Voigt fit, size)
     surfchem photons excitation --size-nm 4.3 --rep-rate 2e6 (--power-density W/cm2 | --power W --spot-nm D)
+
+FILE is a PicoQuant PTU, legacy PicoQuant (.pt3/.pt2 PicoHarp 300, .ht3/.ht2 HydraHarp 1.0/2.0) or
+Photon-HDF5 file, recognised by its content, not its extension.
 
 Thin layer: parse, call :mod:`surfchem.experiment`, print. Heavy imports happen inside the
 handlers so ``surfchem --help`` stays fast.
@@ -57,7 +61,7 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="photons_command", metavar="ACTION")
     sub.required = True
 
-    a = sub.add_parser("analyze", help="analyse one PTU or Photon-HDF5 file")
+    a = sub.add_parser("analyze", help="analyse one PTU, legacy PicoQuant (pt3/pt2/ht3/ht2) or Photon-HDF5 file")
     a.add_argument("file")
     _analysis_args(a)
     a.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -88,10 +92,23 @@ def register(subparsers) -> None:
     b = sub.add_parser("batch", help="analyse every photon file in DIR into one CSV table")
     b.add_argument("dir")
     b.add_argument("--out", required=True, help="output CSV path")
-    b.add_argument("--pattern", default="*.ptu,*.h5,*.hdf5", help="comma-separated glob patterns")
+    b.add_argument("--pattern", default="*.ptu,*.pt3,*.pt2,*.ht3,*.ht2,*.h5,*.hdf5",
+                   help="comma-separated glob patterns (files are recognised by content)")
     _analysis_args(b)
     b.add_argument("--no-progress", action="store_true")
     b.set_defaults(func=cmd_batch)
+
+    cp = sub.add_parser("changepoints", help="photon-by-photon change points and intensity levels "
+                        "(Watkins & Yang 2005)")
+    cp.add_argument("file")
+    cp.add_argument("--alpha", type=float, default=0.05, help="false-positive probability per test")
+    cp.add_argument("--channels", default=None, help="comma-separated detector channels (default: all)")
+    cp.add_argument("--max-levels", type=int, default=6)
+    cp.add_argument("--window", type=int, default=1 << 17, help="photons analysed at once (memory bound)")
+    cp.add_argument("--chunk-records", type=int, default=1 << 20)
+    cp.add_argument("--allow-truncated", action="store_true")
+    cp.add_argument("--json", action="store_true", help="print the result as JSON")
+    cp.set_defaults(func=cmd_changepoints)
 
     c = sub.add_parser("convert", help="stream a PTU file into Photon-HDF5")
     c.add_argument("file")
@@ -230,6 +247,38 @@ def cmd_batch(args) -> int:
     print(f"analysed {len(rows)} of {len(files)} files -> {args.out}" + (f"; {len(failed)} skipped" if failed else ""),
           file=sys.stderr)
     return 1 if failed else 0
+
+
+def _channel_list(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        chans = tuple(int(p) for p in text.split(","))
+    except ValueError:
+        chans = ()
+    if not chans or min(chans) < 0:
+        raise InputError(f"--channels must be non-negative detector channels like 0,1; got {text!r}")
+    return chans
+
+
+def cmd_changepoints(args) -> int:
+    from surfchem.cli._common import print_json
+    from surfchem.experiment import changepoint, stream
+
+    opt = changepoint.ChangePointOptions(
+        alpha=args.alpha, window_photons=args.window, max_levels=args.max_levels,
+        channels=_channel_list(args.channels))
+    opt.validate()
+    if args.chunk_records < 1:
+        raise InputError(f"--chunk-records must be >= 1, got {args.chunk_records}")
+    _, chunks = stream.open_stream(args.file, args.chunk_records, allow_truncated=args.allow_truncated)
+    out = changepoint.analyze_chunks(chunks, opt).to_dict()
+    if args.json:
+        print_json(out)
+    else:
+        for k, v in out.items():
+            print(f"{k:24s} {v}")
+    return 0
 
 
 def cmd_convert(args) -> int:

@@ -89,6 +89,10 @@ def run_screen(args: argparse.Namespace) -> int:
     if args.json:
         print_json({
             "n_min": res.n_min,
+            "complete": res.complete,
+            "missing": res.missing,
+            "failures": res.failures,
+            "counts": res.counts,
             "wall_s": res.wall_s,
             "files": res.files,
             "references": res.references.as_dict(),
@@ -98,4 +102,6 @@ def run_screen(args: argparse.Namespace) -> int:
         print(res.summary.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
         print(f"N_min: {res.n_min}; wrote {res.files.get('results')} and {res.files.get('figure')} "
               f"in {res.wall_s:.0f} s")
-    return 0
+    from surfchem.cli.campaign import report_problems
+
+    return report_problems(res)

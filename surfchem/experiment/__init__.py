@@ -6,8 +6,11 @@ Modules and main entry points (photon times are int64 picoseconds; API edges use
 
 * :mod:`.ptu` - ``read_header``, ``iter_ptu_chunks`` (chunked T2/T3 decoding, HydraHarp v1/v2,
   TimeHarp 260, MultiHarp/generic, PicoHarp 300), ``encode_hh_t2``/``encode_hh_t3``/``write_ptu``.
+* :mod:`.legacy` - ``read_header`` of legacy PicoQuant ``.pt3``/``.pt2``/``.ht3``/``.ht2`` files
+  (decoded by ``ptu.iter_ptu_chunks``).
 * :mod:`.photonhdf5` - Photon-HDF5 reader (chunked) and writer.
-* :mod:`.stream` - ``open_stream`` (PTU or Photon-HDF5 -> ``StreamInfo`` + chunk iterator),
+* :mod:`.stream` - ``open_stream`` (PTU, legacy PicoQuant or Photon-HDF5 -> ``StreamInfo`` +
+  chunk iterator),
   ``array_stream``, ``run`` (one pass feeding accumulators).
 * :mod:`.trace` - ``bin_counts``, ``TraceAccumulator``, ``threshold``, ``on_fraction``,
   ``mandel_q``, ``bin_width_scan``, ``intensity_histogram``.
@@ -17,6 +20,8 @@ Modules and main entry points (photon times are int64 picoseconds; API edges use
   ``correct_background`` (paper / exact), ``fit_cw_g2``.
 * :mod:`.decay` - ``DecayAccumulator``, ``fit_lifetime`` (IRF reconvolution, Poisson MLE),
   ``background_fraction``, ``flid``.
+* :mod:`.changepoint` - photon-by-photon change points (Watkins & Yang 2005), BIC level
+  grouping, dwell times: ``ChangePointAccumulator``, ``analyze_chunks``, ``group_levels``.
 * :mod:`.spectra` - ``fit_spectrum`` (split Voigt), ``SizingCurve``.
 * :mod:`.excitation` - ``excitation_density`` (<N> = sigma j), ``paper_check``.
 * :mod:`.simulate` - ``SimulationParams``, ``simulate_photons``, ``simulate_trace_counts``,

@@ -109,6 +109,7 @@ class PtuHeader:
     sync_rate_hz: float | None
     truncated: bool = False  # fewer records than declared (read with allow_truncated)
     declared_records: int = 0
+    container: str = "ptu"  # "ptu", or a legacy container: "pt3", "pt2", "ht3", "ht2"
 
     @property
     def mode(self) -> str:
@@ -195,19 +196,8 @@ def read_header(path: str | os.PathLike[str], *, allow_truncated: bool = False) 
     if bits != 32:
         raise FileFormatError(f"{path!r}: {bits} bits per record, only 32-bit records supported")
     fmt = RECORD_TYPES[rectype]
-    present = (size - data_offset) // 4
     declared = int(tags.get("TTResult_NumberOfRecords", 0) or 0)
-    if declared <= 0:
-        n_records = present
-    elif present < declared:
-        if not allow_truncated:
-            raise FileFormatError(
-                f"{path!r} is truncated: header declares {declared} records, file holds "
-                f"{present}; pass allow_truncated=True to analyse the complete ones"
-            )
-        n_records = present
-    else:
-        n_records = declared
+    n_records = count_records(path, size, data_offset, declared, allow_truncated=allow_truncated)
     if "MeasDesc_GlobalResolution" not in tags:
         raise FileFormatError(f"{path!r}: header has no 'MeasDesc_GlobalResolution' tag")
     gres = float(tags["MeasDesc_GlobalResolution"])
@@ -229,9 +219,46 @@ def read_header(path: str | os.PathLike[str], *, allow_truncated: bool = False) 
         global_resolution_s=gres,
         resolution_s=res,
         sync_rate_hz=sync_rate,
-        truncated=0 < declared and present < declared,
+        truncated=0 < declared and n_records < declared,
         declared_records=declared,
     )
+
+
+def count_records(
+    path: str, size: int, data_offset: int, declared: int, *, allow_truncated: bool = False
+) -> int:
+    """Number of complete 32-bit records to decode after ``data_offset``.
+
+    Parameters
+    ----------
+    path : str
+        File name (for the error message only).
+    size : int
+        File size in bytes.
+    data_offset : int
+        Byte offset of the first record.
+    declared : int
+        Record count the header declares; <= 0 (aborted measurements) means "use the file size",
+        as ``ptufile`` does.
+    allow_truncated : bool
+        Accept a file holding fewer records than declared (the complete ones are used).
+
+    Raises
+    ------
+    FileFormatError
+        The file holds fewer records than declared and ``allow_truncated`` is False.
+    """
+    present = max(size - data_offset, 0) // 4
+    if declared <= 0:
+        return present
+    if present < declared:
+        if not allow_truncated:
+            raise FileFormatError(
+                f"{path!r} is truncated: header declares {declared} records, file holds "
+                f"{present}; pass allow_truncated=True to analyse the complete ones"
+            )
+        return present
+    return declared
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from surfchem.errors import FileFormatError, InputError
-from surfchem.experiment import ptu
+from surfchem.experiment import legacy, ptu
 from surfchem.experiment.ptu import PhotonChunk
 
 
@@ -26,7 +26,7 @@ class StreamInfo:
     """Metadata of a photon stream (units in the names)."""
 
     path: str | None
-    source: str  # "ptu", "photon-hdf5", "array"
+    source: str  # "ptu", legacy "pt3"/"pt2"/"ht3"/"ht2", "photon-hdf5", "array"
     mode: str  # "t2" or "t3"
     n_records: int
     sync_period_ps: float | None  # laser period (None: cw / unknown)
@@ -46,41 +46,67 @@ def open_stream(
     *,
     allow_truncated: bool = False,
 ) -> tuple[StreamInfo, Iterator[PhotonChunk]]:
-    """Open a PTU (``.ptu``) or Photon-HDF5 (``.h5``/``.hdf5``) file as a chunked stream."""
+    """Open a photon file as a chunked stream, recognising it by content (not by extension).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A PicoQuant PTU file (magic ``PQTTTR``), a legacy PicoQuant file (ident
+        ``PicoHarp 300``: ``.pt2``/``.pt3``; ``HydraHarp``: ``.ht2``/``.ht3``) or a Photon-HDF5
+        file.
+    chunk_records : int
+        Records decoded per chunk (bounds the memory).
+    allow_truncated : bool
+        Analyse the complete records of a file shorter than its header declares.
+
+    Raises
+    ------
+    InputError
+        Missing file, or (as :class:`FileFormatError`) a file of none of these kinds or a
+        truncated one; the one-line message names the file and what was expected.
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise InputError(f"photon file {path!r} does not exist")
     with open(path, "rb") as fh:
-        magic = fh.read(8)
-    if magic == ptu.MAGIC:
+        head = fh.read(16)
+    if head[:8] == ptu.MAGIC:
         hdr = ptu.read_header(path, allow_truncated=allow_truncated)
-        acq = hdr.tags.get("MeasDesc_AcquisitionTime")
-        if hdr.mode == "t3":
-            period = hdr.global_resolution_s * 1e12
-        elif hdr.sync_rate_hz:
-            period = 1e12 / hdr.sync_rate_hz
-        else:
-            period = _peek_sync_period(hdr)
-        info = StreamInfo(
-            path=path,
-            source="ptu",
-            mode=hdr.mode,
-            n_records=hdr.n_records,
-            sync_period_ps=period,
-            microtime_bin_ps=hdr.resolution_s * 1e12 if hdr.mode == "t3" else None,
-            # a truncated file's acquisition time overstates what the records cover
-            acquisition_time_s=float(acq) * 1e-3 if acq and not hdr.truncated else None,
-            record_type=hdr.record_format.name,
-            extra={"truncated": hdr.truncated, "declared_records": hdr.declared_records},
-        )
-        return info, ptu.iter_ptu_chunks(hdr, chunk_records)
-    if magic[:8] == b"\x89HDF\r\n\x1a\n":
+        return header_info(hdr), ptu.iter_ptu_chunks(hdr, chunk_records)
+    if legacy.is_legacy(head):
+        hdr = legacy.read_header(path, allow_truncated=allow_truncated)
+        return header_info(hdr), ptu.iter_ptu_chunks(hdr, chunk_records)
+    if head[:8] == b"\x89HDF\r\n\x1a\n":
         from surfchem.experiment import photonhdf5
 
         return photonhdf5.open_photon_hdf5(path, chunk_records)
     raise FileFormatError(
-        f"{path!r}: unknown photon file (magic {magic!r}); expected a PicoQuant PTU "
-        "('PQTTTR') or Photon-HDF5 file"
+        f"{path!r}: unknown photon file (magic {head[:8]!r}); expected a PicoQuant PTU "
+        "('PQTTTR'), a legacy PicoQuant file (ident 'PicoHarp 300' or 'HydraHarp') or a "
+        "Photon-HDF5 file"
+    )
+
+
+def header_info(hdr: ptu.PtuHeader) -> StreamInfo:
+    """:class:`StreamInfo` of a PTU or legacy PicoQuant header (``source`` = its container)."""
+    acq = hdr.tags.get("MeasDesc_AcquisitionTime")
+    if hdr.mode == "t3":
+        period = hdr.global_resolution_s * 1e12
+    elif hdr.sync_rate_hz:
+        period = 1e12 / hdr.sync_rate_hz
+    else:
+        period = _peek_sync_period(hdr)
+    return StreamInfo(
+        path=hdr.path,
+        source=hdr.container,
+        mode=hdr.mode,
+        n_records=hdr.n_records,
+        sync_period_ps=period,
+        microtime_bin_ps=hdr.resolution_s * 1e12 if hdr.mode == "t3" else None,
+        # a truncated file's acquisition time overstates what the records cover
+        acquisition_time_s=float(acq) * 1e-3 if acq and not hdr.truncated else None,
+        record_type=hdr.record_format.name,
+        extra={"truncated": hdr.truncated, "declared_records": hdr.declared_records},
     )
 
 

@@ -92,9 +92,9 @@ def _read_tables(path: Path, table: str = "auto") -> tuple[pd.DataFrame, pd.Data
         hint = " (results.db is there: the screen may still be running)" if "results.db" in have else ""
         raise InputError(f"{str(path)!r} has no {main.name}{hint}; it holds {have}. Give a finished "
                          "screen/campaign output directory (or a `surfchem thermo --out` directory)")
-    df = pd.read_csv(main)
+    df = pd.read_csv(main, dtype={"task_hash": str, "ligand": str})
     sfile = path / ("thermo_summary.csv" if use == "thermo" else "summary.csv")
-    summ = pd.read_csv(sfile) if sfile.is_file() else None
+    summ = pd.read_csv(sfile, dtype={"ligand": str}) if sfile.is_file() else None
     refs = json.loads((path / "references.json").read_text()) if (path / "references.json").is_file() else {}
     return df, summ, refs, main.name
 

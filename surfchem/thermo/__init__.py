@@ -20,6 +20,7 @@ relaxed isolated L+ Br- ion pair, all with the slab's calculator, or user-given 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -104,9 +105,13 @@ def coverage_table(records: pd.DataFrame, refs: References) -> pd.DataFrame:
     )
     df["gamma_J_m2"] = df["gamma_eV_A2"] * EV_PER_A2_IN_J_PER_M2
     df["gamma_meV_A2"] = df["gamma_eV_A2"] * 1e3
-    # exactly one is_min row per (ligand, n), also when minima tie (e.g. mirror images)
+    # exactly one is_min row per (ligand, n), also when minima tie (e.g. mirror images); rows
+    # marked invalid (column ``valid``: an unphysical or unconverged structure) never are
     df["is_min"] = False
-    valid = df[df["G_eV"].notna()]
+    ok = df["G_eV"].notna()
+    if "valid" in df:
+        ok &= df["valid"].fillna(False).astype(bool)
+    valid = df[ok]
     df.loc[valid.groupby(["ligand", "n"])["G_eV"].idxmin().to_numpy(), "is_min"] = True
     best = df[df["is_min"]].drop_duplicates(["ligand", "n"]).set_index(["ligand", "n"])["G_eV"]
     prev = [best.get((lig, n - 1), np.nan) for lig, n in zip(df["ligand"], df["n"], strict=True)]
@@ -124,10 +129,35 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["ligand", "n"]).reset_index(drop=True)
 
 
-def n_min(summary_table: pd.DataFrame) -> dict[str, int]:
-    """Coverage N at the minimum of gamma(N), per ligand."""
-    return {
-        lig: int(g.loc[g["gamma_J_m2"].idxmin(), "n"])
-        for lig, g in summary_table.groupby("ligand")
-        if g["gamma_J_m2"].notna().any()
-    }
+def missing_coverages(summary_table: pd.DataFrame, ligands: Iterable[str],
+                      n_values: Iterable[int]) -> dict[str, list[int]]:
+    """Requested coverages without a result (no finite gamma in ``summary_table``), per ligand;
+    ligands with all of ``n_values`` present are left out."""
+    have = summary_table[summary_table["gamma_J_m2"].notna()] if len(summary_table) else summary_table
+    out = {}
+    for lig in ligands:
+        got = set(int(n) for n in have.loc[have["ligand"] == lig, "n"]) if len(have) else set()
+        lack = sorted(int(n) for n in n_values if int(n) not in got)
+        if lack:
+            out[lig] = lack
+    return out
+
+
+def n_min(summary_table: pd.DataFrame, n_values: Iterable[int] | None = None) -> dict[str, int | None]:
+    """Coverage N at the minimum of gamma(N), per ligand.
+
+    With ``n_values`` (the requested coverages) a ligand that lacks any of them has ``None``:
+    a minimum over an incomplete range is undetermined (see :func:`missing_coverages`).
+    """
+    out: dict[str, int | None] = {}
+    for lig, g in summary_table.groupby("ligand"):
+        g = g[g["gamma_J_m2"].notna()]
+        if g.empty:
+            if n_values is not None:
+                out[lig] = None
+            continue
+        if n_values is not None and missing_coverages(g, [lig], n_values):
+            out[lig] = None
+            continue
+        out[lig] = int(g.loc[g["gamma_J_m2"].idxmin(), "n"])
+    return out

@@ -61,9 +61,12 @@ class ScreenData:
         """Relaxed slab of a results row (db by task_hash, else the lowest extxyz if it matches)."""
         h = row.get("task_hash")
         if isinstance(h, str) and h:
-            at = self._from_db(task_hash=h)
-            if at is not None:
-                return at
+            from surfchem.campaign.hashing import key_forms
+
+            for form in key_forms(h):
+                at = self._from_db(task_hash=form)
+                if at is not None:
+                    return at
         f = self.path / "structures" / f"{row['ligand']}_n{int(row['n'])}.extxyz"
         if f.exists():
             from ase.io import read
@@ -97,7 +100,7 @@ def load_screen(path: str | Path) -> ScreenData:
         )
     except (KeyError, ValueError, TypeError) as exc:
         raise FileFormatError(f"{ref}: not a screen references file ({exc})") from None
-    df = pd.read_csv(csv, keep_default_na=True)
+    df = pd.read_csv(csv, keep_default_na=True, dtype={"task_hash": str, "ligand": str})
     df["ligand"] = df["ligand"].fillna("").astype(str)
     from surfchem.build.bulk import get_material
 

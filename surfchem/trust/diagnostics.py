@@ -13,7 +13,18 @@ Flags (each a boolean column ``flag_<name>``, and together the ``flags`` string)
   more than ``tol_eV``; with faces far apart these are the same event (``findings.md``, lesson 2);
 * ``grow_vs_direct``: a structure grown from the relaxed N-1 slab and the same arrangement built
   directly relaxed to energies more than ``tol_eV`` apart (the reported value is the lower);
-* ``single_start``: the energy comes from one relaxation (no search): its uncertainty is unknown.
+* ``single_start``: the energy comes from one relaxation (no search): its uncertainty is unknown;
+* ``clash``: atoms of different fragments (two ligands, or a ligand and the inorganic slab) closer
+  than :func:`close_contacts` allows: a start that should not be relaxed, or a relaxation that
+  ended in a hole of the potential (machine-learned potentials have no short-range repulsion
+  where they saw no data: the first prototype's PEA N = 7 had two carbons of neighbouring
+  ligands 0.15 Å apart, 0.24 eV *below* the physical minimum).
+
+Valid minima (:func:`invalid_reasons`): a relaxed structure is a minimum only when its task
+finished, the relaxation converged, and none of the structural flags ``bonds``, ``clash``,
+``head_off_site``, ``pb_coordination``, ``vacuum`` is raised (AdsorbML, Lan et al., npj Comput.
+Mater. 9, 172 (2023), likewise drops desorbed, dissociated and surface-altering relaxations).
+Invalid structures are never reported as minima nor used as parents of other starts.
 
 Uncertainties (our definition): sigma_E(N) = ``energy_spread_eV`` = standard deviation of the
 energies of the lowest (up to three) distinct minima found by the search;
@@ -32,7 +43,60 @@ from ase import Atoms
 from surfchem.build.slab import inplane_distances
 from surfchem.thermo import EV_PER_A2_IN_J_PER_M2
 
-FLAGS = ("bonds", "head_off_site", "pb_coordination", "vacuum", "face_eq", "grow_vs_direct", "single_start")
+FLAGS = ("bonds", "clash", "head_off_site", "pb_coordination", "vacuum", "face_eq", "grow_vs_direct",
+         "single_start")
+#: flags that make a relaxed structure unphysical: never a minimum, never a parent
+STRUCTURE_FLAGS = ("bonds", "clash", "head_off_site", "pb_coordination", "vacuum")
+#: inter-fragment contact rule of :func:`close_contacts`: closer than
+#: max(CLASH_FLOOR_A, CLASH_SCALE * (r_cov,i + r_cov,j)) is a clash (C...C 1.22 Å, H...H 1.0 Å,
+#: H...Br 1.21 Å, N...Br 1.53 Å, Cs...C 2.56 Å); relaxed CHGNet+D3 slabs have inter-fragment
+#: contacts of >= 1.5 times the covalent sum (H...Br, H...H), so only overlaps are caught
+CLASH_SCALE = 0.8
+CLASH_FLOOR_A = 1.0
+
+
+def close_contacts(atoms: Atoms, scale: float = CLASH_SCALE, floor_A: float = CLASH_FLOOR_A
+                   ) -> list[tuple[int, int, float]]:
+    """Pairs (i, j, distance in Å) of atoms of *different* fragments closer than
+    ``max(floor_A, scale * (r_cov,i + r_cov,j))`` (ASE covalent radii, minimum image).
+
+    Fragments are the ligands (``ligand_index`` >= 0, one per molecule) and the inorganic slab
+    (``ligand_index`` = -1); a structure without ligand labels has one fragment and no contacts.
+    """
+    from ase.data import covalent_radii
+    from ase.neighborlist import neighbor_list
+
+    lig = atoms.arrays.get("ligand_index")
+    if lig is None or len(atoms) == 0 or (lig < 0).all():
+        return []
+    cutoff = max(floor_A, scale * 2 * float(covalent_radii[atoms.numbers].max())) + 0.01
+    i, j, d = neighbor_list("ijd", atoms, cutoff)
+    r = covalent_radii[atoms.numbers]
+    bad = (lig[i] != lig[j]) & (i < j) & (d < np.maximum(floor_A, scale * (r[i] + r[j])))
+    return [(int(a), int(b), float(x)) for a, b, x in zip(i[bad], j[bad], d[bad], strict=True)]
+
+
+def describe_contacts(atoms: Atoms, contacts: list[tuple[int, int, float]], limit: int = 3) -> str:
+    """``"C12-C57 0.51 Å, ..."`` for an error message (closest first)."""
+    sym = atoms.get_chemical_symbols()
+    parts = [f"{sym[i]}{i}-{sym[j]}{j} {d:.2f} Å" for i, j, d in sorted(contacts, key=lambda c: c[2])[:limit]]
+    more = f" (+{len(contacts) - limit} more)" if len(contacts) > limit else ""
+    return ", ".join(parts) + more
+
+
+def invalid_reasons(record: dict[str, Any]) -> list[str]:
+    """Why a task record is not a valid minimum (empty list: it is one). See module docs."""
+    reasons = []
+    status = record.get("status", "ok")
+    if status != "ok":
+        reasons.append(str(status))
+    energy = record.get("energy_eV")
+    if energy is None or not np.isfinite(float(energy)):
+        reasons.append("no energy")
+    if record.get("converged") is False or record.get("converged") in (0, "False"):
+        reasons.append("not converged")
+    reasons += [f for f in STRUCTURE_FLAGS if bool(record.get(f"flag_{f}", False))]
+    return list(dict.fromkeys(reasons))
 
 
 def _ligand_bonds(atoms: Atoms) -> set[tuple[int, int]]:
@@ -56,9 +120,12 @@ def structure_sanity(start: Atoms, final: Atoms, vacuum_A: float | None = None) 
 
     from surfchem.build.decorate import vacuum_gap
 
-    flags = {"bonds": False, "head_off_site": False, "pb_coordination": False, "vacuum": False}
+    flags = {"bonds": False, "clash": False, "head_off_site": False, "pb_coordination": False,
+             "vacuum": False}
     if _ligand_bonds(start) != _ligand_bonds(final):
         flags["bonds"] = True
+    if close_contacts(final):
+        flags["clash"] = True
     lig = final.arrays.get("ligand_index")
     if lig is not None and (lig >= 0).any():
         i, j, d = neighbor_list("ijd", final, 1.9)
@@ -161,7 +228,8 @@ def pool_minima(table: pd.DataFrame, merge_eV: float = 0.02) -> pd.DataFrame:
         if len(grp) < 2 or mins.empty:
             continue
         i = mins.index[0]
-        same = grp[[_sites(s) == _sites(out.at[i, "sites"]) for s in grp["sites"]]]
+        valid = grp["valid"].fillna(False).astype(bool) if "valid" in grp else pd.Series(True, index=grp.index)
+        same = grp[[_sites(s) == _sites(out.at[i, "sites"]) for s in grp["sites"]] & valid.to_numpy()]
         if len(same) < 2:
             continue
         energies: list[float] = []

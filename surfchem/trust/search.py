@@ -8,6 +8,15 @@ atoms by ``rattle_A``; with ``anneal_steps > 0`` each start is first annealed by
 ``anneal_T_K`` (ASE) and then quenched by the relaxation. Growth from the relaxed N-1 slab (the
 campaign's ``grow`` mode) provides a further, independent start.
 
+Physical validity (:func:`checked_relax`, used for every start and by the campaign's single
+relaxations): a start whose fragments overlap (:func:`surfchem.trust.diagnostics.close_contacts`)
+is rejected before it is relaxed; a relaxation that reaches its step limit is continued once more
+(``continue_rounds``) and rejected if it still has not converged; a relaxed structure whose ligand
+bond graph changed, or that fails another structural check
+(:data:`surfchem.trust.diagnostics.STRUCTURE_FLAGS`), is rejected. Rejected starts count in
+``n_rejected`` and never become the minimum; perturbed starts turn each ligand to an angle free of
+such overlaps (up to ``_ROTATION_TRIES`` random angles, else the ligand keeps its orientation).
+
 Stop rule: after each start, stop when the lowest energy has not improved by more than
 ``tol_eV`` over the last ``patience`` starts, or after ``n_starts`` starts.
 
@@ -27,7 +36,11 @@ import numpy as np
 from ase import Atoms
 
 from surfchem.errors import InputError
+from surfchem.trust.diagnostics import close_contacts, describe_contacts, structure_sanity
 from surfchem.trust.fingerprint import deduplicate
+
+#: random angles tried per ligand in a perturbed start before it keeps its orientation
+_ROTATION_TRIES = 24
 
 
 @dataclass(frozen=True)
@@ -66,10 +79,13 @@ class SearchResult:
     wall_s: float
     converged: bool
     relax_records: list[dict[str, Any]] = field(default_factory=list)
+    n_rejected: int = 0
+    rejected: list[str] = field(default_factory=list)
 
     def record(self) -> dict[str, Any]:
         return {
             "energy_eV": self.energy_eV, "n_starts": self.n_starts, "n_distinct": self.n_distinct,
+            "n_rejected": self.n_rejected, "rejected": "; ".join(self.rejected),
             "energy_spread_eV": self.energy_spread_eV, "gap_eV": self.gap_eV,
             "hits_lowest": self.hits_lowest, "start_energies_eV": self.start_energies_eV,
             "best_start": self.best_start, "stop_reason": self.stop_reason, "wall_s": self.wall_s,
@@ -113,21 +129,35 @@ def perturb(atoms: Atoms, depth_A: float | None, rng: np.random.Generator, rotat
     mid = (bottom + top) / 2
     for idx in _ligands(out):
         n = idx[[out.symbols[i] == "N" for i in idx]][0]
-        pos = out.positions[idx]
         pivot = out.positions[n].copy()
-        if rotate:
-            th = rng.uniform(0, 2 * np.pi)
-            c, s = np.cos(th), np.sin(th)
-            rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-            pos = (pos - pivot) @ rot.T + pivot
+        shift = 0.0
         if depth_A is not None:
-            up = pivot[2] > mid
-            target = top - depth_A if up else bottom + depth_A
-            pos[:, 2] += target - pivot[2]
-        out.positions[idx] = pos
+            target = top - depth_A if pivot[2] > mid else bottom + depth_A
+            shift = target - pivot[2]
+        original = out.positions[idx].copy()
+        tries = _ROTATION_TRIES if rotate else 1
+        for t in range(tries):
+            pos = original.copy()
+            if rotate:
+                th = rng.uniform(0, 2 * np.pi)
+                c, s = np.cos(th), np.sin(th)
+                rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+                pos = (pos - pivot) @ rot.T + pivot
+            pos[:, 2] += shift
+            out.positions[idx] = pos
+            if not _ligand_contacts(out, idx):
+                break
+            if t == tries - 1:  # no free angle: keep the orientation it had (depth still set)
+                out.positions[idx] = original + np.array([0.0, 0.0, shift])
     if rattle_A > 0:
         out.positions += rng.normal(0, rattle_A, out.positions.shape)
     return out
+
+
+def _ligand_contacts(atoms: Atoms, idx: np.ndarray) -> bool:
+    """Does the ligand made of atoms ``idx`` overlap another fragment?"""
+    members = set(int(i) for i in idx)
+    return any(i in members or j in members for i, j, _ in close_contacts(atoms))
 
 
 def perturbed_starts(atoms: Atoms, settings: SearchSettings) -> Iterator[tuple[str, Atoms]]:
@@ -164,22 +194,83 @@ def stop_rule(energies: list[float], patience: int, tol_eV: float) -> bool:
     return min(finite) > before - tol_eV
 
 
+def checked_relax(start: Atoms, calculator: Any, relax_settings: dict[str, Any],
+                  reference: Atoms | None = None, trajectory: str | Path | None = None,
+                  continue_rounds: int = 1) -> tuple[Any, dict[str, Any]]:
+    """Relax ``start`` only if it is physical, and judge the result (see module docs).
+
+    Parameters
+    ----------
+    start: the structure to relax (labels ``ligand_index``/``surface_site`` as built).
+    relax_settings: keyword arguments of :func:`surfchem.relax.relax` (``fmax``, ``steps``...).
+    reference: the structure whose ligand bond graph the result must keep (default ``start``).
+    trajectory: ASE trajectory path (appended to, so a continued or killed relaxation restarts
+        from its last frame).
+    continue_rounds: further relaxations of ``steps`` steps each when the step limit is hit.
+
+    Returns
+    -------
+    (result, record): the :class:`surfchem.relax.RelaxResult` (``None`` when the start was
+    rejected unrelaxed) and plain data: ``status`` (``ok`` | ``rejected`` | ``failed``),
+    ``error`` (why, for the last two), ``n_rounds``, and the ``flag_*`` sanity flags.
+    """
+    from surfchem.relax import relax
+
+    contacts = close_contacts(start)
+    if contacts:
+        return None, {"status": "rejected", "error": f"start overlaps: {describe_contacts(start, contacts)}",
+                      "energy_eV": float("nan"), "converged": False, "n_steps": 0, "n_rounds": 0,
+                      "flag_clash": True}
+    res = relax(start, calculator, trajectory=trajectory, **relax_settings)
+    rounds, steps = 1, res.n_steps
+    while res.error is None and not res.converged and rounds <= continue_rounds:
+        res = relax(res.atoms, calculator, trajectory=trajectory, **relax_settings)
+        rounds += 1
+        steps += res.n_steps
+    res.atoms.calc = None
+    rec = {**res.as_dict(), "n_steps": int(steps), "n_rounds": rounds}
+    rec.pop("trajectory", None)
+    rec.pop("calculator", None)
+    ref = reference if reference is not None else start
+    flags = structure_sanity(ref, res.atoms, ref.info.get("vacuum_A"))
+    rec.update({f"flag_{k}": v for k, v in flags.items()})
+    bad = [k for k, v in flags.items() if v]
+    if res.error is not None:
+        rec.update(status="failed", error=res.error)
+    elif not res.converged:
+        rec.update(status="rejected", error=f"not converged in {steps} steps (fmax {res.fmax_eV_A:.3f} eV/Å)")
+    elif bad:
+        extra = ""
+        if "clash" in bad:
+            extra = f" ({describe_contacts(res.atoms, close_contacts(res.atoms))})"
+        rec.update(status="rejected", error="unphysical minimum: " + ", ".join(bad) + extra)
+    else:
+        rec["status"] = "ok"
+    return res, rec
+
+
 def minimum_search(atoms: Atoms, calculator: Any, relax_settings: dict[str, Any],
                    settings: SearchSettings = SearchSettings(), prefix: str | Path | None = None,
                    extra_starts: list[tuple[str, Atoms]] | None = None) -> SearchResult:
-    """Relax several starts of ``atoms`` and return the lowest distinct minimum and its spread."""
-    from ase.io import read, write
+    """Relax several starts of ``atoms`` and return the lowest valid distinct minimum and its spread.
 
-    from surfchem.relax import relax
+    Every start goes through :func:`checked_relax` (reference bond graph: ``atoms``); rejected
+    starts count in ``n_rejected`` and their reasons in ``rejected``.
+    """
+    import json
+
+    from ase.io import read, write
 
     t0 = time.perf_counter()
     energies: list[float] = []
     finals: list[tuple[float, Atoms]] = []
     records: list[dict[str, Any]] = []
+    rejected: list[str] = []
     starts = list(perturbed_starts(atoms, settings)) + list(extra_starts or [])
     stop_reason = "n_starts"
     for i, (label, start) in enumerate(starts):
         done_file = Path(f"{prefix}_s{i}.extxyz") if prefix else None
+        reject_file = Path(f"{prefix}_s{i}.rejected.json") if prefix else None
         if done_file is not None and done_file.exists():
             final = read(done_file)
             for name in ("surface_site", "ligand_index"):
@@ -187,15 +278,28 @@ def minimum_search(atoms: Atoms, calculator: Any, relax_settings: dict[str, Any]
                     final.set_array(name, atoms.get_array(name))
             e = float(final.info["search_energy_eV"])
             final.info = dict(atoms.info)  # labels as given (extxyz turns lists into arrays)
-            records.append({"start": i, "label": label, "energy_eV": e, "resumed": True})
+            records.append({"start": i, "label": label, "energy_eV": e, "resumed": True, "converged": True})
+        elif reject_file is not None and reject_file.exists():
+            rec = json.loads(reject_file.read_text())
+            records.append({"start": i, "label": label, **rec, "resumed": True})
+            rejected.append(f"s{i} {label}: {rec.get('error')}")
+            energies.append(float("nan"))
+            continue
         else:
             if settings.anneal_steps > 0 and i > 0:
                 start = _anneal(start, calculator, settings.anneal_steps, settings.anneal_T_K, settings.seed + i)
-            res = relax(start, calculator, trajectory=f"{prefix}_s{i}.traj" if prefix else None, **relax_settings)
-            final, e = res.atoms, res.energy_eV
-            final.calc = None
-            records.append({"start": i, "label": label, **res.as_dict()})
-            if done_file is not None and np.isfinite(e):
+            res, rec = checked_relax(start, calculator, relax_settings, reference=atoms,
+                                     trajectory=f"{prefix}_s{i}.traj" if prefix else None)
+            records.append({"start": i, "label": label, **rec})
+            if rec["status"] != "ok":
+                rejected.append(f"s{i} {label}: {rec.get('error')}")
+                energies.append(float("nan"))
+                if reject_file is not None and rec["status"] == "rejected":
+                    reject_file.write_text(json.dumps({k: v for k, v in rec.items() if k != "atoms"},
+                                                      default=str))
+                continue
+            final, e = res.atoms, float(res.energy_eV)
+            if done_file is not None:
                 snap = final.copy()
                 snap.info["search_energy_eV"] = e
                 write(done_file, snap)
@@ -204,18 +308,19 @@ def minimum_search(atoms: Atoms, calculator: Any, relax_settings: dict[str, Any]
         if i + 1 < len(starts) and i + 1 >= 2 and stop_rule(energies, settings.patience, settings.tol_eV):
             stop_reason = f"no improvement > {settings.tol_eV} eV in {settings.patience} starts"
             break
-    minima = deduplicate(finals, start_ids=list(range(len(finals))))
+    start_ids = [r["start"] for r in records if r.get("status", "ok") == "ok"]
+    minima = deduplicate(finals, start_ids=start_ids)
     if not minima:
         return SearchResult(float("nan"), atoms, len(energies), 0, float("nan"), float("nan"), 0,
-                            energies, -1, "all starts failed", time.perf_counter() - t0, False, records)
+                            energies, -1, "no valid minimum", time.perf_counter() - t0, False, records,
+                            n_rejected=len(rejected), rejected=rejected)
     low = [m.energy_eV for m in minima[:3]]
     best = minima[0]
-    converged_best = any(r.get("converged", True) for r in records if r["start"] == best.start)
     return SearchResult(
         energy_eV=best.energy_eV, atoms=best.atoms, n_starts=len(energies), n_distinct=len(minima),
         energy_spread_eV=float(np.std(low)) if len(low) > 1 else 0.0,
         gap_eV=float(low[1] - low[0]) if len(low) > 1 else float("nan"),
         hits_lowest=best.hits, start_energies_eV=[float(e) for e in energies], best_start=best.start,
-        stop_reason=stop_reason, wall_s=time.perf_counter() - t0, converged=bool(converged_best),
-        relax_records=records,
+        stop_reason=stop_reason, wall_s=time.perf_counter() - t0, converged=True,
+        relax_records=records, n_rejected=len(rejected), rejected=rejected,
     )

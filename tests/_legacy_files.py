@@ -1,0 +1,53 @@
+"""Legacy PicoQuant file builders for the tests: headers packed field by field from PicoQuant's
+demo-reader structs (independently of ``surfchem.experiment.legacy``'s tables)."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+
+def _text_header(ident: bytes, version: bytes) -> bytes:
+    return struct.pack("<16s6s18s12s18s2s256s", ident, version, b"surfchem test", b"1.0",
+                       b"29/11/26 12:00:00", b"\r\n", b"hand-built records")
+
+
+def _display_and_repeat() -> bytes:
+    # StopAt .. DispCountsTo (8 int32), DispCurves (8 x 2 int32), Params (3 x 3 float32),
+    # RepeatMode .. RepeatWaitTime (4 int32), ScriptName[20]
+    return struct.pack("<8i16i9f4i20s", *([0] * 24), *([0.0] * 9), 0, 0, 0, 0, b"")
+
+
+def picoharp_header(mode: int, n_records: int, *, sync_rate: int = 20_000_000, res_ns: float = 0.004,
+                    tacq_ms: int = 1000, img: int = 0, version: bytes = b"2.0") -> bytes:
+    """PicoHarp 300 .pt2/.pt3 header (pt3demo.c structs, 4-byte packing)."""
+    binary = struct.pack("<10i", 1, 32, 4, 1, 0, mode, 0, 0, 0, tacq_ms) + _display_and_repeat()
+    board = struct.pack("<16s8s6if2i24i", b"PicoHarp 300", b"2.0", 1017, 1, 0, 0, 0, 0, res_ns, 0, 0,
+                        *([0] * 24))
+    tttr = struct.pack("<9i", 0, 0, 0, sync_rate, 12345, 0, 0, n_records, img)
+    out = _text_header(b"PicoHarp 300", version) + binary + board + tttr + b"\x07\x00\x00\x00" * img
+    assert len(out) == 328 + 208 + 156 + 36 + 4 * img
+    return out
+
+
+def hydraharp_header(mode: int, n_records: int, version: bytes, *, sync_rate: int = 10_000_000,
+                     res_ps: float = 4.0, base_res_ps: float = 1.0, n_chan: int = 2,
+                     tacq_ms: int = 1000, img: int = 0) -> bytes:
+    """HydraHarp .ht2/.ht3 header (ht3demo structs: per-channel settings, then input rates)."""
+    binary = struct.pack("<6id2i", 1, 32, 0, mode, 0, 0, res_ps, 0, tacq_ms) + _display_and_repeat()
+    hardware = struct.pack("<16s8s2i20idq8i", b"HydraHarp", b"930021", 1000, 1, *([0] * 20),
+                           base_res_ps, (1 << n_chan) - 1, n_chan, 0, 0, 0, 1, -50, -10, 0)
+    chans = struct.pack(f"<{4 * n_chan}i", *([0, -50, -10, 0] * n_chan))
+    rates = struct.pack(f"<{n_chan}i", *([5000] * n_chan))
+    tttr = struct.pack("<4iq", sync_rate, 0, 0, img, n_records)
+    out = _text_header(b"HydraHarp", version) + binary + hardware + chans + rates + tttr + b"\0" * 4 * img
+    assert len(out) == 328 + 208 + 160 + 20 * n_chan + 24 + 4 * img
+    return out
+
+
+def write(path, header: bytes, records) -> str:
+    with open(path, "wb") as fh:
+        fh.write(header)
+        fh.write(np.asarray(records, dtype="<u4").tobytes())
+    return str(path)
