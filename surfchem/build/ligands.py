@@ -89,6 +89,20 @@ def dda_smiles(n: int) -> str:
     return f"C[N+](C)({'C' * n}){'C' * n}"
 
 
+def legacy_meaning(name: str) -> str | None:
+    """What a ligand name meant before issue 13, when it named another molecule, else None.
+
+    ``DDA`` was dodecylammonium (now ``C12A``) and ``DDA<n>`` the primary n-alkylammonium (now
+    ``C<n>A``). A result table that records only such a name, without the ``smiles`` column that
+    results carry since then, cannot tell the two molecules apart.
+    """
+    m = _DDA_TRUNC.match(str(name).strip())
+    if str(name).strip().lower() == "dda" or (m and 1 <= int(m.group(1)) <= 12):
+        n = int(m.group(1)) if m else 12
+        return f"the primary C{n} n-alkylammonium {'C' * n}[NH3+] (now C{n}A)"
+    return None
+
+
 def _named(text: str) -> tuple[str, str] | None:
     """(name, SMILES) of a ligand name, or None if ``text`` is not a name."""
     for name, (smi, _) in LIGANDS.items():

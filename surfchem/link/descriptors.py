@@ -24,8 +24,8 @@ One row per computed ligand. Columns (units in the names; NaN when the screen la
     ``TS_conf_eV`` column (per slab, divided by N and averaged over the lowest rows, N > 0).
 ``heavy_atoms``, ``tail_heavy_atoms``, ``rotors``
     size of the cation and of its tail (heavy atoms other than the ammonium N), sp3-sp3 rotors.
-    Like every descriptor here they describe the *computed* molecule (``DDA6``, not the measured
-    C12 DDA it stands for).
+    Like every descriptor here they describe the *computed* molecule (``DDA4``, the truncated
+    dibutyldimethylammonium, not the measured didodecyldimethylammonium DDA it stands for).
 ``stacking_energy_eV``
     passed through when the screen provides such a column (not computed here).
 ``gamma_err_J_m2`` etc.
@@ -262,13 +262,24 @@ def _bare_formula(table: pd.DataFrame) -> str:
 
 
 def _smiles_of(ligand: str, table: pd.DataFrame) -> str:
+    """The ligand's recorded SMILES (``smiles`` column), else the SMILES its name resolves to.
+
+    A name whose molecule changed in issue 13 (``DDA``, ``DDA<n>``) without a recorded SMILES
+    raises :class:`InputError`: the table may be one written when ``DDA6`` was hexylammonium.
+    """
+    from surfchem.build.ligands import legacy_meaning, resolve_ligand
+
     if "smiles" in table.columns:
         s = table.loc[table["ligand"] == ligand, "smiles"].dropna()
         s = [x for x in s.astype(str) if x and x != "nan"]
         if s:
             return s[0]
-    from surfchem.build.ligands import resolve_ligand
-
+    old = legacy_meaning(ligand)
+    if old:
+        raise InputError(
+            f"ligand {ligand!r} has no recorded SMILES (no 'smiles' column): the table may come from a "
+            f"screen before issue 13, when {ligand} was {old}; recompute it, or add a smiles column "
+            "with the molecule that was computed")
     try:
         return resolve_ligand(ligand).smiles
     except InputError:
