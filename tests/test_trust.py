@@ -144,6 +144,37 @@ def test_structure_sanity_detects_damage(ma1):
     assert structure_sanity(ma1, squeezed, vacuum_A=15.0)["vacuum"]
 
 
+def _moved_h_near_br(atoms, h, dist_A, rigid):
+    """Copy of ``atoms`` with H ``h`` brought ``dist_A`` Å from its nearest Br: the whole ligand
+    moved (``rigid``, bonds intact) or the H alone."""
+    sym = np.array(atoms.get_chemical_symbols())
+    brs = np.flatnonzero(sym == "Br")
+    d = atoms.get_distances(h, brs, mic=True)
+    v = atoms.get_distance(h, int(brs[np.argmin(d)]), mic=True, vector=True)
+    out = atoms.copy()
+    which = atoms.get_array("ligand_index") == atoms.get_array("ligand_index")[h] if rigid else [h]
+    out.positions[which] += v * (1 - dist_A / np.linalg.norm(v))
+    return out
+
+
+@pytest.mark.parametrize("name", ["DDA1", "C[NH+](C)C"])  # quaternary, tertiary
+def test_proton_transfer_flag_counts_only_n_bound_h(name):
+    from surfchem.build.ligands import acidic_hydrogens
+
+    s = decorate(slab(), name, [0])
+    sym = np.array(s.get_chemical_symbols())
+    acid = acidic_hydrogens(s)
+    methyl_h = np.flatnonzero((sym == "H") & (s.get_array("ligand_index") >= 0) & ~acid)
+    assert not structure_sanity(s, s)["bonds"]
+    # a methyl H resting 1.7 Å from a surface Br (ligand moved whole): no proton transfer
+    near = _moved_h_near_br(s, int(methyl_h[0]), 1.7, rigid=True)
+    assert not structure_sanity(s, near)["bonds"]
+    if acid.any():  # the tertiary N-H proton moved onto a Br (H-Br 1.45 Å): HBr formed
+        assert structure_sanity(s, _moved_h_near_br(s, int(np.flatnonzero(acid)[0]), 1.45, rigid=False))["bonds"]
+        # the whole ligand moved so its N-H rests 1.7 Å from Br: the proton counts as transferred
+        assert structure_sanity(s, _moved_h_near_br(s, int(np.flatnonzero(acid)[0]), 1.7, rigid=True))["bonds"]
+
+
 def test_search_escapes_a_trapped_start(chgnet_d3):
     """MA on a 3-layer slab: NH3+ forced 1.6 Å deep into the A-site pocket relaxes to a minimum
     ~0.3 eV above the shallow one (measured with CHGNet+D3: start depths -1.0/0/0.8/1.6 Å gave
