@@ -66,6 +66,25 @@ def test_perturb_sets_head_depth(ma1):
     assert np.allclose(head_depths(high), [-1.0])
 
 
+def test_perturbed_starts_move_heads_without_nh_from_their_built_depth():
+    from surfchem.trust.search import perturbed_starts
+
+    # MA (NH3+) on a top site, tetramethylammonium (DDA1, no N-H) on a bottom site
+    s = decorate(decorate(slab(), "MA", [0]), "DDA1", [5])
+    built = head_depths(s)
+    assert built[1] < -1.0  # the builder's depth scan keeps the quaternary head out of the pocket
+    st = SearchSettings(n_starts=4, rattle_A=0.0)
+    starts = list(perturbed_starts(s, st))
+    assert starts[0][0] == "as-built"
+    for i, (label, start) in enumerate(starts[1:], 1):
+        d = head_depths(start)
+        assert d[0] == pytest.approx(st.depths_A[i % 3], abs=1e-9)  # absolute for NH3+
+        assert d[1] == pytest.approx(built[1] + st.offsets_A[i % 3], abs=1e-9)  # offset for R4N+
+        assert f"offset={st.offsets_A[i % 3]:+.2f}" in label
+    # an N-H head alone: labels as before, no offsets
+    assert [lab for lab, _ in perturbed_starts(decorate(slab(), "MA", [0]), st)][1] == "depth=0.80"
+
+
 def test_search_stops_early_and_reports_spread(chgnet_d3, ma1, tmp_path):
     # generous tolerance: the rule must stop after patience + 1 = 2 starts of the 10 allowed
     settings = SearchSettings(n_starts=10, patience=1, tol_eV=10.0)
