@@ -11,12 +11,13 @@ from surfchem.build.bulk import HALIDE_SALT, MATERIALS, bulk, get_material
 from surfchem.build.decorate import decorate, min_clearance, set_vacuum, undecorate, vacuum_gap
 from surfchem.build.ligands import LIGANDS, conformer_ensemble, ligand, resolve_ligand, rotor_count
 from surfchem.build.slab import build_slab, site_indices, site_positions, slab
+from surfchem.build.sterics import CLOSE_PACKED_CHAINS_NM2, STERIC_COLUMNS, steric_descriptors
 
 __all__ = [
-    "Arrangement", "HALIDE_SALT", "LIGANDS", "MATERIALS", "arrangements", "build_slab", "bulk",
+    "Arrangement", "CLOSE_PACKED_CHAINS_NM2", "HALIDE_SALT", "STERIC_COLUMNS", "LIGANDS", "MATERIALS", "arrangements", "build_slab", "bulk",
     "conformer_ensemble", "decorate", "get_material", "ligand", "min_clearance", "resolve_ligand", "undecorate",
     "rotor_count", "set_vacuum", "site_indices", "site_permutations", "site_positions", "slab",
-    "vacuum_gap", "ion_pair",
+    "steric_descriptors", "vacuum_gap", "ion_pair",
 ]
 
 
