@@ -269,6 +269,11 @@ def test_descriptors_from_real_screen(mini_screen):
     assert d.loc["MA", "lateral_eV"] == pytest.approx(lat)
     assert d.loc["MA", "rotors"] == 0 and d.loc["MA", "TS_conf_rotor_eV"] == 0.0
     assert d.loc["MA", "material"] == "CsPbBr3"
+    # results.csv records the ligand's SMILES in every row (the bare slab's too) and the sterics
+    res = pd.read_csv(mini_screen.out / "results.csv")
+    assert (res["smiles"] == "C[NH3+]").all()
+    assert (res["chains_top_nm2"] == 0).all() and not res["flag_overpacked"].astype(bool).any()  # MA: no chain
+    assert math.isnan(d.loc["MA", "chains_N8_nm2"])  # N = 8 not computed
     with pytest.raises(InputError, match="results.csv"):
         descriptors_from_results(mini_screen.out / "trajectories")
     with pytest.raises(InputError, match=r"\['MA'\] in both"):

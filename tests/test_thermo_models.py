@@ -207,3 +207,15 @@ def test_thermo_for_screen_from_spec_dict(tmp_path):
     assert (tmp_path / "o" / "thermo_rotor_350K_summary.csv").exists()
     with pytest.raises(InputError, match="unknown thermo settings"):
         thermo_for_screen(d, {"modle": "rotor"})
+
+
+def test_old_dda_rows_without_smiles_are_refused():
+    """Before issue 13 ``DDA6`` was hexylammonium: a table that records only that name cannot get
+    the rotor count of the truncated DDA (10) instead of hexylammonium's (4)."""
+    old = records().replace({"ligand": {"C6A": "DDA6"}})
+    refs = References("CsPbBr3", REFS.g_bulk_eV, REFS.mu_AX_eV, {"DDA6": -125.4510}, {"DDA6": "ion_pair"})
+    with pytest.raises(InputError, match="before issue 13.*C6A"):
+        thermo_table(old, refs, model="rotor")
+    old["smiles"] = "CCCCCC[NH3+]"  # the recorded molecule wins over the name
+    rot = thermo_summary(thermo_table(old, refs, model="rotor")).set_index("n")
+    assert rot.loc[1, "TS_conf_eV"] == pytest.approx(298.15 * 4 * KB_EV_K * np.log(3))

@@ -103,6 +103,25 @@ def legacy_meaning(name: str) -> str | None:
     return None
 
 
+def recorded_smiles(name: str, recorded=()) -> str:
+    """The SMILES of a result table's ligand: the first non-empty of ``recorded`` (its ``smiles``
+    column values), else the canonical SMILES its ``name`` resolves to.
+
+    Raises :class:`InputError` for a name whose molecule changed in issue 13
+    (:func:`legacy_meaning`) with nothing recorded: such a table may come from before the change.
+    """
+    for smi in recorded:
+        if isinstance(smi, str) and smi.strip() and smi.strip().lower() != "nan":
+            return smi.strip()
+    old = legacy_meaning(name)
+    if old:
+        raise InputError(
+            f"ligand {name!r} has no recorded SMILES (no 'smiles' column): the table may come from a "
+            f"screen before issue 13, when {name} was {old}; recompute it, or add a smiles column "
+            "with the molecule that was computed")
+    return resolve_ligand(name).smiles
+
+
 def _named(text: str) -> tuple[str, str] | None:
     """(name, SMILES) of a ligand name, or None if ``text`` is not a name."""
     for name, (smi, _) in LIGANDS.items():

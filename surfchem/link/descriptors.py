@@ -296,25 +296,15 @@ def _bare_formula(table: pd.DataFrame) -> str:
 
 
 def _smiles_of(ligand: str, table: pd.DataFrame) -> str:
-    """The ligand's recorded SMILES (``smiles`` column), else the SMILES its name resolves to.
+    """The ligand's recorded SMILES (``smiles`` column), else the SMILES its name resolves to
+    ('' when it resolves to none); an old ``DDA``/``DDA<n>`` name without a recorded SMILES
+    raises (:func:`surfchem.build.ligands.recorded_smiles`)."""
+    from surfchem.build.ligands import legacy_meaning, recorded_smiles
 
-    A name whose molecule changed in issue 13 (``DDA``, ``DDA<n>``) without a recorded SMILES
-    raises :class:`InputError`: the table may be one written when ``DDA6`` was hexylammonium.
-    """
-    from surfchem.build.ligands import legacy_meaning, resolve_ligand
-
-    if "smiles" in table.columns:
-        s = table.loc[table["ligand"] == ligand, "smiles"].dropna()
-        s = [x for x in s.astype(str) if x and x != "nan"]
-        if s:
-            return s[0]
-    old = legacy_meaning(ligand)
-    if old:
-        raise InputError(
-            f"ligand {ligand!r} has no recorded SMILES (no 'smiles' column): the table may come from a "
-            f"screen before issue 13, when {ligand} was {old}; recompute it, or add a smiles column "
-            "with the molecule that was computed")
+    recorded = table.loc[table["ligand"] == ligand, "smiles"].tolist() if "smiles" in table.columns else []
     try:
-        return resolve_ligand(ligand).smiles
+        return recorded_smiles(ligand, recorded)
     except InputError:
+        if legacy_meaning(ligand):
+            raise
         return ""
