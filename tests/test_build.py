@@ -119,7 +119,7 @@ def test_grow_order_alternates_faces_and_is_a_path_of_arrangements():
 
 
 def test_ligand_library_and_geometry():
-    formulas = {"PEA": "C8H12N", "DDA": "C12H28N", "DDA6": "C6H16N", "IPA": "C3H10N",
+    formulas = {"PEA": "C8H12N", "C12A": "C12H28N", "C6A": "C6H16N", "IPA": "C3H10N",
                 "NBA": "C4H12N", "OAm": "C18H38N"}
     for name, formula in formulas.items():
         mol = ligand(name, n_conformers=5)
@@ -130,7 +130,7 @@ def test_ligand_library_and_geometry():
         assert mol.positions[heavy, 2].mean() > 0.5  # tail along +z
         hs = [i for i in range(len(mol)) if mol.symbols[i] == "H" and mol.get_distance(i, n) < 1.2]
         assert len(hs) == 3 and (mol.positions[hs, 2] < 0.5).all()  # NH3+ points down
-    assert resolve_ligand("dda8").smiles == "CCCCCCCC[NH3+]"
+    assert resolve_ligand("c8a").smiles == "CCCCCCCC[NH3+]"
 
 
 @pytest.mark.parametrize(
@@ -138,7 +138,7 @@ def test_ligand_library_and_geometry():
     [("not a smiles((", "SMILES RDKit can parse"),
      ("CCN", "did you mean the protonated cation 'CC\\[NH3\\+\\]'"),
      ("CC(=O)[O-]", "no primary ammonium"),
-     ("C[N+](C)(C)C", "no primary ammonium"),
+     ("c1cc[nH+]cc1", "no primary ammonium"),
      ("[NH3+]CC[NH3+]", "2 ammonium heads"),
      ("DDA14", "1..12 carbons")],
 )
@@ -147,7 +147,7 @@ def test_bad_ligands(smiles, match):
         resolve_ligand(smiles)
 
 
-@pytest.mark.parametrize("lig", ["PEA", "DDA6", "IPA"])
+@pytest.mark.parametrize("lig", ["PEA", "C6A", "IPA"])
 def test_decorated_slab_full_coverage(lig):
     s = slab()
     full = decorate(s, lig, range(8))

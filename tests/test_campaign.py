@@ -45,7 +45,7 @@ def test_count_tasks_matches_plan():
 @pytest.mark.parametrize("data, fragment", [
     ({"name": "x", "ligands": ["PEA"], "stagez": []}, "stagez: unknown key"),
     ({"name": "x", "ligands": ["PEA"], "executor": {"workers": "two"}}, "executor.workers"),
-    ({"name": "x", "ligands": ["CCN"]}, "ligands: ligand 'CCN' has no primary ammonium"),
+    ({"name": "x", "ligands": ["CCN"]}, "ligands: ligand 'CCN' is a neutral amine"),
     ({"name": "x"}, "ligands: Field required"),
     ({"name": "x", "ligands": ["PEA"], "database": {"url": "mysql://h/db"}}, "scheme 'mysql'"),
     ({"name": "x", "ligands": ["PEA"], "database": {"url": "postgresql:///db"}}, "has no host"),
@@ -250,3 +250,19 @@ def test_funnel_refines_the_best_arrangements_and_reports_rankings(tmp_path):
     assert bool(r2.loc[1, "best_changed"]) == (best0 != best1)
     assert not ranks[ranks["stage"] == 0]["rank_changed"].any()
     assert read(tmp_path / "structures" / "MA_n2.extxyz").get_chemical_formula() == atoms.get_chemical_formula()
+
+
+def test_slab_task_hash_holds_the_ligand_smiles(tmp_path):
+    """The same structure under the same name but another molecule (the old DDA6 = hexylammonium
+    vs the truncated DDA) never shares a cached result: the canonical SMILES is in the hash."""
+    from surfchem.build import slab
+    from surfchem.campaign.run import _Loop, _Planner
+
+    spec = parse_spec({"name": "h", "ligands": ["DDA6"], "out": str(tmp_path)})
+    planner = _Planner(spec, 0, _Loop(None, None, None, False, dry=True), tmp_path, None, {})
+    atoms = slab()
+    rec = {"ligand": "DDA6", "n": 1}
+    new = planner._task("slab", {**rec, "smiles": "CCCCCC[N+](C)(C)CCCCCC"}, atoms)
+    old = planner._task("slab", {**rec, "smiles": "CCCCCC[NH3+]"}, atoms)
+    assert new["hash"] != old["hash"] and new["record"]["smiles"] == "CCCCCC[N+](C)(C)CCCCCC"
+    assert planner._task("slab", {**rec, "smiles": "CCCCCC[NH3+]"}, atoms)["hash"] == old["hash"]

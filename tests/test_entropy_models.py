@@ -28,17 +28,22 @@ EV_J_MOL = 96485.33212  # 1 eV per molecule in J/mol
 
 # Hand counts. A rotor is a single, non-ring bond whose two heavy atoms each have another heavy
 # neighbour (terminal CH3 and NH3+ spins are threefold-symmetric: no new conformer).
-#   DDA  CH3-(CH2)11-NH3+: 11 C-C + 1 C-N = 12 bonds, minus CH3-CH2 and CH2-NH3 -> 10 sp3-sp3.
-#   DDA6 CH3-(CH2)5-NH3+:  5 C-C + 1 C-N = 6 bonds, minus the two terminal ones -> 4.
+#   DDA  (CH3)2N+[(CH2)11CH3]2, the paper's didodecyldimethylammonium: per tail 1 N-C + 11 C-C =
+#        12 bonds minus the terminal CH2-CH3 -> 11 (the N-CH2 bond counts: the N carries three
+#        other heavy neighbours); the two N-CH3 are terminal -> 2 x 11 = 22 sp3-sp3.
+#   DDA6 (CH3)2N+[(CH2)5CH3]2: 2 x (6 - 1) = 10.   DDA4 (dibutyldimethylammonium): 2 x 3 = 6.
+#   C12A CH3-(CH2)11-NH3+ (dodecylammonium, the pre-issue-13 "DDA"): 11 C-C + 1 C-N = 12 bonds,
+#        minus CH3-CH2 and CH2-NH3 -> 10 sp3-sp3.
+#   C6A  CH3-(CH2)5-NH3+ (hexylammonium, the old "DDA6"): 6 bonds minus the two terminal -> 4.
 #   PEA  H3N-CA-CB-Ph: N-CA terminal; CA-CB sp3-sp3 -> 1; CB-C(ipso) sp3-sp2 -> 1 "other".
 #   IPA  (CH3)2CH-NH3+: all three bonds end on a CH3 or the NH3 -> 0.
-#   NBA  CH3-CH2-CH2-CH2-NH3+: 4 bonds minus 2 terminal -> 2.
+#   NBA  CH3-CH2-CH2-CH2-NH3+ (= C4A): 4 bonds minus 2 terminal -> 2.
 #   OAm  C18 chain with cis C9=C10: 17 C-C + 1 C-N = 18 bonds; minus the double bond -> 17
 #        single; minus the two terminal -> 15; the allylic C8-C9 and C10-C11 are sp3-sp2 ->
 #        13 sp3-sp3 + 2 other.
 #   MA   CH3-NH3+: one bond, terminal at both ends -> 0.
-HAND_COUNTS = {"DDA": (10, 0), "DDA6": (4, 0), "DDA4": (2, 0), "PEA": (1, 1), "IPA": (0, 0),
-               "NBA": (2, 0), "OAm": (13, 2), "MA": (0, 0)}
+HAND_COUNTS = {"DDA": (22, 0), "DDA6": (10, 0), "DDA4": (6, 0), "C12A": (10, 0), "C6A": (4, 0),
+               "C4A": (2, 0), "PEA": (1, 1), "IPA": (0, 0), "NBA": (2, 0), "OAm": (13, 2), "MA": (0, 0)}
 
 
 @pytest.mark.parametrize("name", list(HAND_COUNTS))
@@ -49,13 +54,17 @@ def test_rotor_counts_match_hand_counts(name):
 
 def test_rotor_count_from_smiles_equals_named():
     # the same molecule written differently (head first) counts the same
-    assert count_rotors("[NH3+]CCCCCC").sp3_sp3 == count_rotors("DDA6").sp3_sp3 == 4
-    assert count_rotors("NBA").sp3_sp3 == count_rotors("DDA4").sp3_sp3
+    assert count_rotors("[NH3+]CCCCCC").sp3_sp3 == count_rotors("C6A").sp3_sp3 == 4
+    assert count_rotors("NBA").sp3_sp3 == count_rotors("C4A").sp3_sp3
+    # both tails of a truncated DDA count: twice the rotors of one tail on a quaternary N
+    assert count_rotors("CCCC[N+](C)(C)CCCC").sp3_sp3 == count_rotors("DDA4").sp3_sp3 == 6
 
 
 def test_rotor_entropy_is_R_ln3_per_rotor():
-    s = rotor_entropy_eV_K("DDA") * EV_J_MOL
+    s = rotor_entropy_eV_K("C12A") * EV_J_MOL
     assert s == pytest.approx(10 * R_J_MOL_K * np.log(3), rel=1e-6)
+    # the paper's DDA: 22 rotors over its two C12 tails
+    assert rotor_entropy_eV_K("DDA") * EV_J_MOL == pytest.approx(22 * R_J_MOL_K * np.log(3), rel=1e-6)
     # T S of one frozen rotor at 298.15 K: 2.72 kJ/mol = 28.2 meV
     assert 298.15 * rotor_entropy_eV_K("PEA") == pytest.approx(0.02823, abs=2e-5)
     assert rotor_entropy_eV_K("PEA", include_other=True) == pytest.approx(

@@ -30,6 +30,7 @@ from surfchem.link import (
     rank_candidates,
 )
 from surfchem.link.descriptors import K_B_EV, ligand_size
+from surfchem.link.join import canonical_smiles
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = Path("/work/shared/seeds/000_3c5a8938328da44e.txt")
@@ -109,11 +110,15 @@ def _size_descriptors(names: list[str]) -> pd.DataFrame:
 
 
 def test_ligand_size_descriptors():
-    dda, pea = ligand_size("DDA"), ligand_size("PEA")
-    assert dda["tail_heavy_atoms"] == 12 and dda["rotors"] == 10  # C12 chain: 10 sp3-sp3 torsions
+    dda, c12, pea = ligand_size("DDA"), ligand_size("C12A"), ligand_size("PEA")
+    assert c12["tail_heavy_atoms"] == 12 and c12["rotors"] == 10  # C12 chain: 10 sp3-sp3 torsions
+    # the paper's DDA, C26H56N+: two C12 tails + two methyls besides the N; 2 x 11 rotors (the
+    # N-CH2 bond of each tail counts, the quaternary N has three other heavy neighbours)
+    assert dda["heavy_atoms"] == 27 and dda["tail_heavy_atoms"] == 26 and dda["rotors"] == 22
     assert pea["tail_heavy_atoms"] == 8 and pea["rotors"] == 1
     # rotor counting: R ln 3 per frozen sp3-sp3 rotor (science brief, section 2)
-    assert dda["TS_conf_rotor_eV"] == pytest.approx(10 * K_B_EV * 298.15 * math.log(3))
+    assert c12["TS_conf_rotor_eV"] == pytest.approx(10 * K_B_EV * 298.15 * math.log(3))
+    assert dda["TS_conf_rotor_eV"] == pytest.approx(22 * K_B_EV * 298.15 * math.log(3))
 
 
 def test_join_by_alias_smiles_and_name():
@@ -122,7 +127,7 @@ def test_join_by_alias_smiles_and_name():
     jr = join(desc, meas)
     t = jr.table.set_index("ligand")
     assert t.loc["DDA6", "measured_ligand"] == "DDA" and t.loc["DDA6", "match"] == "alias"
-    assert "DDA6" in jr.alias_notes[0] and "C6" in jr.alias_notes[0]
+    assert "DDA6" in jr.alias_notes[0] and "both tails truncated to C6" in jr.alias_notes[0]
     assert t.loc["[NH3+]CCc1ccccc1", "measured_ligand"] == "PEA"
     assert t.loc["[NH3+]CCc1ccccc1", "match"] == "smiles"
     assert not t.loc["CC[NH3+]", "measured"]
@@ -137,6 +142,31 @@ def test_join_by_alias_smiles_and_name():
     # a user alias overrides the built-in one
     jr2 = join(desc, meas, aliases={"CC[NH3+]": "IPA"})
     assert jr2.table.set_index("ligand").loc["CC[NH3+]", "measured_ligand"] == "IPA"
+
+
+def test_truncated_dda_alias_follows_the_molecule():
+    meas = aggregate(load_experiments("paper"))
+    # a truncated DDA given as SMILES aliases too; the primary hexylammonium C6A does not
+    desc = _size_descriptors(["CCCC[N+](C)(C)CCCC", "C6A", "PEA"])
+    desc["smiles"] = [canonical_smiles(n) for n in desc["ligand"]]
+    t = join(desc, meas).table.set_index("ligand")
+    assert t.loc["CCCC[N+](C)(C)CCCC", "measured_ligand"] == "DDA"
+    assert "C4" in t.loc["CCCC[N+](C)(C)CCCC", "alias_note"]
+    assert not t.loc["C6A", "measured"] and t.loc["C6A", "alias_note"] == ""
+    # an old result: DDA6 recorded with the hexylammonium SMILES is refused, not joined
+    old = _size_descriptors(["PEA"])
+    old = pd.concat([old, pd.DataFrame([{"ligand": "DDA6", "smiles": "CCCCCC[NH3+]"}])], ignore_index=True)
+    old.attrs["material"] = "CsPbBr3"
+    with pytest.raises(InputError, match=r"DDA6.*CCCCCC\[NH3\+\].*C6A"):
+        join(old, meas)
+    # ... and a results table that records only the name DDA6 (no smiles column) too
+    from surfchem.link.descriptors import descriptors_from_tables
+
+    rows = pd.DataFrame({"ligand": ["", "DDA6"], "n": [0, 1], "gamma_J_m2": [0.1, 0.09], "dG_eV": [np.nan, -1.0]})
+    with pytest.raises(InputError, match="no recorded SMILES.*before issue 13.*C6A"):
+        descriptors_from_tables(rows)
+    rows["smiles"] = ["", canonical_smiles("DDA6")]
+    assert descriptors_from_tables(rows)["rotors"].iloc[0] == 10
 
 
 def test_join_errors_name_the_ligand_and_the_fix():
@@ -239,6 +269,11 @@ def test_descriptors_from_real_screen(mini_screen):
     assert d.loc["MA", "lateral_eV"] == pytest.approx(lat)
     assert d.loc["MA", "rotors"] == 0 and d.loc["MA", "TS_conf_rotor_eV"] == 0.0
     assert d.loc["MA", "material"] == "CsPbBr3"
+    # results.csv records the ligand's SMILES in every row (the bare slab's too) and the sterics
+    res = pd.read_csv(mini_screen.out / "results.csv")
+    assert (res["smiles"] == "C[NH3+]").all()
+    assert (res["chains_top_nm2"] == 0).all() and not res["flag_overpacked"].astype(bool).any()  # MA: no chain
+    assert math.isnan(d.loc["MA", "chains_N8_nm2"])  # N = 8 not computed
     with pytest.raises(InputError, match="results.csv"):
         descriptors_from_results(mini_screen.out / "trajectories")
     with pytest.raises(InputError, match=r"\['MA'\] in both"):

@@ -20,16 +20,17 @@ from surfchem.thermo.models import (
 from surfchem.thermo.sweeps import gamma_vs_mu, stability_windows, temperature_sweep
 
 AREA = 141.58
-#: real CHGNet+D3 energies of a DDA6 grow screen (N = 0..6, eV) and its references
-E_DDA6 = [-175.2531, -296.1699, -416.6123, -536.8521, -657.4852, -778.0844, -898.7898]
-REFS = References("CsPbBr3", g_bulk_eV=-18.6010, mu_AX_eV=-6.9895, mu_LX_eV={"DDA6": -125.4510},
-                  mu_LX_kind={"DDA6": "ion_pair"}, a0_A=5.9494, calculator="chgnet-d3")
+#: real CHGNet+D3 energies of a C6A grow screen (hexylammonium, named DDA6 before issue 13;
+#: N = 0..6, eV) and its references
+E_C6A = [-175.2531, -296.1699, -416.6123, -536.8521, -657.4852, -778.0844, -898.7898]
+REFS = References("CsPbBr3", g_bulk_eV=-18.6010, mu_AX_eV=-6.9895, mu_LX_eV={"C6A": -125.4510},
+                  mu_LX_kind={"C6A": "ion_pair"}, a0_A=5.9494, calculator="chgnet-d3")
 
 
 def records() -> pd.DataFrame:
     rows = []
-    for n, e in enumerate(E_DDA6):
-        rows.append({"ligand": "DDA6" if n else "", "n": n, "energy_eV": e, "n_A": 12 - n, "n_B": 8,
+    for n, e in enumerate(E_C6A):
+        rows.append({"ligand": "C6A" if n else "", "n": n, "energy_eV": e, "n_A": 12 - n, "n_B": 8,
                      "area_A2": AREA, "arrangement": 0, "multiplicity": 1 if n == 0 else 4})
     return pd.DataFrame(rows)
 
@@ -78,7 +79,7 @@ def test_configurational_options():
     tab = thermo_table(recs, REFS, model="none", T_K=T, configurational="boltzmann")
     best = tab[tab["is_min"] & (tab["n"] == 3)]
     # equal energies, g = 4 + 2: G_eff = E - kT ln 6
-    assert best["G_eV"].iloc[0] == pytest.approx(E_DDA6[3] - KB_EV_K * T * np.log(6), abs=1e-9)
+    assert best["G_eV"].iloc[0] == pytest.approx(E_C6A[3] - KB_EV_K * T * np.log(6), abs=1e-9)
 
 
 def test_neighbour_freezing_needs_structures_and_counts_neighbours():
@@ -93,7 +94,7 @@ def test_neighbour_freezing_needs_structures_and_counts_neighbours():
     def structure(row):  # a ligand on every site of the top face, then the bottom face
         k = int(row["n"])
         if k not in cache:
-            cache[k] = decorate(bare, "DDA6", list(range(k)), n_angles=2)
+            cache[k] = decorate(bare, "C6A", list(range(k)), n_angles=2)
         return cache[k]
 
     recs = records()
@@ -152,7 +153,7 @@ def test_cli_thermo_json(tmp_path, capsys):
         assert key in rows[3]
     assert res["settings"]["model"] == "rotor"
     assert res["entropy_penalty"][0]["n_rotors"] == 4
-    assert set(res["n_min"]) == {"DDA6"}
+    assert set(res["n_min"]) == {"C6A"}
 
 
 def test_cli_thermo_conformers_sweep_and_plots(tmp_path, capsys):
@@ -163,7 +164,7 @@ def test_cli_thermo_conformers_sweep_and_plots(tmp_path, capsys):
     assert main(["thermo", str(d), "--entropy", "conformers", "--conformers", "40", "--T-sweep", "77,298",
                  "--out", str(out), "--plot"]) == 0
     text = capsys.readouterr().out
-    assert "N_min" in text and "N_min(T) DDA6" in text
+    assert "N_min" in text and "N_min(T) C6A" in text
     for f in ("thermo.csv", "thermo_summary.csv", "thermo_coverage.png", "stability_windows.png",
               "entropy_penalty.png", "n_min_vs_T.csv"):
         assert (out / f).stat().st_size > 0
@@ -191,7 +192,7 @@ def test_gas_free_state_adds_trans_rot_penalty_per_ligand():
     frozen = thermo_summary(thermo_table(records(), REFS, model="rotor", T_K=T)).set_index("n")
     gas = thermo_summary(thermo_table(records(), REFS, model="rotor", T_K=T, free_state="gas",
                                       pressure_Pa=1e5)).set_index("n")
-    g_tr = trans_rot_free_energy_eV(ion_pair("DDA6"), T, 1e5)["G_eV"]
+    g_tr = trans_rot_free_energy_eV(ion_pair("C6A"), T, 1e5)["G_eV"]
     assert -1.2 < g_tr < -0.5  # a C6 ammonium bromide pair at 1 bar, 298 K
     assert np.allclose((gas["dG_eV"] - frozen["dG_eV"]).dropna(), -g_tr)
     assert np.allclose(gas["G_transrot_eV"], -gas.index.to_numpy() * g_tr)
@@ -206,3 +207,15 @@ def test_thermo_for_screen_from_spec_dict(tmp_path):
     assert (tmp_path / "o" / "thermo_rotor_350K_summary.csv").exists()
     with pytest.raises(InputError, match="unknown thermo settings"):
         thermo_for_screen(d, {"modle": "rotor"})
+
+
+def test_old_dda_rows_without_smiles_are_refused():
+    """Before issue 13 ``DDA6`` was hexylammonium: a table that records only that name cannot get
+    the rotor count of the truncated DDA (10) instead of hexylammonium's (4)."""
+    old = records().replace({"ligand": {"C6A": "DDA6"}})
+    refs = References("CsPbBr3", REFS.g_bulk_eV, REFS.mu_AX_eV, {"DDA6": -125.4510}, {"DDA6": "ion_pair"})
+    with pytest.raises(InputError, match="before issue 13.*C6A"):
+        thermo_table(old, refs, model="rotor")
+    old["smiles"] = "CCCCCC[NH3+]"  # the recorded molecule wins over the name
+    rot = thermo_summary(thermo_table(old, refs, model="rotor")).set_index("n")
+    assert rot.loc[1, "TS_conf_eV"] == pytest.approx(298.15 * 4 * KB_EV_K * np.log(3))

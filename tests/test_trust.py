@@ -66,6 +66,25 @@ def test_perturb_sets_head_depth(ma1):
     assert np.allclose(head_depths(high), [-1.0])
 
 
+def test_perturbed_starts_move_heads_without_nh_from_their_built_depth():
+    from surfchem.trust.search import perturbed_starts
+
+    # MA (NH3+) on a top site, tetramethylammonium (DDA1, no N-H) on a bottom site
+    s = decorate(decorate(slab(), "MA", [0]), "DDA1", [5])
+    built = head_depths(s)
+    assert built[1] < -1.0  # the builder's depth scan keeps the quaternary head out of the pocket
+    st = SearchSettings(n_starts=4, rattle_A=0.0)
+    starts = list(perturbed_starts(s, st))
+    assert starts[0][0] == "as-built"
+    for i, (label, start) in enumerate(starts[1:], 1):
+        d = head_depths(start)
+        assert d[0] == pytest.approx(st.depths_A[i % 3], abs=1e-9)  # absolute for NH3+
+        assert d[1] == pytest.approx(built[1] + st.offsets_A[i % 3], abs=1e-9)  # offset for R4N+
+        assert f"offset={st.offsets_A[i % 3]:+.2f}" in label
+    # an N-H head alone: labels as before, no offsets
+    assert [lab for lab, _ in perturbed_starts(decorate(slab(), "MA", [0]), st)][1] == "depth=0.80"
+
+
 def test_search_stops_early_and_reports_spread(chgnet_d3, ma1, tmp_path):
     # generous tolerance: the rule must stop after patience + 1 = 2 starts of the 10 allowed
     settings = SearchSettings(n_starts=10, patience=1, tol_eV=10.0)
@@ -142,6 +161,37 @@ def test_structure_sanity_detects_damage(ma1):
     squeezed = ma1.copy()
     squeezed.cell[2, 2] -= 5.0
     assert structure_sanity(ma1, squeezed, vacuum_A=15.0)["vacuum"]
+
+
+def _moved_h_near_br(atoms, h, dist_A, rigid):
+    """Copy of ``atoms`` with H ``h`` brought ``dist_A`` Å from its nearest Br: the whole ligand
+    moved (``rigid``, bonds intact) or the H alone."""
+    sym = np.array(atoms.get_chemical_symbols())
+    brs = np.flatnonzero(sym == "Br")
+    d = atoms.get_distances(h, brs, mic=True)
+    v = atoms.get_distance(h, int(brs[np.argmin(d)]), mic=True, vector=True)
+    out = atoms.copy()
+    which = atoms.get_array("ligand_index") == atoms.get_array("ligand_index")[h] if rigid else [h]
+    out.positions[which] += v * (1 - dist_A / np.linalg.norm(v))
+    return out
+
+
+@pytest.mark.parametrize("name", ["DDA1", "C[NH+](C)C"])  # quaternary, tertiary
+def test_proton_transfer_flag_counts_only_n_bound_h(name):
+    from surfchem.build.ligands import acidic_hydrogens
+
+    s = decorate(slab(), name, [0])
+    sym = np.array(s.get_chemical_symbols())
+    acid = acidic_hydrogens(s)
+    methyl_h = np.flatnonzero((sym == "H") & (s.get_array("ligand_index") >= 0) & ~acid)
+    assert not structure_sanity(s, s)["bonds"]
+    # a methyl H resting 1.7 Å from a surface Br (ligand moved whole): no proton transfer
+    near = _moved_h_near_br(s, int(methyl_h[0]), 1.7, rigid=True)
+    assert not structure_sanity(s, near)["bonds"]
+    if acid.any():  # the tertiary N-H proton moved onto a Br (H-Br 1.45 Å): HBr formed
+        assert structure_sanity(s, _moved_h_near_br(s, int(np.flatnonzero(acid)[0]), 1.45, rigid=False))["bonds"]
+        # the whole ligand moved so its N-H rests 1.7 Å from Br: the proton counts as transferred
+        assert structure_sanity(s, _moved_h_near_br(s, int(np.flatnonzero(acid)[0]), 1.7, rigid=True))["bonds"]
 
 
 def test_search_escapes_a_trapped_start(chgnet_d3):

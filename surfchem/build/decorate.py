@@ -1,12 +1,31 @@
-"""Put ligand cations on surface A sites: each R-NH3+ replaces one surface Cs+.
+"""Put ligand cations on surface A sites: each ammonium cation replaces one surface Cs+.
 
 The ammonium N goes on the site, ``depth`` Å below the current position of the removed Cs along
-the outward normal (0 = exactly on the site; the NH3+ head can sink into the A-site pocket), the tail
-points outward along the normal, and the molecule is turned about the normal to the angle (of
+the outward normal (0 = exactly on the site; + = into the A-site pocket, - = outward), the tail(s)
+point outward along the normal, and the molecule is turned about the normal to the angle (of
 ``n_angles`` tried) that maximises its closest approach to the atoms already present. The cell
 height is then set so that the vacuum, measured from the outermost atoms (the ligand tips) of the
 two faces, is at least ``vacuum`` Å (lesson 4 of ``findings.md``: tails must not meet through the
 periodic boundary).
+
+Head depth (``depth=None``, the default):
+
+* heads with N-H (primary, secondary, tertiary): 0 Å, the N on the Cs site (the N-H...X hydrogen
+  bonds hold it there; unchanged from the primary-only builder);
+* heads without N-H (quaternary R4N+): nothing pulls the N into the pocket but the electrostatics,
+  so the N sinks as deep as sterics allow: for each depth of :data:`HEAD_DEPTH_SCAN_A` (deepest
+  first) the rotation scan is run, and the first (deepest) depth whose closest approach to the
+  other atoms is at least :data:`HEAD_CLEARANCE_A` is taken (if none reaches it, the depth with
+  the largest closest approach). Closest approaches count in-plane periodic images only (the
+  cell height is reset afterwards). The scan's closest approaches (Å, one per depth) are kept in
+  ``info['depth_scan_clearance_A']``; measured on the bare 2x2 CsPbBr3 slab, site 0:
+  DDA [1.87, 2.19, 2.53, 2.65, 2.73, 2.75] -> -0.5 Å, DDA4 [1.90, 2.16, 2.496, 2.64, 2.60, 2.76]
+  -> -1.0 Å, tetramethylammonium (DDA1) -> -2.0 Å (its methyl H reach 2.05 Å from the pocket's
+  Br at depth 0).
+
+``info['depth_A']`` is the depth used (the deepest one when the scan chose different depths for
+the sites of one call). Intramolecular tail-tail contacts (:func:`surfchem.build.ligands.tail_contact`)
+are held to the same ``clearance_A`` as contacts between fragments.
 
 Composition: slab(Cs_a Pb_b Br_c) -> slab(Cs_(a-N) L_N Pb_b Br_c), charge balanced because L+
 replaces Cs+.
@@ -15,10 +34,12 @@ replaces Cs+.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
 from ase import Atoms
 
+from surfchem.build.ligands import acidic_hydrogens, conformer_ensemble, tail_contact
 from surfchem.build.ligands import ligand as make_ligand
 from surfchem.build.slab import (
     DEFAULT_VACUUM_A,
@@ -31,6 +52,13 @@ from surfchem.errors import InputError
 
 #: smallest allowed distance (Å) between a placed ligand atom and any other fragment's atom
 MIN_CLEARANCE_A = 1.5
+
+#: depths (Å, + = into the A-site pocket) scanned for a head without N-H, deepest first
+HEAD_DEPTH_SCAN_A = (0.5, 0.0, -0.5, -1.0, -1.5, -2.0)
+
+#: closest approach (Å) to the other atoms a head without N-H needs at its scanned depth: a C-H...Br
+#: contact at 0.8 x the van der Waals sum (H 1.20 + Br 1.85 Å = 3.05 Å), rounded up
+HEAD_CLEARANCE_A = 2.5
 
 
 def _rot_z(theta: float) -> np.ndarray:
@@ -52,7 +80,7 @@ def decorate(
     slab: Atoms,
     ligand: str | Atoms,
     sites: Sequence[int],
-    depth: float = 0.0,
+    depth: float | None = None,
     vacuum: float | None = None,
     n_angles: int = 12,
     angles: Sequence[float] | None = None,
@@ -67,10 +95,12 @@ def decorate(
     ligand: a name/SMILES (built with :func:`surfchem.build.ligands.ligand`) or a ready
         oriented ligand ``Atoms`` (N at origin, tail +z, ``info['head_index']``).
     sites: site numbers (0..n_sites-1) still holding their A cation.
-    depth: how far (Å) below the removed Cs, along the inward normal, the N is placed.
+    depth: how far (Å) below the removed Cs, along the inward normal, the N is placed; None
+        (default): 0 for heads with N-H, the depth scan (module docstring) for heads without.
     vacuum: vacuum from ligand tip to ligand tip, Å (default: the slab's ``info['vacuum_A']``).
     angles: explicit rotation angles (rad) about the normal per site, instead of the scan.
-    clearance_A: smallest allowed distance (Å) between the placed ligand and other fragments.
+    clearance_A: smallest allowed distance (Å) between the placed ligand and other fragments,
+        and between two tails of one ligand.
     """
     mol = make_ligand(ligand) if isinstance(ligand, str) else ligand
     if "head_index" not in mol.info:
@@ -99,17 +129,22 @@ def decorate(
     ligand_index = out.get_array("ligand_index")
     next_lig = int(ligand_index.max()) + 1 if len(ligand_index) else 0
     trial = np.linspace(0, 2 * np.pi, max(int(n_angles), 1), endpoint=False)
+    scan_depth = depth is None and not has_nh(mol)
+    inplane = (True, True, False)  # the cell height is reset below: no images along z
+    chosen, scan = [], []
     for k, s in enumerate(sites):
         normal = normals[s]
         rot_face = np.eye(3) if normal[2] > 0 else np.diag([1.0, -1.0, -1.0])
-        anchor = slab.positions[free[s]] - depth * normal  # the (possibly relaxed) Cs being replaced
+        cs = slab.positions[free[s]]  # the (possibly relaxed) Cs being replaced
         candidates = [angles[k]] if angles is not None else trial
-        best, best_d = None, -1.0
-        for theta in candidates:
-            pos = mol.positions @ (_rot_z(theta).T) @ rot_face.T + anchor
-            d = min_distance(pos, out.positions, out.cell[:], out.pbc)
-            if d > best_d:
-                best, best_d = pos, d
+        if scan_depth:
+            scan = [(d, *_best_rotation(mol.positions, cs - d * normal, rot_face, out, candidates, inplane))
+                    for d in HEAD_DEPTH_SCAN_A]
+            d, best, _ = _pick_depth(scan)
+        else:
+            d = 0.0 if depth is None else depth
+            best, _ = _best_rotation(mol.positions, cs - d * normal, rot_face, out, candidates)
+        chosen.append(float(d))
         new = Atoms(mol.get_chemical_symbols(), positions=best)
         new.set_array("surface_site", np.full(len(new), -1, dtype=int))
         new.set_array("ligand_index", np.full(len(new), next_lig, dtype=int))
@@ -122,18 +157,54 @@ def decorate(
         smiles=mol.info.get("smiles", ""),
         n_ligands=len(occupied),
         occupied_sites=occupied,
-        depth_A=float(depth),
+        depth_A=max(chosen) if chosen else float(depth or 0.0),
     )
+    if scan:
+        out.info["depth_scan_clearance_A"] = [round(float(c), 4) for _, _, c in scan]
     if arrangement is not None:
         out.info["arrangement"] = int(arrangement)
     set_vacuum(out, out.info.get("vacuum_A", DEFAULT_VACUUM_A) if vacuum is None else vacuum)
-    clash = min_clearance(out)
+    clash = min(min_clearance(out), tail_contact(mol, int(mol.info["head_index"])))
     if clash < clearance_A:
         raise InputError(
             f"ligand placement on sites {sites} leaves atoms {clash:.2f} Å apart (< "
-            f"{clearance_A} Å); try another depth (got {depth} Å) or conformer"
+            f"{clearance_A} Å); try another depth (got {', '.join(f'{d:g}' for d in chosen)} Å) or conformer"
         )
     return out
+
+
+def has_nh(mol: Atoms) -> bool:
+    """True when the ligand molecule ``mol`` has an N-H (primary, secondary or tertiary head)."""
+    return bool(acidic_hydrogens(mol).any())
+
+
+def _best_rotation(
+    mol_pos: np.ndarray, anchor: np.ndarray, rot_face: np.ndarray, others: Atoms, thetas: Sequence[float],
+    pbc: Sequence[bool] | None = None,
+) -> tuple[np.ndarray, float]:
+    """Place the oriented molecule (N at origin, tail +z) with its N at ``anchor`` (Å), turned
+    about the normal by each of ``thetas`` (rad); return the positions (Å) with the largest
+    closest approach to ``others`` (minimum image over ``pbc``, default ``others.pbc``) and that
+    distance (Å). The depth scan uses in-plane images only: with ``others.pbc`` a tail longer
+    than the vacuum meets the far face's image, which the final cell height removes (the fixed-
+    depth path keeps ``others.pbc``, so primary heads place exactly as before)."""
+    pbc = others.pbc if pbc is None else pbc
+    best, best_d = None, -1.0
+    for theta in thetas:
+        pos = mol_pos @ (_rot_z(theta).T) @ rot_face.T + anchor
+        d = min_distance(pos, others.positions, others.cell[:], pbc)
+        if d > best_d:
+            best, best_d = pos, d
+    return best, best_d
+
+
+def _pick_depth(scan: list[tuple[float, np.ndarray, float]]) -> tuple[float, np.ndarray, float]:
+    """From (depth Å, positions, closest approach Å) rows, deepest first: the first row with
+    closest approach >= :data:`HEAD_CLEARANCE_A`, else the row with the largest one."""
+    for row in scan:
+        if row[2] >= HEAD_CLEARANCE_A:
+            return row
+    return max(scan, key=lambda row: row[2])
 
 
 def set_vacuum(atoms: Atoms, vacuum: float) -> None:
@@ -213,13 +284,23 @@ def undecorate(atoms: Atoms, site: int, vacuum: float | None = None) -> Atoms:
 def decorate_relaxed(slab: Atoms, ligand: str | Atoms, sites: Sequence[int]) -> Atoms:
     """:func:`decorate` for a relaxed, crowded slab (growing N from N-1): when the default
     placement clashes with the neighbours' (relaxed, tilted) tails, try other head depths and a
-    finer rotation scan, then accept 1.1 Å (H-H contacts the relaxation resolves) before giving up."""
+    finer rotation scan, then accept 1.1 Å (H-H contacts the relaxation resolves) before giving up.
+    A head without N-H gets its depth scan (``depth=None``) at every step instead of fixed depths;
+    a ligand name/SMILES with two or more tails then tries its other conformers (best first, see
+    :func:`surfchem.build.ligands.conformer_ensemble`) at 1.1 Å."""
+    mol = make_ligand(ligand) if isinstance(ligand, str) else ligand
+    steps = ((0.0, 12, MIN_CLEARANCE_A), (0.0, 72, MIN_CLEARANCE_A), (-0.5, 72, MIN_CLEARANCE_A),
+             (0.5, 72, MIN_CLEARANCE_A), (0.0, 72, 1.1), (-0.5, 72, 1.1))
+    if not has_nh(mol):
+        steps = ((None, 12, MIN_CLEARANCE_A), (None, 72, MIN_CLEARANCE_A), (None, 72, 1.1))
+    multi_tail = isinstance(ligand, str) and int(mol.info.get("n_tails", 0)) >= 2
+    others = (conformer_ensemble(ligand)[1:] for _ in range(int(multi_tail)))  # lazy: only if needed
+    tries = chain(((mol, *step) for step in steps),
+                  ((other, None, 36, 1.1) for ens in others for other in ens))
     last: InputError | None = None
-    for depth, n_angles, clearance in ((0.0, 12, MIN_CLEARANCE_A), (0.0, 72, MIN_CLEARANCE_A),
-                                       (-0.5, 72, MIN_CLEARANCE_A), (0.5, 72, MIN_CLEARANCE_A),
-                                       (0.0, 72, 1.1), (-0.5, 72, 1.1)):
+    for conf, depth, n_angles, clearance in tries:
         try:
-            return decorate(slab, ligand, sites, depth=depth, n_angles=n_angles, clearance_A=clearance)
+            return decorate(slab, conf, sites, depth=depth, n_angles=n_angles, clearance_A=clearance)
         except InputError as exc:
             last = exc
     assert last is not None

@@ -1,21 +1,51 @@
-"""Ligand cations R-NH3+ from SMILES, as 3D ASE ``Atoms`` oriented for binding.
+"""Ammonium ligand cations from SMILES, as 3D ASE ``Atoms`` oriented for binding.
 
-3D structures come from RDKit (ETKDGv3 embedding + MMFF94 optimisation). Among ``n_conformers``
-embedded conformers we keep the most extended one (largest distance from the ammonium N to any
-heavy atom), as in our prototype, so the tail points away from the surface. The returned
-molecule has its ammonium N at the origin and its tail along +z (the vector from N to the
-centroid of the other heavy atoms), so the NH3+ hydrogens point to -z, i.e. into the surface
-once the molecule is placed on a top-face site.
+A ligand is any ammonium cation with net charge +1 and exactly one ammonium N, an N+ with four
+single bonds to C or H (at least one C): primary R-[NH3+], secondary R2[NH2+], tertiary R3[NH+]
+or quaternary R4[N+] (no N-H). Aromatic N+ (pyridinium), iminium and nitro N are not ammonium
+heads. A *tail* is a heavy-atom branch off the N with at least two carbons (a methyl is not a
+tail): dodecylammonium has one tail, didodecyldimethylammonium two.
 
-Named ligands (science brief, section 1): DDA dodecylammonium (``DDA<n>`` = truncated to n
-carbons, e.g. ``DDA6`` hexylammonium), PEA phenethylammonium, IPA iso-propylammonium, NBA
-n-butylammonium, OAm oleylammonium, MA methylammonium. Any other primary-ammonium SMILES works.
+3D structures come from RDKit (ETKDGv3 embedding + MMFF94 optimisation) of the canonical SMILES.
+The returned molecule has its ammonium N at the origin and +z along the vector from the N to the
+centroid of the other heavy atoms, so the N-H hydrogens (or, for a quaternary head, the methyls)
+point to -z, into the surface once the molecule is placed on a top-face site. Which of the
+``n_conformers`` embedded conformers is kept (``which="best"``, the default):
+
+* at most one tail: the most extended one (largest distance from the N to any heavy atom), as in
+  our prototype, so the tail points away from the surface;
+* two or more tails: the tails are first straightened (every backbone torsion from N-Ca-Cb-Cg
+  outward set to trans, then MMFF94 again; ETKDG embeds long tails kinked and folded onto the
+  surface), then among the conformers whose tails point outward (every tail heavy atom within
+  :data:`MAX_TAIL_CONE_DEG` = 60 deg of +z seen from the N) the one with the largest *tail
+  splay*, the smallest distance (Å) between the centroids of the heavy atoms of two tails, is
+  kept (tails splayed away from each other); if no conformer points all tails outward, the one
+  with the narrowest cone. Measured (seed 42, 30 conformers): DDA splay 11.7 Å, cone 57 deg,
+  closest tail-tail atoms 2.24 Å; DDA4 splay 4.7 Å, cone 57 deg. Three or more tails (e.g.
+  triethylammonium) cannot all fit a 60 deg cone: they get the narrowest cone.
+
+Helpers over ``Atoms`` (also for a ligand cut out of a slab): :func:`tails`, :func:`tail_contact`,
+:func:`acidic_hydrogens` (N-bound H only: what the proton-transfer sanity flag must look at).
+
+Named ligands (case-insensitive; science brief, section 1):
+
+* ``DDA``: didodecyldimethylammonium ``C[N+](C)(CCCCCCCCCCCC)CCCCCCCCCCCC``, the paper's DDA
+  (quaternary, two C12 tails, two methyls). ``DDA<n>`` (n = 1..12): the same cation with both
+  tails truncated to n carbons, e.g. ``DDA4`` dibutyldimethylammonium (``DDA12`` is ``DDA``).
+  Before issue 13 ``DDA`` meant dodecylammonium (one tail): that molecule is now ``C12A``.
+* ``C<n>A`` (n = 1..30): the primary n-alkylammonium ``C``*n``[NH3+]``, one tail, e.g. ``C12A``
+  dodecylammonium, ``C6A`` hexylammonium (the old ``DDA6``).
+* ``PEA`` phenethylammonium, ``IPA`` iso-propylammonium, ``NBA`` n-butylammonium, ``OAm``
+  oleylammonium, ``MA`` methylammonium.
+
+Any other ammonium-cation SMILES works; :class:`LigandSpec` records its RDKit canonical SMILES.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from ase import Atoms
@@ -24,7 +54,7 @@ from surfchem.errors import InputError
 
 #: named ligands: name -> (SMILES, description)
 LIGANDS: dict[str, tuple[str, str]] = {
-    "DDA": ("CCCCCCCCCCCC[NH3+]", "dodecylammonium (C12)"),
+    "DDA": ("C[N+](C)(CCCCCCCCCCCC)CCCCCCCCCCCC", "didodecyldimethylammonium (quaternary, two C12 tails)"),
     "PEA": ("[NH3+]CCc1ccccc1", "phenethylammonium"),
     "IPA": ("CC(C)[NH3+]", "iso-propylammonium"),
     "NBA": ("CCCC[NH3+]", "n-butylammonium"),
@@ -32,40 +62,103 @@ LIGANDS: dict[str, tuple[str, str]] = {
     "MA": ("C[NH3+]", "methylammonium"),
 }
 
+#: tails count as pointing outward when all their heavy atoms lie within this angle (deg) of +z
+#: seen from the N: a tail leaving a tetrahedral N whose other two substituents point down starts
+#: at 54.7 deg, plus a few degrees of MMFF distortion
+MAX_TAIL_CONE_DEG = 60.0
+
+#: head class by number of N-H bonds of the ammonium N
+HEAD_CLASSES: dict[int, str] = {3: "primary", 2: "secondary", 1: "tertiary", 0: "quaternary"}
+
 _DDA_TRUNC = re.compile(r"^DDA[-_:]?C?(\d+)$", re.IGNORECASE)
+_ALKYL = re.compile(r"^C(\d+)A$", re.IGNORECASE)
+_NAMES = f"{', '.join(LIGANDS)}, DDA<n>, C<n>A"
+_ACCEPTED = "primary R-[NH3+], secondary R2[NH2+], tertiary R3[NH+] or quaternary R4[N+]"
 
 
 @dataclass(frozen=True)
 class LigandSpec:
-    """A resolved ligand: short ``name`` and canonical cation ``smiles``."""
+    """A resolved ligand: short ``name`` and RDKit canonical cation ``smiles``."""
 
     name: str
     smiles: str
 
 
-def resolve_ligand(ligand: str) -> LigandSpec:
-    """Turn a ligand name (``PEA``, ``DDA``, ``DDA6``...) or a SMILES into a :class:`LigandSpec`.
+def dda_smiles(n: int) -> str:
+    """SMILES of DDA with both tails truncated to ``n`` carbons (n = 12: the paper's DDA)."""
+    return f"C[N+](C)({'C' * n}){'C' * n}"
 
-    Names are case-insensitive. A SMILES must contain exactly one primary ammonium head
-    ``[NH3+]`` bonded to carbon; otherwise :class:`InputError` explains what to write.
+
+def legacy_meaning(name: str) -> str | None:
+    """What a ligand name meant before issue 13, when it named another molecule, else None.
+
+    ``DDA`` was dodecylammonium (now ``C12A``) and ``DDA<n>`` the primary n-alkylammonium (now
+    ``C<n>A``). A result table that records only such a name, without the ``smiles`` column that
+    results carry since then, cannot tell the two molecules apart.
     """
-    if not isinstance(ligand, str) or not ligand.strip():
-        raise InputError(f"ligand must be a name ({', '.join(LIGANDS)}, DDA<n>) or a SMILES, got {ligand!r}")
-    text = ligand.strip()
+    m = _DDA_TRUNC.match(str(name).strip())
+    if str(name).strip().lower() == "dda" or (m and 1 <= int(m.group(1)) <= 12):
+        n = int(m.group(1)) if m else 12
+        return f"the primary C{n} n-alkylammonium {'C' * n}[NH3+] (now C{n}A)"
+    return None
+
+
+def recorded_smiles(name: str, recorded=()) -> str:
+    """The SMILES of a result table's ligand: the first non-empty of ``recorded`` (its ``smiles``
+    column values), else the canonical SMILES its ``name`` resolves to.
+
+    Raises :class:`InputError` for a name whose molecule changed in issue 13
+    (:func:`legacy_meaning`) with nothing recorded: such a table may come from before the change.
+    """
+    for smi in recorded:
+        if isinstance(smi, str) and smi.strip() and smi.strip().lower() != "nan":
+            return smi.strip()
+    old = legacy_meaning(name)
+    if old:
+        raise InputError(
+            f"ligand {name!r} has no recorded SMILES (no 'smiles' column): the table may come from a "
+            f"screen before issue 13, when {name} was {old}; recompute it, or add a smiles column "
+            "with the molecule that was computed")
+    return resolve_ligand(name).smiles
+
+
+def _named(text: str) -> tuple[str, str] | None:
+    """(name, SMILES) of a ligand name, or None if ``text`` is not a name."""
     for name, (smi, _) in LIGANDS.items():
         if text.lower() == name.lower():
-            return LigandSpec(name, smi)
+            return name, smi
     m = _DDA_TRUNC.match(text)
     if m:
         n = int(m.group(1))
         if not 1 <= n <= 12:
-            raise InputError(f"truncated DDA needs 1..12 carbons, got {text!r}")
-        return LigandSpec(f"DDA{n}" if n != 12 else "DDA", "C" * n + "[NH3+]")
-    mol = _mol_from_smiles(text)
-    _head_index(mol, text)
+            raise InputError(f"truncated DDA needs 1..12 carbons per tail, got {text!r} (DDA12 is DDA)")
+        return (f"DDA{n}" if n != 12 else "DDA"), dda_smiles(n)
+    m = _ALKYL.match(text)
+    if m:
+        n = int(m.group(1))
+        if not 1 <= n <= 30:
+            raise InputError(f"n-alkylammonium C<n>A needs 1..30 carbons, got {text!r}")
+        return f"C{n}A", "C" * n + "[NH3+]"
+    return None
+
+
+def resolve_ligand(ligand: str) -> LigandSpec:
+    """Turn a ligand name (``PEA``, ``DDA``, ``DDA4``, ``C12A``...) or a SMILES into a :class:`LigandSpec`.
+
+    Names are case-insensitive. A SMILES must be an ammonium cation: net charge +1 and exactly one
+    ammonium N (see the module docstring); otherwise :class:`InputError` says what to write.
+    ``LigandSpec.smiles`` is the RDKit canonical SMILES.
+    """
     from rdkit import Chem
 
-    return LigandSpec(text, Chem.MolToSmiles(mol))
+    if not isinstance(ligand, str) or not ligand.strip():
+        raise InputError(f"ligand must be a name ({_NAMES}) or a SMILES, got {ligand!r}")
+    text = ligand.strip()
+    named = _named(text)
+    name, smiles = named if named else (text, text)
+    mol = _mol_from_smiles(smiles)
+    _head_index(mol, smiles)
+    return LigandSpec(name, Chem.MolToSmiles(mol))
 
 
 def _mol_from_smiles(smiles: str):
@@ -74,68 +167,228 @@ def _mol_from_smiles(smiles: str):
     RDLogger.DisableLog("rdApp.*")
     mol = Chem.MolFromSmiles(smiles)
     if mol is None:
-        raise InputError(
-            f"ligand {smiles!r} is neither a known name ({', '.join(LIGANDS)}, DDA<n>) "
-            "nor a SMILES RDKit can parse"
-        )
+        raise InputError(f"ligand {smiles!r} is neither a known name ({_NAMES}) nor a SMILES RDKit can parse")
     return mol
 
 
-def _heavy_neighbours(atom) -> list[str]:
-    return [n.GetSymbol() for n in atom.GetNeighbors() if n.GetAtomicNum() > 1]
+def _sp3_n_on_carbon(atom, charge: int, n_bonds: int) -> bool:
+    """N with formal ``charge``, ``n_bonds`` single bonds (H included), not aromatic, and only C
+    (at least one) as heavy neighbours."""
+    from rdkit import Chem
+
+    heavy = [n.GetSymbol() for n in atom.GetNeighbors() if n.GetAtomicNum() > 1]
+    return (
+        atom.GetSymbol() == "N"
+        and atom.GetFormalCharge() == charge
+        and not atom.GetIsAromatic()
+        and all(b.GetBondType() == Chem.BondType.SINGLE for b in atom.GetBonds())
+        and atom.GetTotalDegree() == n_bonds
+        and len(heavy) >= 1
+        and set(heavy) == {"C"}
+    )
+
+
+def _is_amine(atom) -> bool:
+    """A neutral sp3 amine N (not an amide: no C=O/C=S on a neighbouring carbon)."""
+    from rdkit import Chem
+
+    if not _sp3_n_on_carbon(atom, 0, 3):
+        return False
+    for c in atom.GetNeighbors():
+        for b in c.GetBonds():
+            if b.GetBondType() == Chem.BondType.DOUBLE and b.GetOtherAtom(c).GetSymbol() in ("O", "S"):
+                return False
+    return True
+
+
+def _cation_suggestions(mol, idx: int) -> list[str]:
+    """Canonical SMILES of the protonated amine ``idx`` and, for a tertiary amine, of its
+    N-methyl quaternised cation."""
+    from rdkit import Chem
+
+    atom = mol.GetAtomWithIdx(idx)
+    fixed = Chem.RWMol(mol)
+    n = fixed.GetAtomWithIdx(idx)
+    n.SetFormalCharge(1)
+    n.SetNumExplicitHs(atom.GetTotalNumHs(includeNeighbors=True) + 1)
+    n.SetNoImplicit(True)
+    out = [Chem.MolToSmiles(fixed)]
+    if atom.GetTotalNumHs(includeNeighbors=True) == 0:
+        quat = Chem.RWMol(mol)
+        q = quat.GetAtomWithIdx(idx)
+        q.SetFormalCharge(1)
+        methyl = quat.AddAtom(Chem.Atom(6))
+        quat.AddBond(idx, methyl, Chem.BondType.SINGLE)
+        out.append(Chem.MolToSmiles(quat))
+    return out
 
 
 def _head_index(mol, smiles: str) -> int:
-    """Index of the single primary-ammonium N (+1, three H, one carbon neighbour)."""
-    heads = [
-        a.GetIdx()
-        for a in mol.GetAtoms()
-        if a.GetSymbol() == "N"
-        and a.GetFormalCharge() == 1
-        and a.GetTotalNumHs(includeNeighbors=True) == 3
-        and _heavy_neighbours(a) == ["C"]
-    ]
+    """Index of the single ammonium N of ``mol``; :class:`InputError` naming ``smiles`` otherwise."""
+    heads = [a.GetIdx() for a in mol.GetAtoms() if _sp3_n_on_carbon(a, 1, 4)]
+    if len(heads) > 1:
+        raise InputError(
+            f"ligand {smiles!r} has {len(heads)} ammonium heads; a ligand needs exactly one ammonium N "
+            f"({_ACCEPTED})"
+        )
     if len(heads) == 1:
         charge = sum(a.GetFormalCharge() for a in mol.GetAtoms())
         if charge != 1:
-            raise InputError(f"ligand {smiles!r} has net charge {charge:+d}; a ligand cation needs +1")
+            raise InputError(
+                f"ligand {smiles!r} has net charge {charge:+d}; a ligand cation needs +1 (the ammonium N+ "
+                "and no other charged groups or counter-ions)"
+            )
         return heads[0]
-    if len(heads) > 1:
-        raise InputError(f"ligand {smiles!r} has {len(heads)} ammonium heads; give exactly one [NH3+]")
-    amines = [
-        a for a in mol.GetAtoms()
-        if a.GetSymbol() == "N" and a.GetFormalCharge() == 0 and a.GetTotalNumHs(includeNeighbors=True) == 2
-        and _heavy_neighbours(a) == ["C"]
-    ]
-    hint = ""
+    amines = [a.GetIdx() for a in mol.GetAtoms() if _is_amine(a)]
+    what = ("no ammonium N+ on carbon to replace a surface Cs+ (no primary ammonium R-[NH3+], nor "
+            "secondary R2[NH2+], tertiary R3[NH+] or quaternary R4[N+])")
     if len(amines) == 1:
-        from rdkit import Chem
+        sugg = _cation_suggestions(mol, amines[0])
+        quat = f" or the quaternised cation {sugg[1]!r}" if len(sugg) > 1 else ""
+        raise InputError(
+            f"ligand {smiles!r} is a neutral amine with {what}; did you mean the protonated cation "
+            f"{sugg[0]!r}{quat}?"
+        )
+    if amines:
+        raise InputError(f"ligand {smiles!r} has {len(amines)} neutral amine N and {what}; protonate exactly one")
+    raise InputError(f"ligand {smiles!r} has {what}")
 
-        fixed = Chem.RWMol(mol)
-        atom = fixed.GetAtomWithIdx(amines[0].GetIdx())
-        atom.SetFormalCharge(1)
-        atom.SetNumExplicitHs(3)
-        atom.SetNoImplicit(True)
-        hint = f"; did you mean the protonated cation {Chem.MolToSmiles(fixed)!r}?"
-    raise InputError(
-        f"ligand {smiles!r} has no primary ammonium head R-[NH3+] (the head that replaces a "
-        f"surface Cs+){hint}"
-    )
+
+def head_class(name_or_smiles: str) -> str:
+    """``"primary"``, ``"secondary"``, ``"tertiary"`` or ``"quaternary"`` (number of N-H: 3..0)."""
+    spec = resolve_ligand(name_or_smiles)
+    mol = _mol_from_smiles(spec.smiles)
+    return HEAD_CLASSES[mol.GetAtomWithIdx(_head_index(mol, spec.smiles)).GetTotalNumHs(includeNeighbors=True)]
+
+
+def bond_graph(atoms: Atoms, scale: float = 1.2) -> list[set[int]]:
+    """Covalent neighbours of each atom: i-j bonded when closer than ``scale`` x (r_i + r_j)
+    (ASE covalent radii, Å). Meant for one molecule (no periodic images)."""
+    from ase.data import covalent_radii
+
+    pos = atoms.positions
+    r = covalent_radii[atoms.numbers]
+    d = np.linalg.norm(pos[:, None] - pos[None], axis=2)
+    bonded = (d < scale * (r[:, None] + r[None])) & ~np.eye(len(atoms), dtype=bool)
+    return [set(np.flatnonzero(row).tolist()) for row in bonded]
+
+
+def _head_of(atoms: Atoms, head: int | None) -> int:
+    if head is not None:
+        return int(head)
+    if "head_index" in atoms.info:
+        return int(atoms.info["head_index"])
+    ns = [i for i, s in enumerate(atoms.symbols) if s == "N"]
+    if len(ns) != 1:
+        raise InputError(f"cannot tell the ammonium N among {len(ns)} N atoms; pass head= (atom index)")
+    return ns[0]
+
+
+def tails(atoms: Atoms, head: int | None = None) -> list[np.ndarray]:
+    """The tails of one ligand molecule: atom indices (heavy atoms and their H) of each heavy-atom
+    branch off the ammonium N with at least two carbons, ordered by smallest index.
+
+    ``head``: index of the N (default ``info['head_index']``, else the only N). A ring through the
+    N counts as one branch. Works on a ligand cut out of a decorated slab, e.g.
+    ``slab[slab.arrays['ligand_index'] == k]``.
+    """
+    head = _head_of(atoms, head)
+    graph = bond_graph(atoms)
+    heavy = atoms.numbers > 1
+    seen: set[int] = {head}
+    out = []
+    for start in sorted(j for j in graph[head] if heavy[j]):
+        if start in seen:
+            continue
+        branch, todo = {start}, [start]
+        while todo:
+            k = todo.pop()
+            for j in graph[k]:
+                if heavy[j] and j not in seen and j not in branch:
+                    branch.add(j)
+                    todo.append(j)
+        seen |= branch
+        if sum(atoms.symbols[j] == "C" for j in branch) >= 2:
+            with_h = branch | {h for k in branch for h in graph[k] if not heavy[h]}
+            out.append(np.array(sorted(with_h)))
+    return out
+
+
+def acidic_hydrogens(atoms: Atoms) -> np.ndarray:
+    """Boolean mask over ``atoms``: H covalently bonded to an ammonium N (N-H of R-NH3+, R2NH2+,
+    R3NH+); methyl/methylene H are not acidic.
+
+    An N counts when it belongs to a ligand (per-atom array ``ligand_index`` >= 0) or, without
+    that array, any N. Bonded: H-N closer than 1.2 x (r_N + r_H) = 1.22 Å. Evaluate it on the
+    *start* structure of a relaxation (a transferred proton is no longer N-bound at the end).
+    """
+    from ase.data import covalent_radii
+    from ase.neighborlist import neighbor_list
+
+    sym = np.array(atoms.get_chemical_symbols())
+    lig = atoms.arrays.get("ligand_index", np.zeros(len(atoms), dtype=int))
+    cutoff = 1.2 * (covalent_radii[7] + covalent_radii[1])
+    i, j = neighbor_list("ij", atoms, cutoff)
+    n_h = (sym[i] == "H") & (sym[j] == "N") & (lig[j] >= 0)
+    mask = np.zeros(len(atoms), dtype=bool)
+    mask[i[n_h]] = True
+    return mask
+
+
+def tail_cone(positions: np.ndarray, tail_heavy: list[np.ndarray]) -> float:
+    """Largest angle (deg) between +z and the vector from the N (at the origin of ``positions``,
+    Å) to any tail heavy atom: the half-angle of the cone holding all tails; 0 without tails."""
+    angles = [np.degrees(np.arccos(np.clip(positions[t, 2] / np.linalg.norm(positions[t], axis=1), -1, 1))).max()
+              for t in tail_heavy]
+    return float(max(angles)) if angles else 0.0
+
+
+def tail_splay(positions: np.ndarray, tail_heavy: list[np.ndarray]) -> float:
+    """Smallest distance (Å) between the centroids of two tails (heavy atoms); inf below 2 tails."""
+    cents = [positions[t].mean(axis=0) for t in tail_heavy]
+    d = [np.linalg.norm(a - b) for k, a in enumerate(cents) for b in cents[k + 1:]]
+    return float(min(d)) if d else float("inf")
+
+
+def tail_contact(atoms: Atoms, head: int | None = None) -> float:
+    """Smallest distance (Å) between atoms (H included) of two different tails of one ligand
+    molecule (see :func:`tails`); inf below two tails."""
+    ts = tails(atoms, head)
+    pos = atoms.positions
+    d = [np.linalg.norm(pos[a][:, None] - pos[b][None], axis=2).min()
+         for k, a in enumerate(ts) for b in ts[k + 1:]]
+    return float(min(d)) if d else float("inf")
 
 
 def ligand(
     name_or_smiles: str,
     n_conformers: int = 30,
     seed: int = 42,
-    which: str | int = "extended",
+    which: str | int = "best",
 ) -> Atoms:
-    """3D ligand cation with N at the origin and its tail along +z.
+    """3D ligand cation with N at the origin and its tail(s) along +z.
 
-    ``which``: ``"extended"`` (most extended conformer, default), ``"lowest"`` (lowest MMFF94
-    energy) or an int index into the embedded conformers. Metadata in ``atoms.info``:
-    ``ligand`` (name), ``smiles``, ``head_index`` (the N), ``charge`` (+1).
+    ``which``: ``"best"`` (default: ``"extended"`` for at most one tail, ``"splayed"`` for two or
+    more, see the module docstring), ``"extended"`` (most extended conformer), ``"splayed"``,
+    ``"lowest"`` (lowest MMFF94 energy) or an int index into the embedded conformers. Metadata
+    in ``atoms.info``: ``ligand`` (name), ``smiles`` (canonical), ``head_index`` (the N),
+    ``head`` (primary..quaternary), ``n_tails``, ``charge`` (+1), ``mmff_energy_kcal_mol``,
+    ``extension_A``, ``tail_splay_A`` (inf below two tails) and ``tail_cone_deg``.
     """
     return conformer_ensemble(name_or_smiles, n_conformers=n_conformers, seed=seed, which=which)[0]
+
+
+def _conformer_key(which: str, n_tails: int):
+    """Sort key (larger = preferred) of the conformer choice ``which``."""
+    if which == "best":
+        which = "splayed" if n_tails >= 2 else "extended"
+    keys = {
+        "extended": lambda a: a.info["extension_A"],
+        "splayed": lambda a: ((True, a.info["tail_splay_A"]) if a.info["tail_cone_deg"] <= MAX_TAIL_CONE_DEG
+                              else (False, -a.info["tail_cone_deg"])),
+        "lowest": lambda a: -a.info["mmff_energy_kcal_mol"],
+    }
+    return keys.get(which)
 
 
 def conformer_ensemble(
@@ -144,20 +397,43 @@ def conformer_ensemble(
     seed: int = 42,
     which: str | int | None = None,
 ) -> list[Atoms]:
-    """All embedded, MMFF94-optimised conformers, oriented; ``info['mmff_energy_kcal_mol']``.
+    """All embedded, MMFF94-optimised conformers, oriented (see :func:`ligand` for ``info``).
 
-    Sorted by extension (N to farthest heavy atom, descending); with ``which`` only that one.
+    Sorted best first by the ``"best"`` choice (extension, or outward tails then splay for two or
+    more tails); with ``which`` only that one. The embedding is deterministic for a ``seed`` and
+    cached per process (a two-tailed C12 ligand takes ~10 s); the returned ``Atoms`` are copies.
     """
-    from rdkit import Chem
-
     spec = resolve_ligand(name_or_smiles)
     if n_conformers < 1:
         raise InputError(f"n_conformers must be >= 1, got {n_conformers!r}")
+    out = [a.copy() for a in _embedded(spec, int(n_conformers), int(seed))]
+    n_tails = out[0].info["n_tails"]
+    if isinstance(which, int) and not isinstance(which, bool):
+        if 0 <= which < len(out):
+            return [out[which]]
+    elif which is None or _conformer_key(which, n_tails) is not None:
+        key = _conformer_key(which or "best", n_tails)
+        return sorted(out, key=key, reverse=True) if which is None else [max(out, key=key)]
+    raise InputError(
+        f"which must be 'best', 'extended', 'splayed', 'lowest' or 0..{len(out) - 1}, got {which!r}"
+    )
+
+
+@lru_cache(maxsize=32)
+def _embedded(spec: LigandSpec, n_conformers: int, seed: int) -> tuple[Atoms, ...]:
+    """The oriented conformers of ``spec`` in embedding order (cached; callers copy them)."""
+    from rdkit import Chem
+
     mol = Chem.AddHs(_mol_from_smiles(spec.smiles))
     head = _head_index(mol, spec.smiles)
     cids, results = embed_conformers(mol, n_conformers, seed, spec.smiles, max_iters=2000)
     symbols = [a.GetSymbol() for a in mol.GetAtoms()]
     heavy = np.array([i for i, s in enumerate(symbols) if s != "H" and i != head])
+    n_nh = mol.GetAtomWithIdx(head).GetTotalNumHs(includeNeighbors=True)
+    first = Atoms(symbols, positions=mol.GetConformer(cids[0]).GetPositions())
+    tail_heavy = [t[first.numbers[t] > 1] for t in tails(first, head)]  # same bond graph for all
+    if len(tail_heavy) >= 2:
+        results = straighten_tails(mol, head, tail_heavy)
     out = []
     for cid, (_, e) in zip(cids, results, strict=True):
         pos = mol.GetConformer(cid).GetPositions()
@@ -169,20 +445,39 @@ def conformer_ensemble(
             ligand=spec.name,
             smiles=spec.smiles,
             head_index=int(head),
+            head=HEAD_CLASSES[n_nh],
+            n_tails=len(tail_heavy),
             charge=1,
             mmff_energy_kcal_mol=float(e),
             extension_A=float(np.linalg.norm(pos[heavy], axis=1).max()) if len(heavy) else 0.0,
+            tail_splay_A=tail_splay(pos, tail_heavy),
+            tail_cone_deg=tail_cone(pos, tail_heavy),
         )
         out.append(atoms)
-    if which is None:
-        return sorted(out, key=lambda a: -a.info["extension_A"])
-    if which == "extended":
-        return [max(out, key=lambda a: a.info["extension_A"])]
-    if which == "lowest":
-        return [min(out, key=lambda a: a.info["mmff_energy_kcal_mol"])]
-    if isinstance(which, int) and 0 <= which < len(out):
-        return [out[which]]
-    raise InputError(f"which must be 'extended', 'lowest' or 0..{len(out) - 1}, got {which!r}")
+    return tuple(out)
+
+
+def straighten_tails(mol, head: int, tail_heavy: list[np.ndarray], max_iters: int = 2000):
+    """Set every backbone torsion of each tail to trans (180 deg), from N-Ca-Cb-Cg outward, in
+    every conformer of ``mol`` (with explicit H), then MMFF94-optimise again; returns the new
+    [(not_converged, energy_kcal_mol), ...].
+
+    The backbone is the shortest bond path from the N to the tail atom farthest from it; torsions
+    about ring bonds are left alone. The conformers keep their embedded head torsions (C-N-Ca-Cb),
+    which is where they differ. Used for heads with two or more tails: ETKDG embeds long tails
+    kinked, folded back onto the surface, so no conformer would splay them outward.
+    """
+    from rdkit import Chem
+    from rdkit.Chem import AllChem, rdMolTransforms
+
+    topo = Chem.GetDistanceMatrix(mol)
+    paths = [list(Chem.GetShortestPath(mol, head, int(t[np.argmax(topo[head, t])]))) for t in tail_heavy]
+    for conf in mol.GetConformers():
+        for chain in paths:  # each starts at the N
+            for k in range(len(chain) - 3):
+                if not mol.GetBondBetweenAtoms(chain[k + 1], chain[k + 2]).IsInRing():
+                    rdMolTransforms.SetDihedralDeg(conf, *chain[k:k + 4], 180.0)
+    return AllChem.MMFFOptimizeMoleculeConfs(mol, maxIters=int(max_iters))
 
 
 def embed_conformers(mol, n_conformers: int, seed: int, label: str, max_iters: int = 2000):

@@ -36,6 +36,7 @@ from surfchem.build.bulk import HALIDE_SALT, get_material
 from surfchem.build.decorate import decorate, decorate_relaxed, undecorate
 from surfchem.build.ligands import resolve_ligand
 from surfchem.build.slab import slab as build_slab
+from surfchem.build.sterics import STERIC_COLUMNS, steric_descriptors
 from surfchem.calculators import preset_parameters
 from surfchem.campaign.hashing import task_hash
 from surfchem.campaign.spec import SEARCH_PLAN_KEYS, CampaignSpec, StageSpec
@@ -345,6 +346,8 @@ class _Planner:
             settings = {**settings, "search": search}
             # the hash holds what changes this task's result: not the sweep plan around it
             hashed = {**settings, "search": {k: v for k, v in search.items() if k not in SEARCH_PLAN_KEYS}}
+        if record.get("smiles"):  # the ligand's canonical SMILES: a renamed ligand (the old DDA6 =
+            hashed = {**hashed, "smiles": record["smiles"]}  # hexylammonium) never hits new results
         h = task_hash(atoms, self.calc_params, {**hashed, "material": material, "kind": mode,
                                                 "extra": [task_hash(a, {}, {}) for _, a in extra_starts or []]})
         task = {
@@ -430,7 +433,8 @@ class _Planner:
         """Keep the row; a valid minimum (trust.diagnostics.invalid_reasons) may become the best
         structure of (lig, k), i.e. the parent of later starts; an invalid one never does."""
         reasons = invalid_reasons(rec)
-        rec = {**rec, "valid": not reasons, "invalid_reason": ", ".join(reasons)}
+        rec = {**rec, **steric_descriptors(atoms if atoms is not None else Atoms()),
+               "valid": not reasons, "invalid_reason": ", ".join(reasons)}
         self.rows.append(rec)
         e = rec["energy_eV"]
         key = (lig, k)
@@ -636,6 +640,7 @@ class _Planner:
         df = df[df["ligand"].isin(["", *ligs])]
         table = coverage_table(df, refs)
         table = table[table["n"].isin(self.n_values)].reset_index(drop=True)
+        table["smiles"] = table["ligand"].map({sp.name: sp.smiles for sp in self.specs})  # bare rows too
         table["stage"] = self.s
         from surfchem.trust.diagnostics import add_diagnostics
 
@@ -754,12 +759,12 @@ def _structures_by_hash(store: ResultStore, rows: list[dict]) -> dict[str, Atoms
 
 
 TABLE_COLUMNS = [
-    "stage", "ligand", "n", "arrangement", "sites", "multiplicity", "build", "energy_eV",
+    "stage", "ligand", "smiles", "n", "arrangement", "sites", "multiplicity", "build", "energy_eV",
     "G_corr_eV", "G_eV", "gamma_J_m2", "gamma_meV_A2", "dG_eV", "is_min", "converged",
     "n_starts", "n_distinct", "energy_spread_eV", "gap_eV", "gamma_err_J_m2", "dG_err_eV",
     "face_eq_violation_eV", "grow_direct_diff_eV", "flags",
     "flag_bonds", "flag_clash", "flag_head_off_site", "flag_pb_coordination", "flag_vacuum", "flag_face_eq",
-    "flag_grow_vs_direct", "flag_single_start", "valid", "invalid_reason", "n_rejected", "rejected",
+    "flag_grow_vs_direct", "flag_single_start", *STERIC_COLUMNS, "valid", "invalid_reason", "n_rejected", "rejected",
     "fmax_eV_A", "n_steps", "n_rounds", "wall_s", "calculator", "mode", "formula", "n_atoms", "area_A2",
     "task_hash", "status", "error",
 ]

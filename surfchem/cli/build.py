@@ -11,7 +11,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build", help="build a (ligand-capped) slab and write it to a file",
                        description="Build a symmetric AX-terminated (100) slab with N ligands.")
     p.add_argument("--material", default="CsPbBr3", help="CsPbBr3 (default) or CsPbI3")
-    p.add_argument("--ligand", default=None, help="ligand name (PEA, DDA, DDA6, IPA, NBA, OAm, MA) or SMILES")
+    p.add_argument("--ligand", default=None, help="ligand name (DDA, DDA<n>, C<n>A, PEA, IPA, NBA, OAm, MA) or ammonium SMILES")
     p.add_argument("--n", type=int, default=0, help="number of ligands (0..8 on the 2x2 slab)")
     p.add_argument("--arrangement", type=int, default=0,
                    help="index of the symmetry-distinct arrangement (see `surfchem arrangements`)")
@@ -19,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--layers", type=int, default=5, help="atomic layers, odd (5 = Cs12Pb8Br28 at 2x2)")
     p.add_argument("--vacuum", type=float, default=15.0, help="vacuum between ligand tips, Å")
     p.add_argument("--a", type=float, default=None, help="lattice constant, Å (default experimental)")
-    p.add_argument("--depth", type=float, default=0.0, help="depth of the N below the Cs site, Å")
+    p.add_argument("--depth", type=float, default=None,
+                   help="depth of the N below the Cs site, Å (default: 0 with N-H, scanned without)")
     p.add_argument("-o", "--output", default=None, help="output file (any ASE format, e.g. slab.extxyz)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(func=run_build)
@@ -71,6 +72,8 @@ def run_build(args: argparse.Namespace) -> int:
         "n_ligands": int(atoms.info.get("n_ligands", 0)),
         "occupied_sites": list(atoms.info.get("occupied_sites", [])),
         "ligand": atoms.info.get("ligand"),
+        "smiles": atoms.info.get("smiles"),
+        "depth_A": atoms.info.get("depth_A"),
         "cell_A": [round(float(x), 4) for x in atoms.cell.lengths()],
         "output": args.output,
     }

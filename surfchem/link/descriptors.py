@@ -24,8 +24,16 @@ One row per computed ligand. Columns (units in the names; NaN when the screen la
     ``TS_conf_eV`` column (per slab, divided by N and averaged over the lowest rows, N > 0).
 ``heavy_atoms``, ``tail_heavy_atoms``, ``rotors``
     size of the cation and of its tail (heavy atoms other than the ammonium N), sp3-sp3 rotors.
-    Like every descriptor here they describe the *computed* molecule (``DDA6``, not the measured
-    C12 DDA it stands for).
+    Like every descriptor here they describe the *computed* molecule (``DDA4``, the truncated
+    dibutyldimethylammonium, not the measured didodecyldimethylammonium DDA it stands for).
+``chains_N8_nm2``, ``tail_hh_min_N8_A``, ``tail_cc_min_N8_A``, ``tail_tilt_N8_deg``, ``overpacked_N8``
+    steric descriptors (:func:`surfchem.build.sterics.steric_descriptors`) of the lowest
+    structure at full coverage: tail chains per nm^2 on the denser face, the shortest tail-tail
+    H...H and C...C contacts between different ligands (Å), the mean tail tilt from the surface
+    normal (deg), and whether a face is denser than close-packed all-trans chains (5.5 nm^-2,
+    crystalline polyethylene). Present when ``results.csv`` has the steric columns.
+``n_first_overpacked``
+    smallest computed N whose lowest structure has a face denser than close packing (NaN: none).
 ``stacking_energy_eV``
     passed through when the screen provides such a column (not computed here).
 ``gamma_err_J_m2`` etc.
@@ -58,6 +66,10 @@ DESCRIPTORS: dict[str, str] = {
     "TS_conf_rotor_eV": "T S_conf per ligand, rotor counting (eV)",
     "tail_heavy_atoms": "tail heavy atoms",
     "rotors": "sp3-sp3 rotors",
+    "chains_N8_nm2": "tail chains per nm² on the denser face at N=8",
+    "tail_hh_min_N8_A": "shortest tail-tail H...H at N=8 (Å)",
+    "tail_cc_min_N8_A": "shortest tail-tail C...C at N=8 (Å)",
+    "tail_tilt_N8_deg": "mean tail tilt from the normal at N=8 (deg)",
     "stacking_energy_eV": "stacking energy (eV)",
 }
 
@@ -231,6 +243,7 @@ def descriptors_from_tables(table: pd.DataFrame, summary: pd.DataFrame | None = 
         if "TS_conf_eV" in g.columns:
             ts = (g["TS_conf_eV"].astype(float) / pd.Series(g.index, index=g.index)).where(g.index > 0).dropna()
             rec["TS_conf_eV"] = float(ts.mean()) if len(ts) else math.nan
+        rec.update(_steric_at(g, n_full))
         if "stacking_energy_eV" in g.columns:
             rec["stacking_energy_eV"] = float(g["stacking_energy_eV"].astype(float).dropna().mean())
         for c in g.columns:
@@ -254,6 +267,27 @@ def descriptors_from_tables(table: pd.DataFrame, summary: pd.DataFrame | None = 
     return out
 
 
+def _steric_at(rows: pd.DataFrame, n_full: int) -> dict[str, float]:
+    """Steric descriptors of one ligand's lowest rows (indexed by N; columns of
+    :data:`surfchem.build.sterics.STERIC_COLUMNS`) at ``n_full``, and the first overpacked N;
+    empty when the table has no steric columns (results written before they existed)."""
+    if "chains_top_nm2" not in rows.columns:
+        return {}
+
+    def at(col: str) -> float:
+        return float(rows[col].astype(float).get(n_full, math.nan)) if col in rows.columns else math.nan
+
+    flags = rows["flag_overpacked"].astype(str).str.lower().isin(["true", "1"]) if "flag_overpacked" in rows \
+        else pd.Series(False, index=rows.index)
+    first = [int(n) for n in rows.index[flags.to_numpy()] if n > 0]
+    faces = [v for v in (at("chains_top_nm2"), at("chains_bottom_nm2")) if not math.isnan(v)]
+    return {"chains_N8_nm2": max(faces, default=math.nan),
+            "tail_hh_min_N8_A": at("tail_hh_min_A"), "tail_cc_min_N8_A": at("tail_cc_min_A"),
+            "tail_tilt_N8_deg": at("tail_tilt_deg"),
+            "overpacked_N8": bool(flags.get(n_full, False)) if n_full in rows.index else math.nan,
+            "n_first_overpacked": min(first) if first else math.nan}
+
+
 def _bare_formula(table: pd.DataFrame) -> str:
     if "formula" not in table.columns:
         return ""
@@ -262,14 +296,15 @@ def _bare_formula(table: pd.DataFrame) -> str:
 
 
 def _smiles_of(ligand: str, table: pd.DataFrame) -> str:
-    if "smiles" in table.columns:
-        s = table.loc[table["ligand"] == ligand, "smiles"].dropna()
-        s = [x for x in s.astype(str) if x and x != "nan"]
-        if s:
-            return s[0]
-    from surfchem.build.ligands import resolve_ligand
+    """The ligand's recorded SMILES (``smiles`` column), else the SMILES its name resolves to
+    ('' when it resolves to none); an old ``DDA``/``DDA<n>`` name without a recorded SMILES
+    raises (:func:`surfchem.build.ligands.recorded_smiles`)."""
+    from surfchem.build.ligands import legacy_meaning, recorded_smiles
 
+    recorded = table.loc[table["ligand"] == ligand, "smiles"].tolist() if "smiles" in table.columns else []
     try:
-        return resolve_ligand(ligand).smiles
+        return recorded_smiles(ligand, recorded)
     except InputError:
+        if legacy_meaning(ligand):
+            raise
         return ""

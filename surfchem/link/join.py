@@ -3,8 +3,13 @@
 Matching rule, in order:
 
 1. **Aliases** map a computed ligand to the measured ligand it stands for. Built in
-   (:data:`DEFAULT_ALIASES`): a truncated dodecylammonium ``DDA<n>`` (``DDA6`` = hexylammonium, the
-   paper's "truncated DDA") stands for the measured full ``DDA``. User aliases
+   (:data:`DEFAULT_ALIASES`): a truncated DDA, ``DDA<n>`` (didodecyldimethylammonium with both
+   tails cut to n carbons, e.g. ``DDA4`` = dibutyldimethylammonium ``CCCC[N+](C)(C)CCCC``; the
+   paper's "truncated DDA"), stands for the measured full ``DDA`` (science brief, section 1). It
+   applies to a computed ligand named ``DDA<n>`` or whose SMILES is that cation; a ``DDA<n>`` whose
+   recorded SMILES is another molecule (results written before issue 13, when ``DDA6`` meant
+   hexylammonium) is refused. The primary n-alkylammoniums ``C<n>A`` (``C6A`` hexylammonium) are
+   not a truncated DDA and get no alias. User aliases
    (``{"computed": "measured"}``, CLI ``--alias DDA6=DDA``) are added to/override these. Every
    alias used is reported in the output (``alias_note``), because the computed molecule is then
    *not* the measured one.
@@ -91,15 +96,44 @@ def parse_aliases(items: list[str] | dict[str, str] | None) -> dict[str, str]:
     return out
 
 
-def resolve_alias(computed: str, aliases: dict[str, str], builtin: bool = True) -> tuple[str, str]:
-    """(measured name, note) for a computed ligand; note is '' when no alias applies."""
+def dda_truncation(computed: str, smiles: str = "") -> int | None:
+    """Tail length n (1..11) when the computed ligand is a truncated DDA, else None.
+
+    It is one when named ``DDA<n>`` or when its SMILES is the cation of
+    :func:`surfchem.build.ligands.dda_smiles` (n). A ``DDA<n>`` name with a recorded SMILES of
+    another molecule raises :class:`InputError` (e.g. an old ``DDA6`` = hexylammonium row).
+    """
+    from surfchem.build.ligands import dda_smiles
+
+    got = _canon(smiles) if smiles else None
+    m = _DDA_TRUNC.match(str(computed))
+    if m:
+        n = int(m.group(1))
+        if n == 12:
+            return None
+        want = _canon(dda_smiles(n))
+        if got is not None and got != want:
+            raise InputError(
+                f"computed {computed!r} has SMILES {got!r}, not the truncated DDA {want!r} (both tails "
+                f"C{n}); before issue 13 DDA<n> named the primary n-alkylammonium, now C{n}A: recompute "
+                f"it, or rename it C{n}A (no alias to DDA then)")
+        return n
+    if got is None:
+        return None
+    return next((n for n in range(1, 12) if got == _canon(dda_smiles(n))), None)
+
+
+def resolve_alias(computed: str, aliases: dict[str, str], builtin: bool = True,
+                  smiles: str = "") -> tuple[str, str]:
+    """(measured name, note) for a computed ligand (with its recorded ``smiles``, if any); note is
+    '' when no alias applies. See the module docs for the built-in truncated-DDA rule."""
     if computed in aliases:
         target = aliases[computed]
         return target, f"computed {computed} stands for measured {target} (user alias)"
-    m = _DDA_TRUNC.match(computed)
-    if builtin and m and int(m.group(1)) != 12:
-        return "DDA", (f"computed {computed} (DDA truncated to C{int(m.group(1))}) stands for measured "
-                       "DDA (C12), as in the paper's truncated-DDA model")
+    n = dda_truncation(computed, smiles) if builtin else None
+    if n is not None:
+        return "DDA", (f"computed {computed} (DDA with both tails truncated to C{n}) stands for measured "
+                       "DDA (didodecyldimethylammonium, two C12 tails), as in the paper's truncated-DDA model")
     return computed, ""
 
 
@@ -147,9 +181,10 @@ def join(descriptors: pd.DataFrame, measured: pd.DataFrame, aliases: dict[str, s
     mcols = [c for c in measured.columns if c not in ("ligand", "material", "smiles", "_key")]
     for _, d in descriptors.iterrows():
         comp = d["ligand"]
-        target, note = resolve_alias(comp, aliases, builtin_aliases)
+        smi = d.get("smiles", "")
+        target, note = resolve_alias(comp, aliases, builtin_aliases, smi if isinstance(smi, str) else "")
         if target == comp:
-            k = _key(comp, d.get("smiles", "") or "")
+            k = _key(comp, smi if isinstance(smi, str) else "")
         else:
             k = _key(target)
         # a computed ligand named like a measured one but with another structure: refuse

@@ -34,7 +34,9 @@ COLUMNS = [
     "primary", "source", "figure", "section", "source_line", "quote", "note",
 ]
 
-_DDA = "CCCCCCCCCCCC[NH3+]"
+#: the paper's DDA: didodecyldimethylammonium, the cation of DDABr (quaternary, two C12 tails;
+#: science brief, section 1). Before issue 13 this row carried dodecylammonium, which was wrong.
+_DDA = "C[N+](C)(CCCCCCCCCCCC)CCCCCCCCCCCC"
 _PEA = "[NH3+]CCc1ccccc1"
 _IPA = "CC(C)[NH3+]"
 _S1 = "Blinking behaviors of single CsPbBr3/I3 quantum dots"

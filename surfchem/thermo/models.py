@@ -338,14 +338,12 @@ def _fingerprint(atoms: Atoms) -> str:
 
 
 def _smiles_map(df: pd.DataFrame) -> dict[str, str]:
-    from surfchem.build.ligands import resolve_ligand
+    """Ligand name -> recorded SMILES (else resolved from the name; an old ``DDA<n>`` row without
+    a recorded SMILES raises, :func:`surfchem.build.ligands.recorded_smiles`)."""
+    from surfchem.build.ligands import recorded_smiles
 
-    out = {}
-    for lig, grp in df[df["n"] > 0].groupby("ligand"):
-        smi = grp["smiles"].dropna() if "smiles" in grp else pd.Series([], dtype=object)
-        smi = smi[smi.astype(str).str.len() > 0]
-        out[str(lig)] = str(smi.iloc[0]) if len(smi) else resolve_ligand(str(lig)).smiles
-    return out
+    return {str(lig): recorded_smiles(str(lig), grp["smiles"].tolist() if "smiles" in grp else [])
+            for lig, grp in df[df["n"] > 0].groupby("ligand")}
 
 
 def thermo_table(records: pd.DataFrame, refs: References, settings: ThermoSettings | None = None,

@@ -3,7 +3,9 @@
 Flags (each a boolean column ``flag_<name>``, and together the ``flags`` string):
 
 * ``bonds``: a ligand's covalent bond graph changed during relaxation (broken C-C/C-N/C-H/N-H,
-  or an H closer than 1.9 Å to a halide: proton transfer to the surface);
+  or an N-bound H of the start closer than 1.9 Å to a halide at the end: proton transfer to the
+  surface; only the acidic N-H protons count, :func:`surfchem.build.ligands.acidic_hydrogens`,
+  so a methyl H of a quaternary head resting on a surface Br is no transfer);
 * ``head_off_site``: an ammonium N moved more than 1.5 Å (in plane) from its Cs site;
 * ``pb_coordination``: a Pb lost its octahedron (not exactly 6 halides within 1.3 a0/2);
 * ``vacuum``: the vacuum between the outermost atoms (ligand tips) of neighbouring images is
@@ -53,6 +55,10 @@ STRUCTURE_FLAGS = ("bonds", "clash", "head_off_site", "pb_coordination", "vacuum
 #: contacts of >= 1.5 times the covalent sum (H...Br, H...H), so only overlaps are caught
 CLASH_SCALE = 0.8
 CLASH_FLOOR_A = 1.0
+#: an N-H proton closer than this (Å) to a halide has transferred (H-Br in HBr 1.41 Å; an
+#: N-H...Br hydrogen bond keeps H...Br >= 2.2 Å)
+PROTON_TRANSFER_A = 1.9
+HALIDES = ("Br", "I", "Cl")
 
 
 def close_contacts(atoms: Atoms, scale: float = CLASH_SCALE, floor_A: float = CLASH_FLOOR_A
@@ -114,6 +120,28 @@ def _ligand_bonds(atoms: Atoms) -> set[tuple[int, int]]:
     return {(int(idx[a]), int(idx[b])) for a, b in zip(i[ok], j[ok], strict=True)}
 
 
+def proton_transferred(start: Atoms, final: Atoms, cutoff_A: float = PROTON_TRANSFER_A) -> bool:
+    """True when an N-bound H of ``start`` (an acidic ammonium proton) sits within ``cutoff_A`` Å
+    of a halide (Br, I, Cl) in ``final``: the proton moved to the surface (HX formed).
+
+    ``start`` and ``final`` must share the atom order (a relaxation's first and last frame).
+    C-H hydrogens (methyls of a quaternary head) never count: they are not acidic.
+    """
+    from ase.neighborlist import neighbor_list
+
+    from surfchem.build.ligands import acidic_hydrogens
+
+    if len(start) != len(final):
+        raise ValueError(f"start ({len(start)} atoms) and final ({len(final)} atoms) must be the same "
+                         "structure in the same atom order")
+    acid = acidic_hydrogens(start)
+    if not acid.any():
+        return False
+    i, j = neighbor_list("ij", final, cutoff_A)
+    sym = np.array(final.get_chemical_symbols())
+    return bool(np.any(acid[i] & np.isin(sym[j], HALIDES)))
+
+
 def structure_sanity(start: Atoms, final: Atoms, vacuum_A: float | None = None) -> dict[str, bool]:
     """Sanity flags of a relaxed ligand slab (True = problem), see module docstring."""
     from ase.neighborlist import neighbor_list
@@ -128,9 +156,8 @@ def structure_sanity(start: Atoms, final: Atoms, vacuum_A: float | None = None) 
         flags["clash"] = True
     lig = final.arrays.get("ligand_index")
     if lig is not None and (lig >= 0).any():
-        i, j, d = neighbor_list("ijd", final, 1.9)
         sym = np.array(final.get_chemical_symbols())
-        if np.any((sym[i] == "H") & np.isin(sym[j], ["Br", "I", "Cl"])):
+        if len(start) == len(final) and proton_transferred(start, final):  # else no atom map
             flags["bonds"] = True
         sites = final.info.get("site_positions")
         occupied = [int(x) for x in np.atleast_1d(final.info.get("occupied_sites", []))]
@@ -146,7 +173,7 @@ def structure_sanity(start: Atoms, final: Atoms, vacuum_A: float | None = None) 
         i, j = neighbor_list("ij", final, 1.3 * a0 / 2)
         sym = np.array(final.get_chemical_symbols())
         for p in pb:
-            nx = np.sum((i == p) & np.isin(sym[j], ["Br", "I", "Cl"]))
+            nx = np.sum((i == p) & np.isin(sym[j], HALIDES))
             if nx != 6:
                 flags["pb_coordination"] = True
                 break

@@ -4,7 +4,11 @@ Starts (``perturbed_starts``): start 0 is the structure as given; start i >= 1 t
 ligand rigidly about the surface normal through its N by a random angle, sets the depth of its
 N below the outermost inorganic layer to ``depths_A[i % len(depths_A)]`` (the soft coordinate of
 ``findings.md``, lesson 1: NH3+ heads sat 0.6-1.9 Å deep in the A-site pocket) and rattles all
-atoms by ``rattle_A``; with ``anneal_steps > 0`` each start is first annealed by Langevin MD at
+atoms by ``rattle_A``. Those absolute depths are for heads with N-H (their hydrogen bonds pull
+the N into the pocket). A head without N-H (quaternary R4N+) is instead moved by
+``offsets_A[i % len(offsets_A)]`` from its depth in the given structure (for a new ligand the
+builder's depth scan, :mod:`surfchem.build.decorate`, which already put it as deep as its methyls
+allow): a quaternary head 1.6 Å into the pocket would have its methyls in the Br layer; with ``anneal_steps > 0`` each start is first annealed by Langevin MD at
 ``anneal_T_K`` (ASE) and then quenched by the relaxation. Growth from the relaxed N-1 slab (the
 campaign's ``grow`` mode) provides a further, independent start.
 
@@ -51,6 +55,9 @@ class SearchSettings:
     patience: int = 2
     tol_eV: float = 0.05
     depths_A: tuple[float, ...] = (0.0, 0.8, 1.6)
+    #: depth offsets (Å, + = deeper) of heads without N-H from their depth in the given structure:
+    #: +-0.5 Å is one step of the builder's depth scan (HEAD_DEPTH_SCAN_A)
+    offsets_A: tuple[float, ...] = (0.0, 0.5, -0.5)
     rattle_A: float = 0.05
     anneal_steps: int = 0
     anneal_T_K: float = 300.0
@@ -122,17 +129,33 @@ def head_depths(atoms: Atoms) -> list[float]:
 
 
 def perturb(atoms: Atoms, depth_A: float | None, rng: np.random.Generator, rotate: bool = True,
-            rattle_A: float = 0.0) -> Atoms:
-    """Copy of ``atoms`` with every ligand turned about the normal and set to ``depth_A``."""
+            rattle_A: float = 0.0, offset_A: float | None = None) -> Atoms:
+    """Copy of ``atoms`` with every ligand turned about the normal and moved along it.
+
+    Parameters
+    ----------
+    depth_A: depth (Å, + = into the A-site pocket) of the N below the outermost inorganic layer,
+        for ligands whose head has N-H; None leaves them at their depth.
+    offset_A: shift (Å, + = deeper) of the N of ligands whose head has no N-H (quaternary) from
+        their depth in ``atoms``; None (default) applies ``depth_A`` to them too (absolute).
+    rotate: turn each ligand about the normal through its N by a random angle free of overlaps.
+    rattle_A: standard deviation (Å) of a Gaussian rattle of all atoms afterwards.
+    """
+    from surfchem.build.ligands import acidic_hydrogens
+
     out = atoms.copy()
     bottom, top = surface_planes(out)
     mid = (bottom + top) / 2
+    acid = acidic_hydrogens(out)
     for idx in _ligands(out):
         n = idx[[out.symbols[i] == "N" for i in idx]][0]
         pivot = out.positions[n].copy()
+        outward = 1.0 if pivot[2] > mid else -1.0
         shift = 0.0
-        if depth_A is not None:
-            target = top - depth_A if pivot[2] > mid else bottom + depth_A
+        if offset_A is not None and not acid[idx].any():
+            shift = -outward * offset_A
+        elif depth_A is not None:
+            target = top - depth_A if outward > 0 else bottom + depth_A
             shift = target - pivot[2]
         original = out.positions[idx].copy()
         tries = _ROTATION_TRIES if rotate else 1
@@ -161,12 +184,19 @@ def _ligand_contacts(atoms: Atoms, idx: np.ndarray) -> bool:
 
 
 def perturbed_starts(atoms: Atoms, settings: SearchSettings) -> Iterator[tuple[str, Atoms]]:
-    """Yield (label, start structure): the input first, then perturbed copies."""
+    """Yield (label, start structure): the input first, then perturbed copies (module docs: heads
+    with N-H get ``depths_A``, heads without N-H ``offsets_A`` from their depth in ``atoms``)."""
+    from surfchem.build.ligands import acidic_hydrogens
+
+    acid = acidic_hydrogens(atoms)
+    no_nh = any(not acid[idx].any() for idx in _ligands(atoms))
     yield "as-built", atoms.copy()
     for i in range(1, settings.n_starts):
         rng = np.random.default_rng(settings.seed + i)
         depth = settings.depths_A[i % len(settings.depths_A)]
-        yield f"depth={depth:.2f}", perturb(atoms, depth, rng, rotate=True, rattle_A=settings.rattle_A)
+        offset = settings.offsets_A[i % len(settings.offsets_A)] if settings.offsets_A else 0.0
+        label = f"depth={depth:.2f}" + (f",offset={offset:+.2f}" if no_nh else "")
+        yield label, perturb(atoms, depth, rng, rotate=True, rattle_A=settings.rattle_A, offset_A=offset)
 
 
 def _anneal(atoms: Atoms, calc: Any, steps: int, T_K: float, seed: int) -> Atoms:
