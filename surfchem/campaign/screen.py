@@ -65,7 +65,7 @@ def parse_n_range(spec: str | Iterable[int], n_sites: int = 8) -> list[int]:
 
 
 def screen(
-    ligands: Sequence[str] = ("DDA6", "PEA"),
+    ligands: Sequence[str] = ("C6A", "PEA"),
     n: str | Iterable[int] = "0-8",
     calculator: Any = DEFAULT_PRESET,
     material: str = "CsPbBr3",
@@ -94,7 +94,7 @@ def screen(
 
     Parameters
     ----------
-    ligands: names or SMILES (see :mod:`surfchem.build.ligands`); ``DDA6`` = DDA truncated to C6.
+    ligands: names or SMILES (see :mod:`surfchem.build.ligands`); ``DDA<n>`` = the paper's DDA with both tails truncated to n carbons, ``C6A`` = hexylammonium.
     n: coverages, e.g. ``"0-8"``. calculator: preset name (``calc_kwargs`` override its
     parameters) or an ASE calculator object. arrangements: ``grow`` | ``first`` | ``all`` | int.
     fmax (eV/Å), steps, optimizer, fix: relaxation settings (:func:`surfchem.relax.relax`).

@@ -5,7 +5,7 @@ error), in the spirit of CAT's ``validation_schemas``. Example (``calculations/p
 
     name = "paper_fig1"
     material = "CsPbBr3"
-    ligands = ["DDA6", "PEA"]
+    ligands = ["C6A", "PEA"]
     n = "0-8"
     arrangements = "grow"            # grow | first | all | <k>
 
@@ -88,7 +88,7 @@ class SearchSpec(_Strict):
     seed: int = 0
     # grow mode: rounds of single relaxations after the chain (surfchem.campaign.run): shrink from
     # N+1, [regrow from N-1], mirror/splice whole faces; until a round improves nothing by more
-    # than tol_eV, at most `sweeps` rounds. regrow is off by default: measured on DDA6/PEA it never
+    # than tol_eV, at most `sweeps` rounds. regrow is off by default: measured on C6A/PEA it never
     # gave a reported minimum (32 relaxations, 28 % of the sweep time)
     sweeps: Annotated[int, Field(ge=0)] = 3
     regrow: bool = False

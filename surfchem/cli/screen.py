@@ -16,8 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Build, relax and analyse ligand-capped slabs for each ligand and coverage. "
         "Results are cached by content hash in OUT/results.db: rerunning resumes.",
     )
-    p.add_argument("--ligands", default="DDA6,PEA",
-                   help="comma-separated names or SMILES (default DDA6,PEA; DDA6 = DDA truncated to C6)")
+    p.add_argument("--ligands", default="C6A,PEA",
+                   help="comma-separated names or SMILES (default C6A,PEA; C6A = hexylammonium; the paper's DDA is DDA, DDA<n> truncates both tails)")
     p.add_argument("--n", default="0-8", help="coverages, e.g. 0-8 or 0,4,8 (default 0-8)")
     p.add_argument("--calculator", default=DEFAULT_PRESET,
                    help=f"preset: {', '.join(PRESETS)} (default {DEFAULT_PRESET})")

@@ -62,7 +62,7 @@ PROFILES: dict[str, Profile] = {
     "here": Profile("here", ("CsBr", "CsPbBr3", "CsPbI3"), 5, 0.04, (3, 5, 7), (1, 1),
                     ("IPA", "DDA4", "PEA"), (1, 1), 3, True, GPAW_HERE),
     "cluster": Profile("cluster", ("CsBr", "CsPbBr3", "CsPbI3"), 7, 0.04, (5, 7, 9), (2, 2),
-                       ("IPA", "DDA6", "PEA"), (2, 2), 5, True, {}, 15.0),
+                       ("IPA", "C6A", "PEA"), (2, 2), 5, True, {}, 15.0),
 }
 
 #: default calculators of a validation run (the ML default, both xTB, both ML, GPAW)
