@@ -3,9 +3,15 @@ demo-reader structs (independently of ``surfchem.experiment.legacy``'s tables)."
 
 from __future__ import annotations
 
+import re
 import struct
+from pathlib import Path
 
 import numpy as np
+import pytest
+
+from surfchem.errors import FileFormatError, InputError
+from surfchem.experiment import stream
 
 
 def _text_header(ident: bytes, version: bytes) -> bytes:
@@ -71,3 +77,16 @@ def timeharp_header(n_records: int, version: bytes = b"5.0", *, mode: int = 2, g
     assert len(out) == len(text) + 212 + len(board) + 52 + 4 * img
     assert len(text) + len(board) == (304 + 24 if version == b"5.0" else 328 + 48)
     return out
+
+
+def assert_one_line_file_errors(tmp_path: Path, cases: dict[str, tuple[bytes, str]]) -> None:
+    """Each ``name: (bytes, message)`` written to ``tmp_path/name`` must make ``open_stream`` raise a
+    one-line :class:`FileFormatError` (an :class:`InputError`) naming the file and containing
+    ``message``."""
+    for name, (data, msg) in cases.items():
+        p = tmp_path / name
+        p.write_bytes(data)
+        with pytest.raises(InputError, match=re.escape(msg)) as err:
+            stream.open_stream(p)
+        assert name in str(err.value) and "\n" not in str(err.value)
+        assert isinstance(err.value, FileFormatError)

@@ -9,14 +9,12 @@ are compared where they install.
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 import pytest
-from _legacy_files import hydraharp_header, picoharp_header, write
+from _legacy_files import assert_one_line_file_errors, hydraharp_header, picoharp_header, write
 
 from surfchem.cli.main import main
-from surfchem.errors import FileFormatError, InputError
 from surfchem.experiment import legacy, ptu, simulate, stream
 
 
@@ -170,13 +168,7 @@ def test_bad_legacy_files_one_line_errors(tmp_path):
         "th200.t3r": (b"TimeHarp 200\0\0\0\0" + b"\0" * 900, "TimeHarp 200"),
         "junk.pt3": (b"PicoHarp 301\0\0\0\0" + b"\0" * 900, "unknown photon file"),
     }
-    for name, (data, msg) in cases.items():
-        p = tmp_path / name
-        p.write_bytes(data)
-        with pytest.raises(InputError, match=re.escape(msg)) as err:
-            stream.open_stream(p)
-        assert name in str(err.value) and "\n" not in str(err.value)
-        assert isinstance(err.value, FileFormatError)
+    assert_one_line_file_errors(tmp_path, cases)
     hdr = legacy.read_header(tmp_path / "records.ht3", allow_truncated=True)
     assert (hdr.n_records, hdr.truncated) == (4, True)
 

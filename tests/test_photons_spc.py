@@ -11,11 +11,11 @@ at 2^12 and inverts the 8-bit ADC as 4095 - ADC. Those values are checked by han
 from __future__ import annotations
 
 import json
-import re
 import struct
 
 import numpy as np
 import pytest
+from _legacy_files import assert_one_line_file_errors
 
 from surfchem.cli.main import main
 from surfchem.errors import FileFormatError, InputError
@@ -187,12 +187,7 @@ def test_bad_spc_files_one_line_errors(tmp_path):
         "partial.spc": (good + b"\x01\x02", "2 bytes after the last complete"),
         "data.bin": (good, "Becker & Hickl FIFO file named *.spc"),  # no magic, no .spc: refused
     }
-    for name, (data, msg) in cases.items():
-        p = tmp_path / name
-        p.write_bytes(data)
-        with pytest.raises(FileFormatError, match=re.escape(msg)) as err:
-            stream.open_stream(p)
-        assert name in str(err.value) and "\n" not in str(err.value)
+    assert_one_line_file_errors(tmp_path, cases)
     assert bhspc.read_header(tmp_path / "partial.spc", allow_truncated=True).n_records == len(R130)
     p = write32(tmp_path / "qc.spc", R130)
     write_set(tmp_path / "qc.set", 0x8C)

@@ -7,14 +7,12 @@ struct; see :mod:`surfchem.experiment.legacy` for the evidence and where phconve
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 import pytest
-from _legacy_files import timeharp_header, write
+from _legacy_files import assert_one_line_file_errors, timeharp_header, write
 
 from surfchem.cli.main import main
-from surfchem.errors import FileFormatError, InputError
 from surfchem.experiment import legacy, ptu, stream
 
 RES_NS = 0.03662109375  # exact in float32 (75 / 2048 ns)
@@ -150,13 +148,7 @@ def test_bad_t3r_files_one_line_errors(tmp_path):
         "records.t3r": (timeharp_header(5) + np.array(RECORDS[:3], "<u4").tobytes(),
                         "declares 5 records, file holds 3"),
     }
-    for name, (data, msg) in cases.items():
-        p = tmp_path / name
-        p.write_bytes(data)
-        with pytest.raises(InputError, match=re.escape(msg)) as err:
-            stream.open_stream(p)
-        assert name in str(err.value) and "\n" not in str(err.value)
-        assert isinstance(err.value, FileFormatError)
+    assert_one_line_file_errors(tmp_path, cases)
 
 
 def _analyze(path, capsys) -> dict:
