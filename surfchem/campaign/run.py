@@ -233,7 +233,7 @@ class _Loop:
         except Exception as exc:
             err = f"storing the result failed: {type(exc).__name__}: {exc}"
             tb = traceback.format_exc()
-            failed = {**{k: v for k, v in task["record"].items()}, "status": "failed", "error": err,
+            failed = {**task["record"], "status": "failed", "error": err,
                       "traceback": tb, "energy_eV": float("nan"), "converged": False}
             try:
                 self.store.put(task["hash"], Atoms(), failed)
