@@ -11,6 +11,7 @@ from surfchem.build.arrangements import site_permutations
 from surfchem.trust.diagnostics import (
     add_diagnostics,
     face_equivalence,
+    head_sites,
     structure_sanity,
     uncertainties,
 )
@@ -150,8 +151,15 @@ def test_structure_sanity_detects_damage(ma1):
     v = transferred.get_distance(h, br, mic=True, vector=True)
     transferred.positions[h] += v * (1 - 1.45 / np.linalg.norm(v))  # H-Br 1.45 Å: HBr formed
     assert structure_sanity(ma1, transferred)["bonds"]
-    slid = ma1.copy()
-    slid.positions[lig >= 0] += [2.9, 0.0, 0.0]
+    a0 = ma1.info["a_A"]
+    shifted = ma1.copy()  # off centre inside its own pocket (PEA's minima sit 1.2-1.6 Å off): fine
+    shifted.positions[lig >= 0] += [0.3 * a0, 0.0, 0.0]
+    assert head_sites(shifted)[0] == head_sites(ma1)[0]
+    assert np.isclose(head_sites(shifted)[1][0], 0.3 * a0, atol=0.05)
+    assert not structure_sanity(ma1, shifted)["head_off_site"]
+    slid = ma1.copy()  # into the neighbouring pocket: the arrangement's label would be wrong
+    slid.positions[lig >= 0] += [0.7 * a0, 0.0, 0.0]
+    assert head_sites(slid)[0] != head_sites(ma1)[0]
     assert structure_sanity(ma1, slid)["head_off_site"]
     broken = ma1.copy()
     pb = int(np.flatnonzero(sym == "Pb")[0])

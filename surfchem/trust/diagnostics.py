@@ -6,7 +6,13 @@ Flags (each a boolean column ``flag_<name>``, and together the ``flags`` string)
   or an N-bound H of the start closer than 1.9 Å to a halide at the end: proton transfer to the
   surface; only the acidic N-H protons count, :func:`surfchem.build.ligands.acidic_hydrogens`,
   so a methyl H of a quaternary head resting on a surface Br is no transfer);
-* ``head_off_site``: an ammonium N moved more than 1.5 Å (in plane) from its Cs site;
+* ``head_off_site``: the ammonium heads no longer occupy the arrangement's sites: assigning each
+  ammonium N to the nearest surface A site of its own face (in plane: the site's Voronoi cell in
+  the A-site lattice, :func:`head_sites`) does not give each occupied site exactly one head. A head
+  that migrated into a neighbouring pocket changes the arrangement, so the result would carry the
+  wrong label. (Until 2026-11 the rule was "more than 1.5 Å = a0/4 from the nearest occupied
+  site"; that cut split one binding mode of PEA: its N = 2 minima sit 1.25-1.38 Å off centre and
+  the same mode at N = 1 1.59 Å, which was rejected and left a 0.42 eV face-equivalence gap.)
 * ``pb_coordination``: a Pb lost its octahedron (not exactly 6 halides within 1.3 a0/2);
 * ``vacuum``: the vacuum between the outermost atoms (ligand tips) of neighbouring images is
   more than 0.5 Å below the requested value;
@@ -142,6 +148,50 @@ def proton_transferred(start: Atoms, final: Atoms, cutoff_A: float = PROTON_TRAN
     return bool(np.any(acid[i] & np.isin(sym[j], HALIDES)))
 
 
+def head_sites(atoms: Atoms) -> tuple[list[int], list[float]]:
+    """Surface site each ammonium head sits on, and its in-plane offset from that site (Å).
+
+    For each ammonium N (``ligand_index`` >= 0; one per ligand) the site is the nearest surface
+    A site (``info['site_positions']``, minimum image in plane) *of the face the N is on*
+    (``info['surface_faces']``; the face is the side of the inorganic slab's mid-plane). The
+    in-plane Voronoi cell of a site in the 2x2 A-site lattice reaches a0/2 (about 2.9 Å) along
+    the cell axes, where the pocket's Br of the Pb-Br layer below sit.
+
+    Returns
+    -------
+    sites, offsets_A : list of int, list of float
+        One entry per head, in atom order.
+
+    Examples
+    --------
+    >>> from surfchem.build import slab, decorate
+    >>> s = decorate(slab("CsPbBr3", layers=3), "MA", sites=[0])
+    >>> sites, offsets = head_sites(s)
+    >>> sites, round(offsets[0], 2)
+    ([0], 0.0)
+    """
+    lig = atoms.arrays.get("ligand_index")
+    if lig is None or "site_positions" not in atoms.info:
+        return [], []
+    sym = np.array(atoms.get_chemical_symbols())
+    sites = np.asarray(atoms.info["site_positions"], float).reshape(-1, 3)
+    faces = list(atoms.info.get("surface_faces") or [])
+    mid = float(atoms.positions[lig < 0, 2].mean()) if (lig < 0).any() else float(sites[:, 2].mean())
+    if len(faces) != len(sites):
+        faces = ["top" if z > mid else "bottom" for z in sites[:, 2]]
+    faces = np.array(faces)
+    out_sites, offsets = [], []
+    for h in np.flatnonzero((sym == "N") & (lig >= 0)):
+        face = "top" if atoms.positions[h, 2] > mid else "bottom"
+        cand = np.flatnonzero(faces == face)
+        if not len(cand):
+            cand = np.arange(len(sites))
+        d = inplane_distances(sites[cand], atoms.positions[h], atoms.cell)
+        out_sites.append(int(cand[int(np.argmin(d))]))
+        offsets.append(float(d.min()))
+    return out_sites, offsets
+
+
 def structure_sanity(start: Atoms, final: Atoms, vacuum_A: float | None = None) -> dict[str, bool]:
     """Sanity flags of a relaxed ligand slab (True = problem), see module docstring."""
     from ase.neighborlist import neighbor_list
@@ -163,10 +213,8 @@ def structure_sanity(start: Atoms, final: Atoms, vacuum_A: float | None = None) 
         occupied = [int(x) for x in np.atleast_1d(final.info.get("occupied_sites", []))]
         if sites is not None and occupied:
             sites = np.asarray(sites, float).reshape(-1, 3)
-            heads = [k for k in range(len(final)) if sym[k] == "N" and lig[k] >= 0]
-            for h in heads:
-                if inplane_distances(sites[occupied], final.positions[h], final.cell).min() > 1.5:
-                    flags["head_off_site"] = True
+            nearest, _ = head_sites(final)
+            flags["head_off_site"] = sorted(nearest) != sorted(occupied)
     a0 = final.info.get("a_A") or 5.9
     pb = [k for k, s in enumerate(final.get_chemical_symbols()) if s == "Pb"]
     if pb:
