@@ -55,6 +55,8 @@ class ScreenData:
         for name in ("surface_site", "ligand_index"):
             if name in data:
                 atoms.set_array(name, np.asarray(data[name], dtype=int))
+        if "info" in data:  # site positions, faces, occupied sites: what the site checks need
+            atoms.info.update(json.loads(data["info"]))
         return atoms
 
     def structure(self, row: pd.Series) -> Atoms | None:

@@ -1,0 +1,82 @@
+"""The benchmark of minima (surfchem.trust.benchmark) on real CHGNet+D3 screens of MA on a
+three-layer slab: best-known energies only go down, only physical structures count, and a run is
+scored against them."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from ase.io import read
+
+from surfchem.build import decorate, slab
+from surfchem.campaign.screen import screen
+from surfchem.errors import FileFormatError
+from surfchem.trust.benchmark import (
+    BEST_KNOWN_COLUMNS,
+    physical,
+    read_best_known,
+    score,
+    update_best_known,
+)
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bench")
+    kw = dict(ligands=["MA"], n="0-2", layers=3, progress=False, plot=False, fmax=0.1, steps=200)
+    preview = screen(out=root / "preview", search=None, **kw)
+    searched = screen(out=root / "searched", search={"n_starts": 2, "patience": 1, "bare_starts": 2,
+                                                      "sweeps": 1}, **kw)
+    return root, preview, searched
+
+
+def test_best_known_is_the_lowest_physical_minimum_and_runs_are_scored(two_runs):
+    root, preview, searched = two_runs
+    bk = root / "best_known.csv"
+    first = update_best_known(bk, root / "preview", label="preview")
+    assert [(u.ligand, u.n, u.old_eV) for u in first] == [("MA", 0, None), ("MA", 1, None), ("MA", 2, None)]
+    second = update_best_known(bk, root / "searched", label="searched")
+    table = read_best_known(bk)
+    assert list(table.columns) == list(BEST_KNOWN_COLUMNS) and len(table) == 3
+    assert (table["ligand_key"] == "C[NH3+]").all()
+    for n in (0, 1, 2):
+        lowest = min(preview.table[preview.table["n"] == n]["energy_eV"].min(),
+                     searched.table[searched.table["n"] == n]["energy_eV"].min())
+        entry = table[table["n"] == n].iloc[0]
+        assert entry["energy_eV"] == pytest.approx(lowest, abs=1e-6)  # every row here is physical
+        atoms = read(root / entry["structure"])
+        assert physical(atoms) == [] and atoms.info["occupied_sites"] is not None
+        assert len(atoms) == len(slab(layers=3)) + 7 * n  # MA (8 atoms) replaces a Cs
+    assert all(u.new_eV < u.old_eV for u in second)  # only ever lowered
+    assert update_best_known(bk, root / "searched") == []  # idempotent
+    scores = {name: score(root / name, bk) for name in ("preview", "searched")}
+    for s in scores.values():
+        assert s["n_pairs"] == 3 and min(s["excess_eV"].values()) >= -1e-9
+        assert s["relaxations"] > 0 and s["force_calls"] > 0 and s["wall_s"] > 0
+    for key in scores["preview"]["excess_eV"]:  # the best known came from one of the two runs
+        assert min(s["excess_eV"][key] for s in scores.values()) == pytest.approx(0.0, abs=1e-6)
+    assert scores["searched"]["relaxations"] > scores["preview"]["relaxations"]
+    ok = np.mean([v <= 0.05 for v in scores["searched"]["excess_eV"].values()])
+    assert scores["searched"]["success_0.05"] == pytest.approx(ok)
+
+
+def test_physical_rejects_a_clash_and_a_migrated_head():
+    ma = decorate(slab(layers=3), "MA", [0])
+    assert physical(ma) == []
+    lig = ma.get_array("ligand_index")
+    sym = np.array(ma.get_chemical_symbols())
+    c = int(np.flatnonzero((sym == "C") & (lig >= 0))[0])
+    br = int(np.argmin([ma.get_distance(c, j, mic=True) if sym[j] == "Br" else 99 for j in range(len(ma))]))
+    hole = ma.copy()
+    hole.positions[c] = hole.positions[br] + [0.0, 0.0, 0.4]  # C 0.4 Å above a Br
+    assert "clash" in physical(hole)
+    moved = ma.copy()
+    moved.positions[lig >= 0] += [0.7 * ma.info["a_A"], 0.0, 0.0]
+    assert "head_off_site" in physical(moved)
+
+
+def test_best_known_file_errors(tmp_path):
+    bad = tmp_path / "bk.csv"
+    pd.DataFrame({"system": ["x"], "energy_eV": [1.0]}).to_csv(bad, index=False)
+    with pytest.raises(FileFormatError, match="missing columns"):
+        read_best_known(bad)
+    assert read_best_known(tmp_path / "none.csv").empty
