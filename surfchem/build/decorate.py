@@ -5,8 +5,8 @@ the outward normal (0 = exactly on the site; + = into the A-site pocket, - = out
 point outward along the normal, and the molecule is turned about the normal to the angle (of
 ``n_angles`` tried) that maximises its closest approach to the atoms already present. The cell
 height is then set so that the vacuum, measured from the outermost atoms (the ligand tips) of the
-two faces, is at least ``vacuum`` Å (lesson 4 of ``findings.md``: tails must not meet through the
-periodic boundary).
+two faces, is at least ``vacuum`` Å (prototype lesson 4, docs "Trustworthy minima": tails must not meet through
+the periodic boundary).
 
 Head depth (``depth=None``, the default):
 

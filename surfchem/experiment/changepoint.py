@@ -512,6 +512,8 @@ def segment_decay_histograms(
     channels : tuple of int, optional
         Detector channels counted (None: all), as in the change-point pass.
 
+    Notes
+    -----
     Memory stays bounded: a segment is handed out (and dropped) once a chunk reaches a later
     one, so only the segments of the current chunk are held. A photon that arrives after its
     segment was handed out (T3 photons of one pulse are out of time order by < 1 period) is

@@ -393,6 +393,8 @@ def flid(counts: np.ndarray, mean_delay_ps: np.ndarray, t0_ps: float, *, n_int: 
     weights : ndarray, optional
         Weight of each entry (default 1 per bin; change-point segments use their length in bins).
 
+    Notes
+    -----
     Built block-wise so a 12 h trace (4e6 bins) needs no full-size temporaries.
     """
     counts = np.asarray(counts)

@@ -18,7 +18,7 @@ Flags (each a boolean column ``flag_<name>``, and together the ``flags`` string)
   more than 0.5 Å below the requested value;
 * ``face_eq``: two binding steps that fill the same kind of site on the two faces (same
   in-plane configuration of the face before the step, up to the slab's symmetry) differ in dG by
-  more than ``tol_eV``; with faces far apart these are the same event (``findings.md``, lesson 2);
+  more than ``tol_eV``; with faces far apart these are the same event (prototype lesson 2, docs "Trustworthy minima");
 * ``grow_vs_direct``: a structure grown from the relaxed N-1 slab and the same arrangement built
   directly relaxed to energies more than ``tol_eV`` apart (the reported value is the lower);
 * ``single_start``: the energy comes from one relaxation (no search): its uncertainty is unknown;

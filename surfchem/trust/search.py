@@ -3,7 +3,7 @@
 Starts (``perturbed_starts``): start 0 is the structure as given; start i >= 1 turns every
 ligand rigidly about the surface normal through its N by a random angle, sets the depth of its
 N below the outermost inorganic layer to ``depths_A[i % len(depths_A)]`` (the soft coordinate of
-``findings.md``, lesson 1: NH3+ heads sat 0.6-1.9 Å deep in the A-site pocket) and rattles all
+prototype lesson 1 (docs "Trustworthy minima"): NH3+ heads sat 0.6-1.9 Å deep in the A-site pocket) and rattles all
 atoms by ``rattle_A``. Those absolute depths are for heads with N-H (their hydrogen bonds pull
 the N into the pocket). A head without N-H (quaternary R4N+) is instead moved by
 ``offsets_A[i % len(offsets_A)]`` from its depth in the given structure (for a new ligand the
