@@ -253,7 +253,24 @@ def _format_errors(err: ValidationError, source: str, schema: str = "surfchem.ca
 
 
 def parse_spec(data: dict[str, Any], source: str = "spec") -> CampaignSpec:
-    """Validate a spec given as a dict (e.g. parsed TOML)."""
+    """Validate a campaign spec given as a dict (e.g. parsed TOML).
+
+    Parameters
+    ----------
+    data : dict
+        The spec's tables and keys (as in ``calculations/*.toml``).
+    source : str, default "spec"
+        Name used in error messages.
+
+    Returns
+    -------
+    CampaignSpec
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        One line per validation problem.
+    """
     return validate_model(CampaignSpec, data, source)
 
 
@@ -277,6 +294,25 @@ def validate_model(model: type[BaseModel], data: dict[str, Any], source: str) ->
 
 
 def load_spec(path: str | Path) -> CampaignSpec:
-    """Read and validate a campaign TOML file. Relative ``out``/database paths stay relative to
-    the current directory (as the CLI is run)."""
+    """Read and validate a campaign TOML file.
+
+    Relative ``out`` and database paths stay relative to the current directory (as the CLI is
+    run). Examples: ``calculations/paper_fig1.toml``, ``calculations/tiny.toml``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file.
+
+    Returns
+    -------
+    CampaignSpec
+        The validated spec (pydantic model).
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Unreadable TOML, or a spec that fails validation (unknown keys, wrong types, unknown
+        ligands or calculators, bad database URLs: one line per problem).
+    """
     return parse_spec(read_toml(path, "campaign spec"), str(path))

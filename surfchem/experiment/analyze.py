@@ -221,9 +221,44 @@ def analyze_file(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> PhotonAnalysis:
-    """Analyse one photon file (PTU, legacy PicoQuant or Photon-HDF5) in one streaming pass.
+    """Analyse one photon file in one streaming pass (two with ``method="cpa"``).
 
-    Method ``"cpa"`` reads the file a second time for the decay histogram of each intensity level.
+    Formats: PicoQuant PTU, legacy PicoQuant ``.pt3``/``.pt2``/``.ht3``/``.ht2``, TimeHarp ``.t3r``,
+    Becker & Hickl ``.spc`` and Photon-HDF5, recognised by content. Memory is bounded (chunks from a
+    memory map); method ``"cpa"`` reads the file a second time for the decay histogram of each
+    intensity level.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The photon file.
+    options : AnalysisOptions, optional
+        Bin width (``bin_s``, s), ON/OFF threshold, channels, g2 and decay binning, change-point
+        settings (default :class:`AnalysisOptions`: 10 ms bins, threshold 50 % of a robust maximum).
+    progress : callable, optional
+        Called with the number of records read after each chunk.
+
+    Returns
+    -------
+    PhotonAnalysis
+        Unit-suffixed fields: ``n_photons``, ``duration_s``, ``count_rate_cps``, ``on_fraction``
+        (0..1), ``mandel_q``, ``k_on``/``k_off`` (power-law exponents of the ON/OFF dwell times,
+        P(t) ~ t^-k, maximum likelihood, Clauset, Shalizi & Newman 2009),
+        ``g2_0``, ``background_fraction``, ``lifetime_ns``; ``to_dict()`` for JSON. Fields the
+        acquisition mode does not allow are ``None`` (e.g. ``lifetime_ns`` for T2 data).
+
+    Raises
+    ------
+    surfchem.errors.FileFormatError
+        Truncated file, wrong magic or unsupported record type (one-line message).
+    surfchem.errors.InputError
+        Bad options.
+
+    Examples
+    --------
+    >>> from surfchem import analyze_file
+    >>> res = analyze_file("dot.ptu")  # doctest: +SKIP
+    >>> res.on_fraction, res.mandel_q, res.lifetime_ns  # doctest: +SKIP
     """
     opt = options or AnalysisOptions()
     info, chunks = stream.open_stream(path, opt.chunk_records, allow_truncated=opt.allow_truncated)
