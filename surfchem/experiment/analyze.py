@@ -236,7 +236,7 @@ def analyze_file(
         Bin width (``bin_s``, s), ON/OFF threshold, channels, g2 and decay binning, change-point
         settings (default :class:`AnalysisOptions`: 10 ms bins, threshold 50 % of a robust maximum).
     progress : callable, optional
-        Called with the number of records read after each chunk.
+        Called after each chunk with the number of records it held (e.g. a progress bar update).
 
     Returns
     -------
