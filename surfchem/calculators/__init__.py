@@ -34,7 +34,7 @@ from typing import Any
 from surfchem.errors import CalculatorError, InputError
 
 #: the embedded default: works offline (weights ship in the chgnet wheel), 0.1-0.2 s per force
-#: call on the 48-atom slab on 2 cores. See README "Calculators" for the choice.
+#: call on the 48-atom slab on 2 cores. See docs "Calculators and validation" for the choice.
 DEFAULT_PRESET = "chgnet-d3"
 
 

@@ -196,12 +196,24 @@ def perturb(atoms: Atoms, depth_A: float | None, rng: np.random.Generator, rotat
 
     Parameters
     ----------
-    depth_A: depth (Å, + = into the A-site pocket) of the N below the outermost inorganic layer,
-        for ligands whose head has N-H; None leaves them at their depth.
-    offset_A: shift (Å, + = deeper) of the N of ligands whose head has no N-H (quaternary) from
-        their depth in ``atoms``; None (default) applies ``depth_A`` to them too (absolute).
-    rotate: turn each ligand about the normal through its N by a random angle free of overlaps.
-    rattle_A: standard deviation (Å) of a Gaussian rattle of all atoms afterwards.
+    atoms : ase.Atoms
+        A decorated slab.
+    depth_A : float or None
+        Depth of the N below the outermost inorganic layer for ligands whose head has N-H, Å
+        (+ = into the A-site pocket); None leaves them at their depth.
+    rng : numpy.random.Generator
+        Random source of the angles and the rattle.
+    rotate : bool, default True
+        Turn each ligand about the normal through its N by a random angle free of overlaps.
+    rattle_A : float, default 0.0
+        Standard deviation of a Gaussian rattle of all atoms afterwards, Å.
+    offset_A : float, optional
+        Shift of the N of ligands whose head has no N-H (quaternary) from their depth in
+        ``atoms``, Å (+ = deeper); None applies ``depth_A`` to them too (absolute).
+
+    Returns
+    -------
+    ase.Atoms
     """
     from surfchem.build.ligands import acidic_hydrogens
 
@@ -246,8 +258,22 @@ def _ligand_contacts(atoms: Atoms, idx: np.ndarray) -> bool:
 
 
 def perturbed_starts(atoms: Atoms, settings: SearchSettings) -> Iterator[tuple[str, Atoms]]:
-    """Yield (label, start structure): the input first, then perturbed copies (module docs: heads
-    with N-H get ``depths_A``, heads without N-H ``offsets_A`` from their depth in ``atoms``)."""
+    """Yield the starts of a search: the input first, then perturbed copies.
+
+    Heads with N-H get ``settings.depths_A`` in turn, heads without N-H ``settings.offsets_A`` from
+    their depth in ``atoms`` (module docstring).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A decorated slab.
+    settings : SearchSettings
+
+    Yields
+    ------
+    tuple of (str, ase.Atoms)
+        Label (e.g. ``"s2 depth=1.60"``) and start structure.
+    """
     from surfchem.build.ligands import acidic_hydrogens
 
     acid = acidic_hydrogens(atoms)
@@ -277,8 +303,23 @@ def _anneal(atoms: Atoms, calc: Any, steps: int, T_K: float, seed: int) -> Atoms
 
 
 def stop_rule(energies: list[float], patience: int, tol_eV: float) -> bool:
-    """True when the best energy has not improved by more than ``tol_eV`` in the last ``patience``
-    starts (needs at least ``patience + 1`` finite energies)."""
+    """Whether the search may stop.
+
+    Parameters
+    ----------
+    energies : list of float
+        Energies of the starts so far, eV (NaN = rejected).
+    patience : int
+        Starts without improvement needed.
+    tol_eV : float
+        Improvement that counts, eV.
+
+    Returns
+    -------
+    bool
+        True when the best energy has not improved by more than ``tol_eV`` in the last
+        ``patience`` starts (needs at least ``patience + 1`` finite energies).
+    """
     finite = [e for e in energies if np.isfinite(e)]
     if len(finite) <= patience:
         return False
