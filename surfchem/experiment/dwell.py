@@ -55,6 +55,25 @@ def dwell_times(on: np.ndarray, bin_s: float, *, drop_censored: bool = True) -> 
 
 @dataclass
 class PowerLawFit:
+    """Power-law fit P(t) ~ t^-k of dwell times (discrete maximum likelihood, Clauset, Shalizi & Newman 2009).
+
+    Attributes
+    ----------
+    k : float
+        Exponent.
+    k_err : float
+        Its standard error.
+    t_min_s : float
+        Lower cut of the fitted tail, s (Kolmogorov-Smirnov choice unless given).
+    n_tail : int
+        Dwell times >= ``t_min_s``.
+    n_total : int
+        All dwell times.
+    ks_distance : float
+        Kolmogorov-Smirnov distance of the fit.
+    comparisons : dict
+        Likelihood-ratio comparisons with exponential and truncated power-law models.
+    """
     k: float
     k_err: float
     t_min_s: float

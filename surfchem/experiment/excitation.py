@@ -33,6 +33,23 @@ MU_I_405_CM = 1.0e5  # cm^-1, see module docstring
 
 
 def photon_energy_J(wavelength_nm: float) -> float:
+    """Photon energy h c / lambda.
+
+    Parameters
+    ----------
+    wavelength_nm : float
+        Wavelength, nm (> 0).
+
+    Returns
+    -------
+    float
+        Energy, J.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        A non-positive wavelength.
+    """
     if wavelength_nm <= 0:
         raise InputError(f"wavelength must be > 0 nm, got {wavelength_nm}")
     return H * C / (wavelength_nm * 1e-9)
@@ -66,6 +83,23 @@ def cross_section_cm2(size_nm: float, mu_i_cm: float = MU_I_405_CM) -> float:
 
 @dataclass
 class Excitation:
+    """Excitation of a dot by one laser pulse: <N> = sigma j.
+
+    Attributes
+    ----------
+    power_density_W_cm2 : float
+        Average power density, W/cm².
+    energy_fluence_uJ_cm2 : float
+        Energy per pulse per area, µJ/cm².
+    photon_fluence_cm2 : float
+        Photons per pulse per area j, cm⁻².
+    cross_section_cm2 : float
+        Absorption cross-section sigma, cm².
+    mean_excitons : float
+        <N> = sigma j, excitons per pulse.
+    p_excited : float
+        Probability of at least one exciton, 1 - exp(-<N>) (Poisson).
+    """
     power_density_W_cm2: float
     energy_fluence_uJ_cm2: float
     photon_fluence_cm2: float

@@ -90,6 +90,7 @@ class G2Accumulator:
         self.n_b = 0
 
     def add(self, chunk: PhotonChunk) -> None:
+        """Add one chunk of photons (exact streaming cross-correlation across chunk boundaries)."""
         if len(chunk) == 0:
             return
         ch = chunk.channels
@@ -107,6 +108,7 @@ class G2Accumulator:
         self.tail_b = b_all[np.searchsorted(b_all, cut, side="left"):].copy()
 
     def result(self, duration_ps: int) -> G2Histogram:
+        """The histogram accumulated so far."""
         tau = (np.arange(self.nbins) * self.w - self.tau_max + self.w / 2.0)
         return G2Histogram(tau_ps=tau, counts=self.hist.copy(), n_a=self.n_a, n_b=self.n_b,
                            duration_ps=int(duration_ps), bin_ps=self.w)
@@ -114,6 +116,21 @@ class G2Accumulator:
 
 @dataclass
 class G2Histogram:
+    """Cross-correlation histogram of two detector channels.
+
+    Attributes
+    ----------
+    tau_ps : numpy.ndarray
+        Bin centres of the delay, ps.
+    counts : numpy.ndarray
+        Coincidences per bin.
+    n_a, n_b : int
+        Photons in channels A and B.
+    duration_ps : int
+        Measurement duration, ps.
+    bin_ps : int
+        Bin width, ps.
+    """
     tau_ps: np.ndarray  # bin centres
     counts: np.ndarray
     n_a: int
@@ -148,6 +165,19 @@ def cross_correlate(
 
 @dataclass
 class PulsedG2:
+    """Pulsed g2(0): zero-delay peak area over the mean side-peak area.
+
+    Attributes
+    ----------
+    g2_0_raw : float
+        Without background correction.
+    zero_area : float
+        Coincidences in the zero-delay peak.
+    side_areas : numpy.ndarray
+        Coincidences in each side peak.
+    side_k : numpy.ndarray
+        Side-peak index (multiple of the laser period) of each area.
+    """
     g2_0_raw: float
     zero_area: float
     side_areas: np.ndarray
@@ -203,6 +233,19 @@ def correct_background(g2_0_raw: float, background_fraction: float, method: str 
 
 @dataclass
 class CwG2Fit:
+    """Antibunching fit of a CW g2(tau): 1 - (1 - g2(0)) exp(-|tau - tau0| / tau_ab).
+
+    Attributes
+    ----------
+    g2_0, g2_0_err : float
+        g2(0) and its standard error.
+    tau_ab_ns : float
+        Antibunching time, ns.
+    amplitude : float
+        Normalisation (coincidences at long delay).
+    tau0_ns : float
+        Zero-delay offset, ns.
+    """
     g2_0: float
     g2_0_err: float
     tau_ab_ns: float

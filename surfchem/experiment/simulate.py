@@ -183,6 +183,17 @@ def _trajectory_truth(params: SimulationParams, edges: np.ndarray, first_on: boo
 
 @dataclass
 class SimBlock:
+    """One block of simulated photons.
+
+    Attributes
+    ----------
+    times_ps : numpy.ndarray
+        Sorted int64 arrival times, ps.
+    channels : numpy.ndarray
+        int8 detector channel (-1: sync, T2 only).
+    is_background : numpy.ndarray
+        bool, photon from the background rather than the dot.
+    """
     times_ps: np.ndarray  # sorted int64
     channels: np.ndarray  # int8 (-1: sync, T2 only)
     is_background: np.ndarray  # bool

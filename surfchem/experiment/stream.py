@@ -37,7 +37,11 @@ class StreamInfo:
 
 
 class Accumulator(Protocol):
-    def add(self, chunk: PhotonChunk) -> None: ...
+    """Protocol of the streaming analyses: ``add(chunk)`` is called once per chunk of photons."""
+
+    def add(self, chunk: PhotonChunk) -> None:
+        """Consume one :class:`PhotonChunk`."""
+        ...
 
 
 def open_stream(

@@ -33,6 +33,23 @@ from surfchem.experiment.ptu import PhotonChunk, channel_selector, select_channe
 
 
 def seconds_to_ps(x_s: float) -> int:
+    """A time width in s as an integer number of ps.
+
+    Parameters
+    ----------
+    x_s : float
+        Width, s (> 0).
+
+    Returns
+    -------
+    int
+        Width, ps.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        A width that rounds to <= 0 ps.
+    """
     ps = int(round(float(x_s) * 1e12))
     if ps <= 0:
         raise InputError(f"time width must be > 0 s, got {x_s} s")
@@ -189,6 +206,19 @@ def robust_max(counts: np.ndarray, percentile: float = 99.5) -> float:
 
 @dataclass
 class Threshold:
+    """ON/OFF threshold of a binned intensity trace.
+
+    Attributes
+    ----------
+    value_counts : float
+        Threshold, counts per bin (ON: counts >= threshold).
+    method : str
+        ``"max_fraction"``, ``"counts"``, ``"two_level"`` or ``"hmm"``.
+    robust_max_counts : float
+        A high percentile of the trace, counts per bin.
+    on_level_counts, off_level_counts : float or None
+        Level means of the two-level methods, counts per bin.
+    """
     value_counts: float
     method: str
     robust_max_counts: float
@@ -375,6 +405,19 @@ def rebin(counts: np.ndarray, factor: int) -> np.ndarray:
 
 @dataclass
 class BinScanRow:
+    """ON fraction and Mandel Q at one bin width.
+
+    Attributes
+    ----------
+    bin_s : float
+        Bin width, s.
+    on_fraction : float
+        0..1.
+    mandel_q : float
+        Var/mean - 1 of the binned counts.
+    mean_counts : float
+        Mean counts per bin.
+    """
     bin_s: float
     on_fraction: float
     mandel_q: float

@@ -47,6 +47,20 @@ def fp_distance(f1: np.ndarray, f2: np.ndarray) -> float:
 
 @dataclass
 class Minimum:
+    """A distinct minimum found by a search.
+
+    Attributes
+    ----------
+    energy_eV : float
+        eV.
+    atoms : ase.Atoms
+    fp : numpy.ndarray
+        Smeared pair-distance fingerprint (invariant to rotation, translation and atom order).
+    hits : int
+        Starts that ended in this minimum.
+    start : int
+        Index of the first start that found it.
+    """
     energy_eV: float
     atoms: Atoms
     fp: np.ndarray

@@ -158,6 +158,19 @@ def convergence_scan(material: str = "CsPbBr3", ev: Evaluator | None = None,
 
 
 def write_convergence(rows: list[ConvergenceRow], out: str | Path) -> Path:
+    """Write a convergence scan as ``convergence_<material>.csv`` and a Markdown table ``.md``.
+
+    Parameters
+    ----------
+    rows : list of ConvergenceRow
+    out : str or Path
+        Directory (created).
+
+    Returns
+    -------
+    Path
+        The CSV file.
+    """
     import pandas as pd
 
     out = Path(out)

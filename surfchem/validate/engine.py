@@ -70,6 +70,7 @@ def resolve_calculator(name: str) -> str:
 
 
 def is_gpaw(preset: str) -> bool:
+    """Whether a preset name is a GPAW preset."""
     return preset.startswith("gpaw")
 
 
@@ -147,6 +148,7 @@ class EnergyRecord:
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict."""
         return asdict(self)
 
 

@@ -42,6 +42,31 @@ GPAW_HERE = {
 
 @dataclass
 class Profile:
+    """System sizes and GPAW settings of one validation profile (``quick``, ``here``, ``cluster``).
+
+    Attributes
+    ----------
+    name : str
+    materials : tuple of str
+        Bulk materials of the a0 part.
+    eos_points : int
+    eos_strain : float
+        Relative half-width of the EOS scan.
+    gamma_layers : tuple of int
+        Layer counts of the bare-slab gamma.
+    gamma_size : tuple of int
+        In-plane size of those slabs.
+    ligands : tuple of str
+        Ligands of the exchange part.
+    binding_size : tuple of int
+    binding_layers : int
+    stacking : bool
+        Run the PEA-PEA stacking part.
+    gpaw : dict
+        GPAW overrides per alias (``ecut_eV`` in eV, ``kpt_density_A`` per Å⁻¹).
+    vacuum_A : float
+        Å.
+    """
     name: str
     materials: tuple[str, ...]
     eos_points: int
@@ -130,6 +155,7 @@ class ValidationResult:
     settings: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
+        """All tables as a plain dict (JSON)."""
         return dict(self.__dict__)
 
 
