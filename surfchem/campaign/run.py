@@ -110,18 +110,22 @@ class CampaignResult:
 
     @property
     def table(self) -> pd.DataFrame:
+        """Every computed structure of the last stage."""
         return self.stages[-1].table
 
     @property
     def summary(self) -> pd.DataFrame:
+        """Lowest valid row per (ligand, N) of the last stage."""
         return self.stages[-1].summary
 
     @property
     def references(self) -> References:
+        """Chemical potentials of the last stage, eV."""
         return self.stages[-1].references
 
     @property
     def n_min(self) -> dict[str, int | None]:
+        """N at the minimum of gamma per ligand (None: incomplete range)."""
         return self.stages[-1].n_min
 
     @property
@@ -138,6 +142,7 @@ class CampaignResult:
 
 
 def parse_n(spec: CampaignSpec) -> list[int]:
+    """The spec's coverages as a sorted list (within 0..number of surface sites)."""
     from surfchem.campaign.screen import parse_n_range
 
     return parse_n_range(spec.n if isinstance(spec.n, str) else list(spec.n),
