@@ -57,6 +57,7 @@ class DecayAccumulator:
         self.n_without = 0
 
     def add(self, chunk: PhotonChunk) -> None:
+        """Add the microtimes (ps) of one chunk to the decay histogram."""
         if len(chunk) == 0 or chunk.microtimes_ps is None:
             return
         from surfchem.experiment import _fastdecode

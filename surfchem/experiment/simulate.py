@@ -62,6 +62,13 @@ class SimulationParams:
     block_s: float = 1.0
 
     def validate(self) -> None:
+        """Check the settings.
+
+        Raises
+        ------
+        surfchem.errors.InputError
+            Naming the bad setting and the accepted range.
+        """
         if self.mode not in ("t2", "t3"):
             raise InputError(f"mode must be 't2' or 't3', got {self.mode!r}")
         if self.mode == "t3" and not self.rep_rate_hz:

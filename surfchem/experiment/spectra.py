@@ -168,12 +168,46 @@ class SizingCurve:
     source: str = "weak-confinement EMA, Efros & Rosen 2000 with Protesescu 2015 masses (not the paper's curve)"
 
     def energy_eV(self, size_nm: float | np.ndarray) -> np.ndarray:
+        """Band-edge PL energy of a cube of edge ``size_nm``: E = E_bulk + C / L², eV.
+
+        Parameters
+        ----------
+        size_nm : float or numpy.ndarray
+            Edge length L, nm (> 0).
+
+        Returns
+        -------
+        numpy.ndarray
+            Energy, eV.
+
+        Raises
+        ------
+        surfchem.errors.InputError
+            A non-positive size.
+        """
         L = np.asarray(size_nm, float)
         if np.any(L <= 0):
             raise InputError("size must be > 0 nm")
         return self.e_bulk_eV + self.c_eV_nm2 / L**2
 
     def size_nm(self, peak_eV: float) -> float:
+        """Edge length of a dot from its PL peak, L = sqrt(C / (E - E_bulk)), nm.
+
+        Parameters
+        ----------
+        peak_eV : float
+            PL peak, eV.
+
+        Returns
+        -------
+        float
+            nm.
+
+        Raises
+        ------
+        surfchem.errors.InputError
+            A peak at or below the bulk limit (not quantum confined).
+        """
         d = float(peak_eV) - self.e_bulk_eV
         if d <= 0:
             raise InputError(

@@ -188,6 +188,7 @@ class StreamStats:
     sync_spacing_ps: float | None = None
 
     def add(self, chunk: PhotonChunk) -> None:
+        """Count the records and photons of one chunk and track the end time and sync spacing (ps)."""
         self.n_records += chunk.n_records
         n = len(chunk)
         self.end_time_ps = max(self.end_time_ps, chunk.end_time_ps)

@@ -109,6 +109,7 @@ class TraceAccumulator:
             setattr(self, name, arr)
 
     def add(self, chunk: PhotonChunk) -> None:
+        """Add one chunk of photons to the binned counts."""
         if len(chunk) == 0:
             return
         from surfchem.experiment import _fastdecode
@@ -151,9 +152,11 @@ class TraceAccumulator:
                           int(wlo), int(whi))
 
     def n_complete_bins(self, end_time_ps: int) -> int:
+        """Bins of ``bin_ps`` that end at or before ``end_time_ps`` (ps)."""
         return int(end_time_ps // self.bin_ps)
 
     def result(self, end_time_ps: int) -> np.ndarray:
+        """Counts per complete bin up to ``end_time_ps`` (ps)."""
         n = self.n_complete_bins(end_time_ps)
         self._grow(n)
         return self.counts[:n]
