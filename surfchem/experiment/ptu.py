@@ -120,7 +120,7 @@ class PtuHeader:
 
     @property
     def mode(self) -> str:
-        """Acquisition mode of the records, ``"T2"`` or ``"T3"``."""
+        """Acquisition mode of the records, ``"t2"`` or ``"t3"``."""
         return self.record_format.mode
 
 

@@ -168,7 +168,7 @@ class SizingCurve:
     source: str = "weak-confinement EMA, Efros & Rosen 2000 with Protesescu 2015 masses (not the paper's curve)"
 
     def energy_eV(self, size_nm: float | np.ndarray) -> np.ndarray:
-        """Band-edge PL energy of a cube of edge ``size_nm``: E = E_bulk + C / L², eV.
+        """PL peak energy of a dot of edge length ``size_nm``: E = E_bulk + C / L², eV.
 
         Parameters
         ----------
