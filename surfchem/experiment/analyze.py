@@ -53,6 +53,57 @@ from surfchem.experiment.ptu import DEFAULT_CHUNK_RECORDS, PhotonChunk
 
 @dataclass
 class AnalysisOptions:
+    """Settings of :func:`analyze_file` / :func:`analyze_stream` (CLI: ``surfchem photons analyze``).
+
+    Attributes
+    ----------
+    bin_s : float, default 0.01
+        Trace bin width, s.
+    threshold : float, default 0.5
+        ON/OFF threshold as a fraction of the robust maximum (method ``max_fraction``).
+    threshold_method : str, default "max_fraction"
+        ``"max_fraction"``, ``"counts"``, ``"two_level"`` or ``"hmm"``.
+    threshold_counts : float, optional
+        Threshold in counts per bin (method ``counts``).
+    max_percentile : float, default 99.5
+        Percentile of the trace taken as its robust maximum.
+    channels : tuple of int, default (0, 1)
+        Detector channels (the two arms of the g2).
+    chunk_records : int
+        Records decoded at once (memory bound).
+    g2_bin_s : float, optional
+        g2 bin width, s (default 1 ns pulsed, 0.2 ns CW).
+    g2_tau_max_s : float, optional
+        Largest g2 delay, s (default (n_side + 0.5) periods pulsed, 100 ns CW).
+    g2_n_side : int, default 4
+        Side peaks averaged for the pulsed g2(0).
+    g2_correction : {"paper", "exact"}, default "paper"
+        Background correction of ``g2_0``.
+    decay_bin_ps : float, optional
+        Decay histogram bin, ps (default: T3 native resolution, T2 16 ps).
+    scan_factors : tuple of int
+        Multiples of ``bin_s`` of the bin-width scan.
+    dwell_t_min_s : float, optional
+        Lower cut of the dwell-time power-law fits, s (default: Kolmogorov-Smirnov choice).
+    min_dwell_events : int, default 50
+        Fewest dwell events for a fit.
+    allow_truncated : bool, default False
+        Analyse a truncated file up to its last whole record.
+    keep_data : bool, default True
+        Keep the arrays (trace, histograms) for plotting.
+    irf_path : str, optional
+        Measured IRF (scatter) file for the reconvolution.
+    method : {"binned", "cpa"}, default "binned"
+        ``"cpa"`` adds photon-by-photon change points (Watkins & Yang 2005).
+    cpa_alpha : float, default 0.01
+        False-positive probability of each change-point test.
+    cpa_max_levels : int, default 6
+        Most intensity levels.
+    cpa_window_photons : int
+        Photons analysed at once (memory bound).
+    cpa_min_fit_photons : int, default 100
+        Segments with fewer photons get no fitted lifetime.
+    """
     bin_s: float = 0.01
     threshold: float = 0.5  # fraction of the robust maximum (method max_fraction)
     threshold_method: str = "max_fraction"  # "max_fraction", "counts", "two_level", "hmm"
@@ -149,6 +200,7 @@ class PhotonAnalysis:
     data: PhotonData | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
+        """All fields except the arrays (``data``), for JSON."""
         d = asdict(self)
         d.pop("data", None)
         return d

@@ -63,10 +63,12 @@ class JoinResult:
 
     @property
     def measured(self) -> pd.DataFrame:
+        """Rows of computed ligands that have a measurement."""
         return self.table[self.table["measured"]]
 
     @property
     def untested(self) -> pd.DataFrame:
+        """Rows of computed ligands without a measurement (the candidates)."""
         return self.table[~self.table["measured"]]
 
 

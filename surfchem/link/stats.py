@@ -33,6 +33,25 @@ GOOD_DIRECTION = {"on_fraction": 1, "k_on": 1, "mandel_q": -1, "k_off": -1, "g2_
 
 @dataclass
 class Correlation:
+    """Spearman correlation of one descriptor with a measured column.
+
+    Attributes
+    ----------
+    descriptor, target : str
+    n : int
+        Measured ligands with both values.
+    rho : float
+        Spearman rho (NaN below 3 points).
+    p_scipy : float
+        scipy's p.
+    p_exact : float or None
+        Exact permutation p (:func:`exact_spearman_p`).
+    ligands : list of str
+    expected_sign : int or None
+        Sign expected if the descriptor explains the target.
+    caveat : str
+        The small-sample statement.
+    """
     descriptor: str
     target: str
     n: int
@@ -44,6 +63,7 @@ class Correlation:
     caveat: str
 
     def as_dict(self) -> dict:
+        """The fields as a plain dict."""
         return asdict(self)
 
 

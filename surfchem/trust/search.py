@@ -95,6 +95,7 @@ class SearchSettings:
             raise InputError(f"search needs n_starts >= 1, patience >= 1, tol_eV >= 0; got {self}")
 
     def as_dict(self) -> dict[str, Any]:
+        """The settings as a plain dict (tuples as lists)."""
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
 
 
