@@ -83,6 +83,7 @@ class RotorCount:
     other_bonds: list[tuple[int, int]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
+        """The fields as a plain dict."""
         return asdict(self)
 
 
@@ -159,6 +160,7 @@ class ConformerEnsemble:
     populations: list[float]
 
     def as_dict(self) -> dict:
+        """The scalar fields as a plain dict."""
         return asdict(self)
 
 
@@ -271,6 +273,18 @@ def harmonic_entropy_eV_K(nu_cm1, T_K: float) -> np.ndarray:
 
 
 def harmonic_zpe_eV(nu_cm1) -> np.ndarray:
+    """Zero-point energy h nu / 2 of each mode.
+
+    Parameters
+    ----------
+    nu_cm1 : array_like
+        Harmonic wavenumbers, cm⁻¹.
+
+    Returns
+    -------
+    numpy.ndarray
+        eV per mode.
+    """
     return 0.5 * np.asarray(nu_cm1, float) * CM1_IN_EV
 
 
@@ -330,6 +344,7 @@ class VibThermo:
     F_vib_eV: float
 
     def as_dict(self) -> dict:
+        """The fields as a plain dict."""
         return asdict(self)
 
 
