@@ -160,7 +160,7 @@ class ConformerEnsemble:
     populations: list[float]
 
     def as_dict(self) -> dict:
-        """The scalar fields as a plain dict."""
+        """The fields as a plain dict."""
         return asdict(self)
 
 
