@@ -51,7 +51,7 @@ def test_every_api_page_is_built(site):
 
 @pytest.mark.parametrize(("page", "anchor", "phrases"), [
     ("thermo", "surfchem.thermo.surface_free_energy",
-     ["Surface free energy gamma", "g_bulk_eV", "eV per formula unit", "Returns"]),
+     ["Surface free energy gamma", "g_bulk_eV", "per formula unit", "eV/Å²", "Returns"]),
     ("build", "surfchem.build.decorate.decorate",
      ["Return a copy of", "Ligand name", "Raises"]),
     ("build", "surfchem.build.slab.build_slab", ["Cs12Pb8Br28"]),
@@ -62,7 +62,7 @@ def test_api_pages_render_docstrings(site, page, anchor, phrases):
     raw = path.read_text(encoding="utf-8")
     assert f'id="{anchor}"' in raw, f"{anchor} has no entry on api/{page}"
     start = raw.index(f'id="{anchor}"')
-    nxt = raw.find('class="doc doc-heading"', start + 1)
+    nxt = raw.find('class="doc doc-heading"', raw.index(">", start))  # the next entry's heading
     text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", raw[start:nxt if nxt > 0 else None])))
     for phrase in phrases:
         assert phrase in text, f"{anchor}: {phrase!r} not rendered"
