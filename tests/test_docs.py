@@ -8,7 +8,9 @@ does not have). Measured: about 5 s of CPU (the wall time grows with the machine
 from __future__ import annotations
 
 import html
+import importlib
 import importlib.util
+import inspect
 import os
 import re
 import subprocess
@@ -20,7 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NEEDED = ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python")
 missing = [m for m in NEEDED if importlib.util.find_spec(m.split(".")[0]) is None]
-pytestmark = pytest.mark.skipif(
+needs_mkdocs = pytest.mark.skipif(
     bool(missing), reason=f"docs build needs mkdocs-material and mkdocstrings-python (pip install -e '.[dev]'); "
                           f"not importable: {', '.join(missing)}")
 
@@ -41,6 +43,7 @@ def site(tmp_path_factory) -> Path:
     return out
 
 
+@needs_mkdocs
 def test_every_api_page_is_built(site):
     for name in ["build", "calculators", "relax", "thermo", "trust", "campaign", "link", "plot",
                  "experiment", "validate"]:
@@ -49,6 +52,7 @@ def test_every_api_page_is_built(site):
         assert f"surfchem.{name}" in _text(page)
 
 
+@needs_mkdocs
 @pytest.mark.parametrize(("page", "anchor", "phrases"), [
     ("thermo", "surfchem.thermo.surface_free_energy",
      ["Surface free energy gamma", "g_bulk_eV", "per formula unit", "eV/Å²", "Returns"]),
@@ -68,7 +72,42 @@ def test_api_pages_render_docstrings(site, page, anchor, phrases):
         assert phrase in text, f"{anchor}: {phrase!r} not rendered"
 
 
+@needs_mkdocs
 def test_no_raw_rest_roles(site):
     """reST roles (:func:`x`) are rendered as code, not left as text."""
     for page in (site / "api").rglob("index.html"):
         assert ":func:" not in _text(page), page
+
+
+def _public_api():
+    """(module, name) of every name ``surfchem`` and the subpackages' ``__all__`` export."""
+    import surfchem
+
+    for name in surfchem.__all__:
+        if name != "__version__":
+            yield "surfchem", name
+    for pkg in ("build", "link", "validate"):
+        mod = importlib.import_module(f"surfchem.{pkg}")
+        for name in mod.__all__:
+            yield mod.__name__, name
+
+
+def test_public_api_has_numpydoc_sections():
+    """Functions document Parameters and Returns (or Yields), classes their Attributes."""
+    bad = []
+    for mod, name in _public_api():
+        obj = getattr(importlib.import_module(mod), name)
+        if not (inspect.isfunction(obj) or inspect.isclass(obj)) or (
+                inspect.isclass(obj) and issubclass(obj, Exception)):
+            continue
+        doc = inspect.getdoc(obj) or ""
+        if inspect.isclass(obj):
+            ok = "Attributes\n----" in doc or "Parameters\n----" in doc
+        else:
+            sig = inspect.signature(obj)
+            returns_none = sig.return_annotation in (None, "None")
+            ok = ("Parameters\n----" in doc or not sig.parameters) and (
+                returns_none or "Returns\n----" in doc or "Yields\n----" in doc)
+        if not ok:
+            bad.append(f"{mod}.{name}")
+    assert not bad, f"public API without numpydoc sections: {bad}"
