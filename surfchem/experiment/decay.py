@@ -175,7 +175,26 @@ def fit_lifetime(
     irf: np.ndarray | None = None,
     fit_window_ps: tuple[float, float] | None = None,
 ) -> LifetimeFit:
-    """Mono-exponential reconvolution fit (module docstring); times in ps, result in ns."""
+    """Mono-exponential lifetime by IRF reconvolution, Poisson maximum likelihood (module docstring).
+
+    Parameters
+    ----------
+    hist : numpy.ndarray
+        Decay histogram (counts per bin of the delay after the sync).
+    bin_ps : float
+        Bin width, ps.
+    period_ps : float, optional
+        Laser period, ps (earlier pulses' tails are summed in; default: the histogram span).
+    irf : numpy.ndarray, optional
+        Measured IRF on the same bins (default: a fitted Gaussian).
+    fit_window_ps : tuple of float, optional
+        (start, end) of the fitted delays, ps.
+
+    Returns
+    -------
+    LifetimeFit
+        Lifetime and IRF parameters in ns.
+    """
     n = np.asarray(hist, dtype=np.float64)
     if n.sum() < 50:
         raise InputError(f"lifetime fit needs at least 50 photons in the decay histogram, got {int(n.sum())}")
@@ -356,7 +375,28 @@ def background_fraction(
     hist: np.ndarray, bin_ps: float, *, lifetime_ps: float | None = None, irf_sigma_ps: float = 100.0,
     fit_background_per_bin: float | None = None, t0_ps: float | None = None,
 ) -> float:
-    """Background-to-total ratio from the flat floor of the decay histogram (module docstring)."""
+    """Background-to-total ratio from the flat floor of the decay histogram (module docstring).
+
+    Parameters
+    ----------
+    hist : numpy.ndarray
+        Decay histogram.
+    bin_ps : float
+        Bin width, ps.
+    lifetime_ps : float, optional
+        Fitted lifetime, ps (locates the floor before the rise).
+    irf_sigma_ps : float, default 100.0
+        IRF width, ps.
+    fit_background_per_bin : float, optional
+        A fitted flat background, counts per bin (used instead of the floor estimate).
+    t0_ps : float, optional
+        IRF position, ps.
+
+    Returns
+    -------
+    float
+        0..1.
+    """
     n = np.asarray(hist, dtype=np.float64)
     tot = n.sum()
     if tot <= 0:
