@@ -8,7 +8,11 @@ from __future__ import annotations
 
 
 class SurfchemError(Exception):
-    """Base class of every error surfchem raises on purpose."""
+    """Base class of every error surfchem raises on purpose.
+
+    Its message names the input that was wrong and what would be right; the CLI prints it as one
+    line (``surfchem: error: ...``) and exits with status 2.
+    """
 
 
 class InputError(SurfchemError, ValueError):

@@ -22,13 +22,30 @@ __all__ = [
 
 
 def ion_pair(name_or_smiles: str, box: float = 22.0, halide: str = "Br", n_hbond_A: float = 3.2) -> "Atoms":  # noqa: F821
-    """Isolated L+ X- ion pair in a cubic ``box`` (Å): the ligand-HX reference of mu_LX.
+    """Isolated L+ X- ion pair in a cubic box: the ligand-HX reference of mu_LX.
 
-    X- sits on the extension of the C->N axis, ``n_hbond_A`` Å beyond N (an N-H...X hydrogen
-    bond geometry), centred in the box with periodic boundaries (for periodic calculators). A
-    head without N-H (quaternary) has its methyls there instead: X- is moved out along the axis
-    in 0.1 Å steps until it is :data:`surfchem.build.decorate.HEAD_CLEARANCE_A` from every
-    ligand atom (``info['n_x_distance_A']`` records the N-X distance).
+    X- sits on the extension of the C->N axis, ``n_hbond_A`` beyond N (an N-H...X hydrogen bond
+    geometry), centred in the box with periodic boundaries (for periodic calculators). A head
+    without N-H (quaternary) has its methyls there instead: X- is moved out along the axis in
+    0.1 Å steps until it is :data:`surfchem.build.decorate.HEAD_CLEARANCE_A` (2.5 Å) from every
+    ligand atom.
+
+    Parameters
+    ----------
+    name_or_smiles : str
+        Ligand name or ammonium SMILES.
+    box : float, default 22.0
+        Edge of the cubic periodic box, Å.
+    halide : str, default "Br"
+        Halide symbol of X-.
+    n_hbond_A : float, default 3.2
+        N...X distance for heads with N-H, Å.
+
+    Returns
+    -------
+    ase.Atoms
+        The neutral pair (``info['charge'] = 0``) with the ligand's ``info`` plus
+        ``reference = "ion_pair"``, ``halide`` and ``n_x_distance_A`` (the N-X distance, Å).
     """
     from ase import Atoms
 

@@ -26,22 +26,51 @@ from surfchem.errors import InputError
 
 @dataclass(frozen=True)
 class Arrangement:
-    """One symmetry-distinct occupation: ``sites`` (sorted site numbers) and its multiplicity."""
+    """One symmetry-distinct occupation of the surface sites.
+
+    Attributes
+    ----------
+    sites : tuple of int
+        Sorted site numbers holding a ligand.
+    multiplicity : int
+        Number of site sets equivalent to ``sites`` under the slab's symmetry (the
+        multiplicities of all arrangements of n sum to C(n_sites, n)).
+    index : int
+        Position in the order :func:`arrangements` yields (the ``--arrangement`` number).
+    """
 
     sites: tuple[int, ...]
     multiplicity: int
     index: int = 0  # position in the enumeration order for this n
 
     def as_dict(self) -> dict:
+        """``sites``, ``multiplicity`` and ``index`` as a plain dict."""
         return {"sites": list(self.sites), "multiplicity": self.multiplicity, "index": self.index}
 
 
 def site_permutations(atoms: Atoms, symprec: float = 1e-3) -> np.ndarray:
     """Permutations of the surface sites induced by the slab's symmetry operations.
 
-    Returns an int array of shape (n_ops, n_sites): row g maps site s to site ``perm[g, s]``.
     Only operations that map the whole slab onto itself are used (spglib), so the result is a
     group. Ligands already present are ignored: pass the bare slab.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The bare slab (every site holds its A cation).
+    symprec : float, default 1e-3
+        spglib symmetry tolerance, Å.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Shape (n_ops, n_sites): row g maps site s to site ``perm[g, s]`` (duplicates removed; 16
+        rows for the 2x2 5-layer slab).
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        If a site is occupied or spglib finds no symmetry.
     """
     import spglib
 
@@ -84,9 +113,32 @@ def _orbits(perms_key: bytes, n_ops: int, n_sites: int, n: int) -> tuple[tuple[t
 
 
 def arrangements(n: int, atoms: Atoms | None = None, symprec: float = 1e-3) -> Iterator[Arrangement]:
-    """Yield the symmetry-distinct arrangements of ``n`` ligands on the slab's surface sites.
+    """Yield the symmetry-distinct arrangements of ``n`` ligands on the surface sites.
 
-    ``atoms`` defaults to the reference slab (CsPbBr3, 2x2, 5 layers: 8 sites).
+    Parameters
+    ----------
+    n : int
+        Number of ligands, 0..n_sites.
+    atoms : ase.Atoms, optional
+        The bare slab (default: the reference slab, CsPbBr3 2x2 with 5 layers: 8 sites).
+    symprec : float, default 1e-3
+        spglib symmetry tolerance, Å.
+
+    Yields
+    ------
+    Arrangement
+        Site tuple, multiplicity and index, in a fixed order.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        If ``n`` is not an integer in 0..n_sites.
+
+    Examples
+    --------
+    >>> from surfchem import arrangements
+    >>> [a.multiplicity for a in arrangements(1)]  # doctest: +SKIP
+    [8]
     """
     if atoms is None:
         from surfchem.build.slab import slab

@@ -17,7 +17,25 @@ from surfchem.errors import InputError
 
 @dataclass(frozen=True)
 class Material:
-    """A cubic phase: ``kind`` is ``"perovskite"`` (Pm-3m ABX3) or ``"cscl"`` (Pm-3m AX)."""
+    """A cubic phase known to the builders.
+
+    Attributes
+    ----------
+    name : str
+        Formula as written by users (``"CsPbBr3"``).
+    kind : {"perovskite", "cscl"}
+        ``"perovskite"`` (Pm-3m ABX3, 5 atoms) or ``"cscl"`` (Pm-3m AX, 2 atoms).
+    a : str
+        A-site cation symbol (``"Cs"``).
+    x : str
+        Halide symbol (``"Br"``, ``"I"``).
+    a0_A : float
+        Experimental cubic lattice constant, Å (high-temperature cubic phase for CsPbX3).
+    source : str
+        Citation of ``a0_A``.
+    b : str, default "Pb"
+        B-site cation symbol.
+    """
 
     name: str
     kind: str
@@ -43,7 +61,23 @@ HALIDE_SALT = {"CsPbBr3": "CsBr", "CsPbI3": "CsI"}
 
 
 def get_material(name: str) -> Material:
-    """Look up a material by name (case-insensitive); raise :class:`InputError` if unknown."""
+    """Look up a material by name (case-insensitive).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MATERIALS` (``"CsPbBr3"``, ``"CsPbI3"``, ``"CsBr"``, ``"CsI"``).
+
+    Returns
+    -------
+    Material
+        The cubic phase with its experimental lattice constant (Å).
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        If the name is unknown (the message lists the known ones).
+    """
     for key, mat in MATERIALS.items():
         if key.lower() == str(name).lower():
             return mat
@@ -53,10 +87,33 @@ def get_material(name: str) -> Material:
 
 
 def bulk(material: str = "CsPbBr3", a: float | None = None) -> Atoms:
-    """Cubic bulk cell of ``material`` with lattice constant ``a`` (Å, default experimental).
+    """Cubic bulk cell of ``material`` with lattice constant ``a``.
 
     Perovskite ABX3 (Pm-3m, 5 atoms): A at (0, 0, 0), B at (½, ½, ½), X at the face centres
     (½, ½, 0), (½, 0, ½), (0, ½, ½). CsCl-type AX (2 atoms): A at (0, 0, 0), X at (½, ½, ½).
+
+    Parameters
+    ----------
+    material : str, default "CsPbBr3"
+        A key of :data:`MATERIALS`.
+    a : float, optional
+        Cubic lattice constant, Å (default: the material's experimental value).
+
+    Returns
+    -------
+    ase.Atoms
+        One formula unit, periodic in 3D; ``info`` holds ``material`` and ``a_A`` (Å).
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Unknown material or a non-positive ``a``.
+
+    Examples
+    --------
+    >>> from surfchem.build import bulk
+    >>> bulk("CsPbBr3").get_chemical_formula()
+    'Br3CsPb'
     """
     mat = get_material(material)
     a = mat.a0_A if a is None else float(a)

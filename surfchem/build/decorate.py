@@ -5,8 +5,8 @@ the outward normal (0 = exactly on the site; + = into the A-site pocket, - = out
 point outward along the normal, and the molecule is turned about the normal to the angle (of
 ``n_angles`` tried) that maximises its closest approach to the atoms already present. The cell
 height is then set so that the vacuum, measured from the outermost atoms (the ligand tips) of the
-two faces, is at least ``vacuum`` Å (lesson 4 of ``findings.md``: tails must not meet through the
-periodic boundary).
+two faces, is at least ``vacuum`` Å (prototype lesson 4, docs "Trustworthy minima": tails must not meet through
+the periodic boundary).
 
 Head depth (``depth=None``, the default):
 
@@ -89,18 +89,54 @@ def decorate(
 ) -> Atoms:
     """Return a copy of ``slab`` with ligand cations on ``sites``.
 
+    Each ligand replaces the A cation (Cs+) of its site: the ammonium N goes ``depth`` Å below the
+    removed Cs along the inward normal, the tail(s) outward, turned about the normal to the angle
+    with the largest closest approach; then the vacuum is reset from the ligand tips.
+
     Parameters
     ----------
-    slab: a slab from :func:`surfchem.build.slab.slab` (its sites may be partly occupied).
-    ligand: a name/SMILES (built with :func:`surfchem.build.ligands.ligand`) or a ready
-        oriented ligand ``Atoms`` (N at origin, tail +z, ``info['head_index']``).
-    sites: site numbers (0..n_sites-1) still holding their A cation.
-    depth: how far (Å) below the removed Cs, along the inward normal, the N is placed; None
-        (default): 0 for heads with N-H, the depth scan (module docstring) for heads without.
-    vacuum: vacuum from ligand tip to ligand tip, Å (default: the slab's ``info['vacuum_A']``).
-    angles: explicit rotation angles (rad) about the normal per site, instead of the scan.
-    clearance_A: smallest allowed distance (Å) between the placed ligand and other fragments,
-        and between two tails of one ligand.
+    slab : ase.Atoms
+        A slab from :func:`surfchem.build.slab.slab` (its sites may be partly occupied).
+    ligand : str or ase.Atoms
+        Ligand name or ammonium SMILES (built with :func:`surfchem.build.ligands.ligand`), or a
+        ready oriented ligand (N at the origin, tail along +z, ``info['head_index']``).
+    sites : sequence of int
+        Site numbers (0..n_sites-1) still holding their A cation.
+    depth : float, optional
+        Depth of the N below the removed Cs, Å (+ = into the A-site pocket). Default: 0 for heads
+        with N-H, the clearance scan of the module docstring for heads without.
+    vacuum : float, optional
+        Vacuum from ligand tip to ligand tip across the periodic boundary, Å (default: the
+        slab's ``info['vacuum_A']``).
+    n_angles : int, default 12
+        Rotation angles about the normal tried per site (evenly spaced over 360°).
+    angles : sequence of float, optional
+        Explicit rotation angle per site, rad, instead of the scan.
+    arrangement : int, optional
+        Arrangement index to record in ``info['arrangement']``.
+    clearance_A : float, default 1.5
+        Smallest allowed distance between the placed ligand and other fragments, and between two
+        tails of one ligand, Å.
+
+    Returns
+    -------
+    ase.Atoms
+        The decorated slab; ``info`` gains ``ligand``, ``smiles``, ``n_ligands``,
+        ``occupied_sites``, ``depth_A`` (Å) and ``site_positions``; each ligand's atoms carry
+        their own ``ligand_index``.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Unknown ligand, sites out of range, repeated or already occupied, a wrong number of
+        ``angles``, or a placement closer than ``clearance_A``.
+
+    Examples
+    --------
+    >>> from surfchem import build_slab, decorate
+    >>> capped = decorate(build_slab(), "PEA", [0, 4])  # doctest: +SKIP
+    >>> capped.info["n_ligands"]  # doctest: +SKIP
+    2
     """
     mol = make_ligand(ligand) if isinstance(ligand, str) else ligand
     if "head_index" not in mol.info:
@@ -208,9 +244,22 @@ def _pick_depth(scan: list[tuple[float, np.ndarray, float]]) -> tuple[float, np.
 
 
 def set_vacuum(atoms: Atoms, vacuum: float) -> None:
-    """Set the cell height so the gap between outermost atoms of neighbouring images is ``vacuum`` Å.
+    """Set the cell height so the vacuum between outermost atoms of neighbouring images is ``vacuum``.
 
     The slab is re-centred in z; the in-plane cell is unchanged (the cell must be orthogonal in z).
+    Modifies ``atoms`` in place and records ``info['vacuum_A']``.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A slab, with or without ligands.
+    vacuum : float
+        Gap between the outermost atoms (ligand tips) of neighbouring images along z, Å.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        If ``vacuum`` is negative.
     """
     if vacuum < 0:
         raise InputError(f"vacuum must be >= 0 Å, got {vacuum!r}")
@@ -224,13 +273,35 @@ def set_vacuum(atoms: Atoms, vacuum: float) -> None:
 
 
 def vacuum_gap(atoms: Atoms) -> float:
-    """Actual vacuum (Å) between the outermost atoms of neighbouring images along z."""
+    """Actual vacuum between the outermost atoms of neighbouring images along z.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A slab.
+
+    Returns
+    -------
+    float
+        Cell height minus the z extent of the atoms, Å.
+    """
     z = atoms.positions[:, 2]
     return float(atoms.cell[2, 2] - (z.max() - z.min()))
 
 
 def min_clearance(atoms: Atoms) -> float:
-    """Smallest distance (Å) between atoms of different fragments (slab vs ligand k vs ligand j)."""
+    """Smallest distance between atoms of different fragments (slab, ligand k, ligand j).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A decorated slab (per-atom array ``ligand_index``; -1 = inorganic).
+
+    Returns
+    -------
+    float
+        Distance in Å (minimum image in plane); ``inf`` with fewer than two fragments.
+    """
     from ase.neighborlist import neighbor_list
 
     lig = atoms.get_array("ligand_index") if "ligand_index" in atoms.arrays else np.full(len(atoms), -1)
@@ -247,6 +318,25 @@ def undecorate(atoms: Atoms, site: int, vacuum: float | None = None) -> Atoms:
     layer of that face, so the surrounding (relaxed) framework is kept. Used for the "shrink from
     N+1" starts of the minimum search (:mod:`surfchem.trust`). The vacuum is re-measured from the
     outermost atoms as in :func:`decorate`.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A decorated slab.
+    site : int
+        An occupied site number.
+    vacuum : float, optional
+        Vacuum to set afterwards, Å (default: ``info['vacuum_A']``).
+
+    Returns
+    -------
+    ase.Atoms
+        A copy with one ligand fewer.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        If ``site`` holds no ligand or no head is found on its face.
     """
     from surfchem.build.bulk import get_material
     from surfchem.relax import slab_layers

@@ -78,7 +78,15 @@ _ACCEPTED = "primary R-[NH3+], secondary R2[NH2+], tertiary R3[NH+] or quaternar
 
 @dataclass(frozen=True)
 class LigandSpec:
-    """A resolved ligand: short ``name`` and RDKit canonical cation ``smiles``."""
+    """A resolved ligand.
+
+    Attributes
+    ----------
+    name : str
+        Short name (``"PEA"``, ``"DDA4"``, ``"C6A"``) or, for a SMILES input, the SMILES.
+    smiles : str
+        RDKit canonical SMILES of the cation (recorded in every result row and in task hashes).
+    """
 
     name: str
     smiles: str
@@ -143,11 +151,34 @@ def _named(text: str) -> tuple[str, str] | None:
 
 
 def resolve_ligand(ligand: str) -> LigandSpec:
-    """Turn a ligand name (``PEA``, ``DDA``, ``DDA4``, ``C12A``...) or a SMILES into a :class:`LigandSpec`.
+    """Turn a ligand name or an ammonium SMILES into a :class:`LigandSpec`.
 
-    Names are case-insensitive. A SMILES must be an ammonium cation: net charge +1 and exactly one
-    ammonium N (see the module docstring); otherwise :class:`InputError` says what to write.
-    ``LigandSpec.smiles`` is the RDKit canonical SMILES.
+    Names are case-insensitive: ``DDA`` (didodecyldimethylammonium), ``DDA<n>`` (both tails
+    truncated to n carbons), ``C<n>A`` (primary n-alkylammonium), ``PEA``, ``IPA``, ``NBA``,
+    ``OAm``, ``MA`` (:data:`LIGANDS`). A SMILES must be an ammonium cation: net charge +1 and exactly
+    one ammonium N (module docstring).
+
+    Parameters
+    ----------
+    ligand : str
+        Name or SMILES.
+
+    Returns
+    -------
+    LigandSpec
+        Name and RDKit canonical SMILES.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Neither a known name nor a parsable ammonium-cation SMILES (the message says what to write,
+        e.g. which N to protonate).
+
+    Examples
+    --------
+    >>> from surfchem.build import resolve_ligand
+    >>> resolve_ligand("C6A").smiles  # doctest: +SKIP
+    'CCCCCC[NH3+]'
     """
     from rdkit import Chem
 
@@ -366,14 +397,33 @@ def ligand(
     seed: int = 42,
     which: str | int = "best",
 ) -> Atoms:
-    """3D ligand cation with N at the origin and its tail(s) along +z.
+    """3D ligand cation with its ammonium N at the origin and its tail(s) along +z.
 
-    ``which``: ``"best"`` (default: ``"extended"`` for at most one tail, ``"splayed"`` for two or
-    more, see the module docstring), ``"extended"`` (most extended conformer), ``"splayed"``,
-    ``"lowest"`` (lowest MMFF94 energy) or an int index into the embedded conformers. Metadata
-    in ``atoms.info``: ``ligand`` (name), ``smiles`` (canonical), ``head_index`` (the N),
-    ``head`` (primary..quaternary), ``n_tails``, ``charge`` (+1), ``mmff_energy_kcal_mol``,
-    ``extension_A``, ``tail_splay_A`` (inf below two tails) and ``tail_cone_deg``.
+    Parameters
+    ----------
+    name_or_smiles : str
+        Ligand name or ammonium SMILES (:func:`resolve_ligand`).
+    n_conformers : int, default 30
+        Conformers embedded with RDKit (ETKDGv3 + MMFF94).
+    seed : int, default 42
+        Embedding seed (the result is deterministic for a seed).
+    which : str or int, default "best"
+        ``"best"`` (``"extended"`` for at most one tail, ``"splayed"`` for two or more; module
+        docstring), ``"extended"`` (most extended conformer), ``"splayed"``, ``"lowest"`` (lowest
+        MMFF94 energy) or an index into the embedded conformers.
+
+    Returns
+    -------
+    ase.Atoms
+        The cation (charge +1, not periodic). ``info``: ``ligand`` (name), ``smiles``
+        (canonical), ``head_index`` (the N), ``head`` (primary..quaternary), ``n_tails``,
+        ``charge`` (+1), ``mmff_energy_kcal_mol``, ``extension_A`` (Å), ``tail_splay_A`` (Å; inf
+        below two tails) and ``tail_cone_deg`` (degrees).
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Unknown name, a SMILES that is not an ammonium cation, or a failed embedding.
     """
     return conformer_ensemble(name_or_smiles, n_conformers=n_conformers, seed=seed, which=which)[0]
 
@@ -397,11 +447,32 @@ def conformer_ensemble(
     seed: int = 42,
     which: str | int | None = None,
 ) -> list[Atoms]:
-    """All embedded, MMFF94-optimised conformers, oriented (see :func:`ligand` for ``info``).
+    """All embedded, MMFF94-optimised conformers of a ligand, oriented as by :func:`ligand`.
 
-    Sorted best first by the ``"best"`` choice (extension, or outward tails then splay for two or
-    more tails); with ``which`` only that one. The embedding is deterministic for a ``seed`` and
-    cached per process (a two-tailed C12 ligand takes ~10 s); the returned ``Atoms`` are copies.
+    The embedding is deterministic for a ``seed`` and cached per process (a two-tailed C12 ligand
+    takes about 10 s); the returned ``Atoms`` are copies.
+
+    Parameters
+    ----------
+    name_or_smiles : str
+        Ligand name or ammonium SMILES.
+    n_conformers : int, default 30
+        Conformers embedded (>= 1).
+    seed : int, default 42
+        Embedding seed.
+    which : str or int, optional
+        Return only that choice (as in :func:`ligand`); default: all of them.
+
+    Returns
+    -------
+    list of ase.Atoms
+        Sorted best first by the ``"best"`` choice (extension, or outward tails then splay for two
+        or more tails); ``info`` as in :func:`ligand`.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        ``n_conformers < 1``, an unknown ``which`` or an invalid ligand.
     """
     spec = resolve_ligand(name_or_smiles)
     if n_conformers < 1:
@@ -511,7 +582,20 @@ def _rotation_to_z(v: np.ndarray) -> np.ndarray:
 
 
 def rotor_count(name_or_smiles: str) -> int:
-    """Number of rotatable bonds (RDKit strict rotatable-bond definition, heavy-atom graph)."""
+    """Number of rotatable bonds of a ligand (RDKit strict definition, heavy-atom graph).
+
+    Used by the ``rotor`` entropy model (R ln 3 per frozen sp3-sp3 torsion, :mod:`surfchem.thermo`).
+
+    Parameters
+    ----------
+    name_or_smiles : str
+        Ligand name or ammonium SMILES.
+
+    Returns
+    -------
+    int
+        Rotatable bonds.
+    """
     from rdkit.Chem import rdMolDescriptors
 
     spec = resolve_ligand(name_or_smiles)

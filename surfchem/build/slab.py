@@ -43,15 +43,46 @@ def slab(
     vacuum: float = DEFAULT_VACUUM_A,
     a: float | None = None,
 ) -> Atoms:
-    """Symmetric AX-terminated (100) slab.
+    """Symmetric AX-terminated (100) slab with labelled surface A sites.
+
+    Layers alternate AX, BX2, AX, ... and both outermost layers are AX (CsBr), so the slab is
+    symmetric and stoichiometric in AX excess. Each outermost A cation is a surface site, numbered
+    0..n_sites-1 (top face first) in the per-atom array ``surface_site`` (-1 elsewhere).
 
     Parameters
     ----------
-    material: a perovskite from :data:`surfchem.build.bulk.MATERIALS` (``CsPbBr3``, ``CsPbI3``).
-    size: in-plane repetitions of the cubic cell (nx, ny).
-    layers: number of atomic layers, odd and >= 3 (AX, BX2, AX, ...); 5 gives Cs12Pb8Br28 at 2x2.
-    vacuum: total vacuum between the outermost atoms of neighbouring images, Å.
-    a: cubic lattice constant, Å (default: the material's experimental value).
+    material : str, default "CsPbBr3"
+        A perovskite from :data:`surfchem.build.bulk.MATERIALS` (``CsPbBr3``, ``CsPbI3``).
+    size : tuple of int, default (2, 2)
+        In-plane repetitions of the cubic cell (nx, ny).
+    layers : int, default 5
+        Number of atomic layers, odd and >= 3; 5 gives Cs12Pb8Br28 at 2x2.
+    vacuum : float, default 15.0
+        Vacuum between the outermost atoms of neighbouring images along z, Å.
+    a : float, optional
+        Cubic lattice constant, Å (default: the material's experimental value; the screen uses
+        the calculator's own a0).
+
+    Returns
+    -------
+    ase.Atoms
+        The slab, periodic in x and y (the cell height sets the vacuum); arrays
+        ``surface_site`` and ``ligand_index`` (-1: inorganic); ``info`` holds ``material``,
+        ``a_A`` (Å), ``size``, ``layers``, ``vacuum_A`` (Å), ``surface_faces`` (``"top"`` or
+        ``"bottom"`` per site), ``n_ligands`` and ``occupied_sites``.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        A non-perovskite material, an even or too small ``layers``, a bad ``size``, a negative
+        ``vacuum`` or a non-positive ``a``.
+
+    Examples
+    --------
+    >>> from surfchem.build import slab
+    >>> s = slab("CsPbBr3", size=(2, 2), layers=5)
+    >>> s.get_chemical_formula(), int((s.get_array("surface_site") >= 0).sum())
+    ('Br28Cs12Pb8', 8)
     """
     mat = get_material(material)
     if mat.kind != "perovskite":
@@ -112,12 +143,36 @@ def slab(
 
 
 def build_slab(material: str = "CsPbBr3", **kwargs) -> Atoms:
-    """Alias of :func:`slab` (the name used in the README's API overview)."""
+    """Build a slab: the same as :func:`slab` (the name of the top-level API).
+
+    Parameters
+    ----------
+    material : str, default "CsPbBr3"
+        A perovskite from :data:`surfchem.build.bulk.MATERIALS`.
+    **kwargs
+        ``size``, ``layers``, ``vacuum`` (Å), ``a`` (Å): see :func:`slab`.
+
+    Returns
+    -------
+    ase.Atoms
+        The slab of :func:`slab` (Cs12Pb8Br28 with 8 labelled sites by default).
+    """
     return slab(material, **kwargs)
 
 
 def site_indices(atoms: Atoms) -> np.ndarray:
-    """Atom index of each surface site, ordered by site number (-1 where the site is occupied)."""
+    """Atom index of each surface site, ordered by site number.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A slab of :func:`slab`, bare or decorated.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Shape (n_sites,): the index of the A cation on each site, -1 where a ligand replaced it.
+    """
     labels = atoms.get_array("surface_site")
     n_sites = len(atoms.info.get("surface_faces", [])) or int(labels.max()) + 1
     out = np.full(n_sites, -1, dtype=int)
@@ -127,7 +182,24 @@ def site_indices(atoms: Atoms) -> np.ndarray:
 
 
 def site_positions(atoms: Atoms) -> np.ndarray:
-    """Cartesian positions (Å) of the surface sites as built (``info['site_positions']`` if set)."""
+    """Cartesian positions of the surface sites as built.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A slab; a decorated slab needs ``info['site_positions']`` (set by
+        :func:`surfchem.build.decorate.decorate`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (n_sites, 3), Å.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        For an occupied slab without recorded site positions.
+    """
     if "site_positions" in atoms.info:
         return np.asarray(atoms.info["site_positions"], dtype=float).reshape(-1, 3)
     idx = site_indices(atoms)

@@ -84,22 +84,27 @@ def chain_axis(positions: np.ndarray, outward: np.ndarray) -> np.ndarray:
 
 
 def steric_descriptors(atoms: Atoms) -> dict[str, float | bool]:
-    """Steric descriptors of a decorated slab (module docstring for the definitions).
+    """Steric descriptors of a decorated slab (definitions in the module docstring).
+
+    A slab without ligands has 0 chains, NaN contacts and tilt and no flag; an empty structure or
+    one without an in-plane cell (a failed task's placeholder) has NaN everywhere.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A decorated slab (per-atom array ``ligand_index``).
 
     Returns
     -------
-    dict with
-    ``chains_top_nm2``, ``chains_bottom_nm2``: tail chains of the ligands on each face per
-        in-plane area (nm^-2; :func:`face_area_nm2`);
-    ``tail_hh_min_A``, ``tail_cc_min_A``: shortest H...H and C...C distance (Å, minimum image)
-        between tail atoms of different ligands (a ligand and its own periodic image count as
-        different); NaN when none is within :data:`CONTACT_CUTOFF_A`;
-    ``tail_tilt_deg``: mean angle (deg) between each chain's axis (:func:`chain_axis`) and the
-        outward normal of its face (0 = upright); NaN without chains;
-    ``flag_overpacked``: a face carries more than :data:`CLOSE_PACKED_CHAINS_NM2` chains nm^-2.
-
-    A slab without ligands has 0 chains, NaN contacts and tilt and no flag; an empty structure
-    or one without an in-plane cell (a failed task's placeholder) has NaN everywhere.
+    dict
+        Keys :data:`STERIC_COLUMNS`: ``chains_top_nm2``, ``chains_bottom_nm2`` (tail chains of
+        the ligands on each face per in-plane area, nm⁻², :func:`face_area_nm2`);
+        ``tail_hh_min_A``, ``tail_cc_min_A`` (shortest H...H and C...C distance between tail
+        atoms of different ligands, Å, minimum image; a ligand and its own periodic image count as
+        different; NaN when none is within :data:`CONTACT_CUTOFF_A`); ``tail_tilt_deg`` (mean
+        angle between each chain's axis, :func:`chain_axis`, and the outward normal of its face,
+        degrees, 0 = upright; NaN without chains); ``flag_overpacked`` (bool: a face carries more
+        than :data:`CLOSE_PACKED_CHAINS_NM2` chains per nm²).
     """
     from ase.neighborlist import neighbor_list
 

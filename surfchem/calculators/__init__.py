@@ -34,12 +34,29 @@ from typing import Any
 from surfchem.errors import CalculatorError, InputError
 
 #: the embedded default: works offline (weights ship in the chgnet wheel), 0.1-0.2 s per force
-#: call on the 48-atom slab on 2 cores. See README "Calculators" for the choice.
+#: call on the 48-atom slab on 2 cores. See docs "Calculators and validation" for the choice.
 DEFAULT_PRESET = "chgnet-d3"
 
 
 @dataclass(frozen=True)
 class Preset:
+    """A named calculator recipe of the registry :data:`PRESETS`.
+
+    Attributes
+    ----------
+    name : str
+        Preset name (``"chgnet-d3"``).
+    factory : callable
+        Builds the ASE calculator from the parameters.
+    params : dict
+        Default parameters (recorded in every result and in task hashes).
+    d3 : bool
+        Whether D3(BJ) dispersion (PBE damping parameters) is added.
+    description : str
+        One line for listings.
+    cost_rank : int
+        0 = fastest; used to order calculators from fast to accurate.
+    """
     name: str
     factory: Callable[..., Any]
     params: dict[str, Any] = field(default_factory=dict)
@@ -205,6 +222,22 @@ PRESETS: dict[str, Preset] = {
 
 
 def get_preset(name: str) -> Preset:
+    """Look up a calculator preset by name (case-insensitive).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`PRESETS`.
+
+    Returns
+    -------
+    Preset
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Unknown name (the message lists the presets).
+    """
     try:
         return PRESETS[name.lower()]
     except (KeyError, AttributeError):
@@ -216,8 +249,18 @@ def get_preset(name: str) -> Preset:
 def preset_parameters(calculator: Any, **overrides: Any) -> dict[str, Any]:
     """Plain-data description of a calculator (recorded in results and hashed).
 
-    For a preset name: ``{"preset": name, "d3": bool, **params, **overrides}``; for an ASE
-    calculator object: its class name and ``parameters``.
+    Parameters
+    ----------
+    calculator : str or ase.calculators.calculator.Calculator
+        Preset name or calculator object.
+    **overrides
+        Parameter overrides of a preset (as passed to :func:`get_calculator`).
+
+    Returns
+    -------
+    dict
+        For a preset: ``{"preset": name, "d3": bool, **params, **overrides}``; for a calculator
+        object: its class name, ``"d3": False`` and its scalar ``parameters``.
     """
     if isinstance(calculator, str):
         p = get_preset(calculator)
@@ -229,13 +272,49 @@ def preset_parameters(calculator: Any, **overrides: Any) -> dict[str, Any]:
 
 
 def calculator_name(calculator: Any) -> str:
+    """Name of a calculator for records: the preset name, or the class name of an object.
+
+    Parameters
+    ----------
+    calculator : str or ase.calculators.calculator.Calculator
+
+    Returns
+    -------
+    str
+    """
     return calculator if isinstance(calculator, str) else type(calculator).__name__
 
 
 def get_calculator(calculator: Any = DEFAULT_PRESET, **overrides: Any):
-    """An ASE calculator: a preset name (with parameter ``overrides``) or a calculator object.
+    """An ASE calculator from a preset name (with parameter overrides), or a calculator object as is.
 
-    >>> calc = get_calculator("gfn2")            # doctest: +SKIP
+    Presets with ``-d3`` return an ASE ``SumCalculator`` of the method and D3(BJ) (``dftd3``).
+    Heavy packages (torch, tblite, GPAW) are imported here, not at ``import surfchem``.
+
+    Parameters
+    ----------
+    calculator : str or ase.calculators.calculator.Calculator, default "chgnet-d3"
+        A preset of :data:`PRESETS` (table in the module docstring) or any ASE calculator.
+    **overrides
+        Preset parameters, e.g. ``ecut_eV`` (eV) or ``kpt_density_A`` (k-points per Å⁻¹) for
+        GPAW (:data:`GPAW_DEFAULTS`), ``torch_threads`` (default 1) for the ML potentials,
+        ``txt`` for a GPAW log.
+
+    Returns
+    -------
+    ase.calculators.calculator.Calculator
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Unknown preset, or an object that is no calculator.
+    surfchem.errors.CalculatorError
+        The preset's package is not installed.
+
+    Examples
+    --------
+    >>> from surfchem import get_calculator
+    >>> calc = get_calculator("gfn2")  # doctest: +SKIP
     >>> calc = get_calculator("gpaw-pbe-pw", ecut_eV=300, txt="out.txt")  # doctest: +SKIP
     """
     if not isinstance(calculator, str):

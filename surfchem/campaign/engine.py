@@ -46,6 +46,18 @@ def is_lost(exc: BaseException) -> bool:
 
 
 def slurm_provider(slurm: SlurmSpec):
+    """Parsl ``SlurmProvider`` built from the ``[executor.slurm]`` table.
+
+    Parameters
+    ----------
+    slurm : surfchem.campaign.spec.SlurmSpec
+
+    Returns
+    -------
+    parsl.providers.SlurmProvider
+        Pilot jobs (blocks) of ``nodes_per_block`` nodes for ``walltime``, at most ``max_blocks``
+        at once, started with ``srun``.
+    """
     from parsl.launchers import SrunLauncher
     from parsl.providers import SlurmProvider
 
@@ -143,6 +155,22 @@ class Engine:
         self.launcher = spec.slurm.mpi_launcher if spec.kind == "slurm" else "mpiexec"
 
     def submit(self, task: dict[str, Any]) -> cf.Future:
+        """Submit one task.
+
+        A task with ``mpi_ranks > 1`` (or ``isolate``) runs as ``<launcher> -n K python -m
+        surfchem.campaign.tasks IN.pkl OUT.pkl`` in a Parsl bash app; a non-zero exit becomes a failed
+        record (a lost worker is raised, so the driver stores nothing).
+
+        Parameters
+        ----------
+        task : dict
+            The task (``hash``, ``atoms``, calculator, settings, ``mpi_ranks``).
+
+        Returns
+        -------
+        concurrent.futures.Future
+            Resolves to the task's result dict (``record`` and ``atoms``).
+        """
         ranks = int(task.get("mpi_ranks", 1))
         isolate = ranks > 1 or bool(task.get("isolate"))
         if not isolate or task.get("calculator_object") is not None:
@@ -174,6 +202,7 @@ class Engine:
         return result
 
     def close(self) -> None:
+        """Shut the Parsl DataFlowKernel down (pilot jobs are cancelled)."""
         self.dfk.cleanup()
 
     def __enter__(self) -> Engine:

@@ -44,6 +44,17 @@ def _canonical(obj: Any) -> Any:
 
 
 def structure_fingerprint(atoms: Atoms) -> dict[str, Any]:
+    """Plain-data identity of a structure for task hashes.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+
+    Returns
+    -------
+    dict
+        ``symbols``, ``positions`` (Å, rounded to 1e-5), ``cell`` (Å, rounded), ``pbc``.
+    """
     return {
         "symbols": atoms.get_chemical_symbols(),
         "positions": np.round(atoms.positions, 5).tolist(),

@@ -48,8 +48,25 @@ from surfchem.trust.diagnostics import invalid_reasons
 
 @dataclass
 class StageResult:
-    """One stage's tables. ``n_min`` is ``None`` for a ligand whose coverage range is incomplete;
-    ``missing`` lists the requested N without a valid minimum, per ligand."""
+    """Tables of one campaign stage (one calculator).
+
+    Attributes
+    ----------
+    stage : int
+        Stage number (0 = the relaxation stage).
+    calculator : str
+    table : pandas.DataFrame
+        Every computed structure (``results.csv`` columns: energies in eV, gamma in J/m² and
+        meV/Å², flags, search statistics).
+    summary : pandas.DataFrame
+        The lowest valid row per (ligand, N) (``summary.csv``).
+    references : surfchem.thermo.References
+        Chemical potentials of this stage, eV.
+    n_min : dict of str to int or None
+        N at the minimum of gamma per ligand; ``None`` when the coverage range is incomplete.
+    missing : dict of str to list of int
+        Requested N without a valid minimum, per ligand.
+    """
 
     stage: int
     calculator: str
@@ -62,7 +79,26 @@ class StageResult:
 
 @dataclass
 class CampaignResult:
-    """Per-stage tables; ``table``/``summary``/``references`` are those of the last stage."""
+    """Result of :func:`run_campaign` or :func:`surfchem.campaign.screen.screen`.
+
+    ``table``, ``summary``, ``references``, ``n_min`` and ``missing`` are those of the last stage.
+
+    Attributes
+    ----------
+    spec : surfchem.campaign.spec.CampaignSpec
+        The validated spec that ran.
+    stages : list of StageResult
+    out : pathlib.Path
+        Output directory.
+    wall_s : float
+        Wall time of the run, s.
+    counts : dict of str to int
+        Task counts (``total``, ``done``, ``failed``, ``rejected``, ``pending``, ...).
+    failures : list of dict
+        Failed tasks and (ligand, N) with their error.
+    files : dict of str to str
+        Files written (``results``, ``summary``, ``references``, ``figure``, ...).
+    """
 
     spec: CampaignSpec
     stages: list[StageResult]
@@ -74,18 +110,22 @@ class CampaignResult:
 
     @property
     def table(self) -> pd.DataFrame:
+        """Every computed structure of the last stage."""
         return self.stages[-1].table
 
     @property
     def summary(self) -> pd.DataFrame:
+        """Lowest valid row per (ligand, N) of the last stage."""
         return self.stages[-1].summary
 
     @property
     def references(self) -> References:
+        """Chemical potentials of the last stage, eV."""
         return self.stages[-1].references
 
     @property
     def n_min(self) -> dict[str, int | None]:
+        """N at the minimum of gamma per ligand (None: incomplete range)."""
         return self.stages[-1].n_min
 
     @property
@@ -102,6 +142,7 @@ class CampaignResult:
 
 
 def parse_n(spec: CampaignSpec) -> list[int]:
+    """The spec's coverages as a sorted list (within 0..number of surface sites)."""
     from surfchem.campaign.screen import parse_n_range
 
     return parse_n_range(spec.n if isinstance(spec.n, str) else list(spec.n),
@@ -683,10 +724,36 @@ def count_tasks(spec: CampaignSpec) -> int:
 
 def run_campaign(spec: CampaignSpec, progress: bool = True, dry: bool = False,
                  calculator_object: Any = None, plot: bool = True) -> CampaignResult:
-    """Run (or, with ``dry=True``, only count against the database) every stage of ``spec``.
+    """Run every stage of a campaign (or, with ``dry=True``, only count its tasks against the database).
 
-    ``calculator_object``: an ASE calculator used instead of the first stage's preset (thread
-    executor only; recorded by its class name and parameters).
+    Plans the tasks (references, relaxations with the minimum search, consistency sweeps, later
+    funnel stages), runs them on the spec's Parsl executor, stores each result in the database as
+    soon as it finishes (a finished task hash is never recomputed), and writes ``results.csv``,
+    ``summary.csv``, ``references.json``, ``structures/`` and the figure into ``spec.out``.
+
+    Parameters
+    ----------
+    spec : surfchem.campaign.spec.CampaignSpec
+        A validated spec (:func:`surfchem.campaign.spec.load_spec` or ``parse_spec``).
+    progress : bool, default True
+        Show a progress bar.
+    dry : bool, default False
+        Count done/failed/pending tasks without running anything.
+    calculator_object : ase.calculators.calculator.Calculator, optional
+        An ASE calculator used instead of the first stage's preset (thread executor only;
+        recorded by its class name and parameters).
+    plot : bool, default True
+        Write the figure.
+
+    Returns
+    -------
+    CampaignResult
+        Per-stage tables, counts, failures and the files written.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        An executor or calculator object that does not fit the spec.
     """
     from tqdm.auto import tqdm
 

@@ -11,7 +11,7 @@ Arrangement policies (``arrangements=``):
 * ``"grow"`` (default): one path per ligand; the N-ligand slab is grown from the relaxed
   (N-1)-ligand slab by adding one ligand on the next site of
   :func:`surfchem.build.arrangements.grow_order`. Cheapest, and in our prototype it found lower
-  minima than building each N directly (``findings.md``, lesson 1).
+  minima than building each N directly (docs, "Trustworthy minima": lessons of the prototype).
 * ``"first"``: the first symmetry-distinct arrangement of each N, built directly on the relaxed
   bare slab.
 * ``"all"`` or an int k: every (or the first k) symmetry-distinct arrangement(s) of each N.
@@ -88,23 +88,82 @@ def screen(
 ):
     """Run the coverage screen: a one-stage campaign (:func:`surfchem.campaign.run.run_campaign`).
 
-    Writes ``OUT/results.csv``, ``summary.csv``, ``references.json``, ``structures/`` and
-    ``fig1.png``/``.pdf``; returns a :class:`surfchem.campaign.run.CampaignResult` (``.table``,
-    ``.summary``, ``.references``, ``.n_min``, ``.files``).
+    Builds, relaxes (with the minimum search by default) and analyses the N-ligand slabs of each
+    ligand; every relaxation is cached by content hash, so a rerun resumes. Same defaults as
+    ``surfchem screen`` (:data:`SCREEN_SEARCH`, :func:`default_workers`).
 
     Parameters
     ----------
-    ligands: names or SMILES (see :mod:`surfchem.build.ligands`); ``DDA<n>`` = the paper's DDA with both tails truncated to n carbons, ``C6A`` = hexylammonium.
-    n: coverages, e.g. ``"0-8"``. calculator: preset name (``calc_kwargs`` override its
-    parameters) or an ASE calculator object. arrangements: ``grow`` | ``first`` | ``all`` | int.
-    fmax (eV/Å), steps, optimizer, fix: relaxation settings (:func:`surfchem.relax.relax`).
-    mu_LX_eV: user chemical potentials of L-HX per ligand (eV), instead of the ion pair.
-    db: database path or ``postgresql://`` URL (default ``OUT/results.db``).
-    workers: parallel tasks (Parsl thread pool; default :func:`default_workers`: one per ligand).
-    search: ``"default"`` (:data:`SCREEN_SEARCH`, as ``surfchem screen``), or multi-start minimum
-    search settings per ligand slab (keys of :class:`surfchem.campaign.spec.SearchSpec`, e.g.
-    ``{"n_starts": 4}``, the rest from :data:`SCREEN_SEARCH`); ``None`` = one relaxation per slab
-    (the fast preview, flagged ``single_start``).
+    ligands : sequence of str, default ("C6A", "PEA")
+        Ligand names or ammonium SMILES (:data:`surfchem.build.ligands.LIGANDS`). ``DDA`` is
+        didodecyldimethylammonium, ``DDA<n>`` the same with both tails truncated to n carbons,
+        ``C<n>A`` a primary n-alkylammonium (``C6A`` = hexylammonium).
+    n : str or iterable of int, default "0-8"
+        Coverages (ligands per 2x2 slab), e.g. ``"0-8"`` or ``"0,4,8"`` (:func:`parse_n_range`).
+    calculator : str or ase.calculators.calculator.Calculator, default "chgnet-d3"
+        Preset name (:func:`surfchem.calculators.get_calculator`; ``calc_kwargs`` override its
+        parameters) or an ASE calculator object.
+    material : str, default "CsPbBr3"
+        ``"CsPbBr3"`` or ``"CsPbI3"``.
+    out : str or Path
+        Output directory (results, figures, default database). Required (``None`` raises).
+    arrangements : {"grow", "first", "all"} or int, default "grow"
+        Arrangement policy (module docstring): grow N from the relaxed N-1 slab, the first
+        symmetry-distinct arrangement, all of them, or the first k.
+    fmax : float, default 0.05
+        Force criterion of the relaxations, eV/Å.
+    steps : int, default 300
+        Maximum optimiser steps per relaxation.
+    optimizer : str, default "BFGS"
+        ``"BFGS"``, ``"FIRE"``, ``"LBFGS"`` or ``"BFGSLineSearch"`` (:func:`surfchem.relax.relax`).
+    fix : {"none", "center", "bottom"}, default "none"
+        Slab layers frozen during relaxation.
+    size : tuple of int, default (2, 2)
+        In-plane repetitions of the cubic cell.
+    layers : int, default 5
+        Atomic layers, odd (5 = Cs12Pb8Br28 at 2x2).
+    vacuum : float, default 15.0
+        Vacuum between the outermost atoms (ligand tips) of the two faces, Å.
+    mu_LX_eV : dict of str to float, optional
+        User chemical potential of L-HX per ligand, eV (instead of the relaxed ion pair).
+    db : str, optional
+        Database path or ``postgresql://`` URL (default ``OUT/results.db``).
+    workers : int, optional
+        Parallel tasks in the Parsl thread pool (default :func:`default_workers`: one per
+        ligand, at most the CPU count).
+    search : dict, "default" or None, default "default"
+        ``"default"`` = :data:`SCREEN_SEARCH` (as ``surfchem screen``); a dict of multi-start
+        search settings (keys of :class:`surfchem.campaign.spec.SearchSpec`, e.g.
+        ``{"n_starts": 4}``, the rest from :data:`SCREEN_SEARCH`); ``None`` = one relaxation per
+        slab (the fast preview, rows flagged ``single_start``).
+    progress : bool, default True
+        Show a progress bar.
+    plot : bool, default True
+        Write the figure ``fig1.png``/``fig1.pdf``.
+    **calc_kwargs
+        Overrides of the preset's parameters (e.g. ``torch_threads=1``).
+
+    Returns
+    -------
+    surfchem.campaign.run.CampaignResult
+        ``.table`` (every relaxed structure), ``.summary`` (per ligand and N: ``G_eV``,
+        ``gamma_J_m2``, ``gamma_meV_A2``, ``dG_eV``), ``.references``, ``.n_min``, ``.files``.
+        Written to ``out``: ``results.csv``, ``summary.csv``, ``references.json``,
+        ``structures/*.extxyz`` and ``fig1.png``/``.pdf``.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Bad input (no ``out``, unknown arrangement policy, ligand or coverage).
+    surfchem.errors.CalculatorError
+        When every task failed and there is no result at all.
+
+    Examples
+    --------
+    >>> from surfchem import screen
+    >>> res = screen(ligands=["C6A", "PEA"], n="0-8", out="results/fig1")  # doctest: +SKIP
+    >>> res.n_min  # doctest: +SKIP
+    {'C6A': 8, 'PEA': 8}
     """
     from surfchem.campaign.run import run_campaign
     from surfchem.campaign.spec import parse_spec

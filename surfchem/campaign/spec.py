@@ -56,6 +56,17 @@ class _Strict(BaseModel):
 
 
 class SlabSpec(_Strict):
+    """The ``[slab]`` table: the symmetric AX-terminated (100) slab.
+
+    Attributes
+    ----------
+    size : tuple of int, default (2, 2)
+        In-plane repetitions.
+    layers : int, default 5
+        Atomic layers, odd and >= 3.
+    vacuum_A : float, default 15.0
+        Vacuum between the ligand tips of neighbouring images, Å.
+    """
     size: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] = (2, 2)
     layers: Annotated[int, Field(ge=3)] = 5
     vacuum_A: Annotated[float, Field(ge=0)] = 15.0
@@ -125,10 +136,41 @@ class StageSpec(_Strict):
 
 
 class ReferencesSpec(_Strict):
+    """The ``[references]`` table.
+
+    Attributes
+    ----------
+    mu_LX_eV : dict of str to float
+        User chemical potential of L-HX per ligand, eV (instead of the relaxed ion pair).
+    """
     mu_LX_eV: dict[str, float] = Field(default_factory=dict)
 
 
 class SlurmSpec(_Strict):
+    """The ``[executor.slurm]`` table: Parsl's Slurm provider (docs: "Running on a cluster").
+
+    Attributes
+    ----------
+    partition, account, qos : str or None
+        ``#SBATCH`` options, if the site needs them.
+    walltime : str, default "01:00:00"
+        Per pilot job, ``HH:MM:SS`` or ``D-HH:MM:SS``.
+    nodes_per_block : int, default 1
+        Nodes per pilot job.
+    cores_per_node : int or None
+        ``#SBATCH --cpus-per-task`` (None: Slurm decides).
+    max_blocks : int, default 1
+        Pilot jobs at most at once.
+    worker_init : str
+        Shell lines run before the workers start (modules, virtualenv).
+    scheduler_options : str
+        Extra ``#SBATCH`` lines, verbatim.
+    mpi_launcher : str, default "srun --overlap"
+        Launcher of MPI tasks (``mpi_ranks > 1``) inside the pilot job; ``--overlap`` lets the MPI
+        step share the CPUs the worker step holds.
+    heartbeat_s : int, default 30
+        Parsl worker heartbeat, s (a worker silent for 4 heartbeats is lost).
+    """
     partition: str | None = None
     account: str | None = None
     qos: str | None = None
@@ -157,6 +199,23 @@ class SlurmSpec(_Strict):
 
 
 class ExecutorSpec(_Strict):
+    """The ``[executor]`` table.
+
+    Attributes
+    ----------
+    kind : {"threads", "processes", "slurm"}, default "threads"
+        Parsl executor.
+    workers : int, default 1
+        Worker processes/threads per node (tasks running at once per node).
+    retries : int, default 0
+        Parsl resubmissions of a task whose worker was lost.
+    retry_failed : bool, default True
+        Rerun tasks stored as failed (SCF not converged, ...).
+    claim_timeout_s : float, default 600.0
+        Several drivers on one database: a task claimed by a driver whose heartbeat is older than
+        this is taken over, s.
+    slurm : SlurmSpec
+    """
     kind: Literal["threads", "processes", "slurm"] = "threads"
     workers: Annotated[int, Field(ge=1)] = 1
     retries: Annotated[int, Field(ge=0)] = 0
@@ -167,6 +226,14 @@ class ExecutorSpec(_Strict):
 
 
 class DatabaseSpec(_Strict):
+    """The ``[database]`` table.
+
+    Attributes
+    ----------
+    url : str or None
+        A file path, ``sqlite:///path`` or ``postgresql://user:pass@host:port/dbname`` (default
+        ``<out>/results.db``).
+    """
     url: str | None = None
 
     @field_validator("url")
@@ -186,6 +253,29 @@ class DatabaseSpec(_Strict):
 
 
 class CampaignSpec(_Strict):
+    """A campaign: the validated TOML spec (``calculations/*.toml``).
+
+    Attributes
+    ----------
+    name : str
+        Letters, digits, ``_ . -``; the default output directory is ``results/<name>``.
+    material : str, default "CsPbBr3"
+        A perovskite.
+    ligands : list of str
+        Names or ammonium SMILES, distinct.
+    n : str or list of int, default "0-8"
+        Coverages.
+    arrangements : {"grow", "first", "all"} or int, default "grow"
+        Arrangement policy (docs: "What the screen computes").
+    slab : SlabSpec
+    stages : list of StageSpec
+        The funnel, in order (stage 0 relaxes every planned structure).
+    references : ReferencesSpec
+    executor : ExecutorSpec
+    database : DatabaseSpec
+    out : str or None
+        Output directory.
+    """
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
     material: str = "CsPbBr3"
     ligands: Annotated[list[str], Field(min_length=1)]
@@ -236,6 +326,7 @@ class CampaignSpec(_Strict):
         return root if root.is_absolute() or base is None else base / root
 
     def database_url(self, base: Path | None = None) -> str:
+        """Database URL: ``database.url`` if given, else ``<out>/results.db``."""
         return self.database.url or str(self.out_dir(base) / "results.db")
 
 
@@ -253,7 +344,24 @@ def _format_errors(err: ValidationError, source: str, schema: str = "surfchem.ca
 
 
 def parse_spec(data: dict[str, Any], source: str = "spec") -> CampaignSpec:
-    """Validate a spec given as a dict (e.g. parsed TOML)."""
+    """Validate a campaign spec given as a dict (e.g. parsed TOML).
+
+    Parameters
+    ----------
+    data : dict
+        The spec's tables and keys (as in ``calculations/*.toml``).
+    source : str, default "spec"
+        Name used in error messages.
+
+    Returns
+    -------
+    CampaignSpec
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        One line per validation problem.
+    """
     return validate_model(CampaignSpec, data, source)
 
 
@@ -277,6 +385,25 @@ def validate_model(model: type[BaseModel], data: dict[str, Any], source: str) ->
 
 
 def load_spec(path: str | Path) -> CampaignSpec:
-    """Read and validate a campaign TOML file. Relative ``out``/database paths stay relative to
-    the current directory (as the CLI is run)."""
+    """Read and validate a campaign TOML file.
+
+    Relative ``out`` and database paths stay relative to the current directory (as the CLI is
+    run). Examples: ``calculations/paper_fig1.toml``, ``calculations/tiny.toml``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file.
+
+    Returns
+    -------
+    CampaignSpec
+        The validated spec (pydantic model).
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Unreadable TOML, or a spec that fails validation (unknown keys, wrong types, unknown
+        ligands or calculators, bad database URLs: one line per problem).
+    """
     return parse_spec(read_toml(path, "campaign spec"), str(path))

@@ -251,15 +251,18 @@ class Claims:
         return self._run(take)
 
     def heartbeat(self, owner: str) -> None:
+        """Refresh the heartbeat (time.time(), s) of every claim held by ``owner``."""
         self._run(lambda cur: cur.execute(
             self._sql("UPDATE surfchem_claims SET heartbeat = ? WHERE owner = ?"), (time.time(), owner)))
 
     def release(self, task_hash: str, owner: str) -> None:
+        """Drop ``owner``'s claim of one task."""
         self._run(lambda cur: cur.execute(
             self._sql("DELETE FROM surfchem_claims WHERE task_hash = ? AND owner = ?"),
             (hash_key(task_hash), owner)))
 
     def release_all(self, owner: str) -> None:
+        """Drop every claim held by ``owner`` (driver shutdown)."""
         self._run(lambda cur: cur.execute(self._sql("DELETE FROM surfchem_claims WHERE owner = ?"), (owner,)))
 
     def held(self) -> dict[str, str]:

@@ -53,6 +53,57 @@ from surfchem.experiment.ptu import DEFAULT_CHUNK_RECORDS, PhotonChunk
 
 @dataclass
 class AnalysisOptions:
+    """Settings of :func:`analyze_file` / :func:`analyze_stream` (CLI: ``surfchem photons analyze``).
+
+    Attributes
+    ----------
+    bin_s : float, default 0.01
+        Trace bin width, s.
+    threshold : float, default 0.5
+        ON/OFF threshold as a fraction of the robust maximum (method ``max_fraction``).
+    threshold_method : str, default "max_fraction"
+        ``"max_fraction"``, ``"counts"``, ``"two_level"`` or ``"hmm"``.
+    threshold_counts : float, optional
+        Threshold in counts per bin (method ``counts``).
+    max_percentile : float, default 99.5
+        Percentile of the trace taken as its robust maximum.
+    channels : tuple of int, default (0, 1)
+        Detector channels (the two arms of the g2).
+    chunk_records : int
+        Records decoded at once (memory bound).
+    g2_bin_s : float, optional
+        g2 bin width, s (default 1 ns pulsed, 0.2 ns CW).
+    g2_tau_max_s : float, optional
+        Largest g2 delay, s (default (n_side + 0.5) periods pulsed, 100 ns CW).
+    g2_n_side : int, default 4
+        Side peaks averaged for the pulsed g2(0).
+    g2_correction : {"paper", "exact"}, default "paper"
+        Background correction of ``g2_0``.
+    decay_bin_ps : float, optional
+        Decay histogram bin, ps (default: T3 native resolution, T2 16 ps).
+    scan_factors : tuple of int
+        Multiples of ``bin_s`` of the bin-width scan.
+    dwell_t_min_s : float, optional
+        Lower cut of the dwell-time power-law fits, s (default: Kolmogorov-Smirnov choice).
+    min_dwell_events : int, default 50
+        Fewest dwell events for a fit.
+    allow_truncated : bool, default False
+        Analyse a truncated file up to its last whole record.
+    keep_data : bool, default True
+        Keep the arrays (trace, histograms) for plotting.
+    irf_path : str, optional
+        Measured IRF (scatter) file for the reconvolution.
+    method : {"binned", "cpa"}, default "binned"
+        ``"cpa"`` adds photon-by-photon change points (Watkins & Yang 2005).
+    cpa_alpha : float, default 0.01
+        False-positive probability of each change-point test.
+    cpa_max_levels : int, default 6
+        Most intensity levels.
+    cpa_window_photons : int
+        Photons analysed at once (memory bound).
+    cpa_min_fit_photons : int, default 100
+        Segments with fewer photons get no fitted lifetime.
+    """
     bin_s: float = 0.01
     threshold: float = 0.5  # fraction of the robust maximum (method max_fraction)
     threshold_method: str = "max_fraction"  # "max_fraction", "counts", "two_level", "hmm"
@@ -149,6 +200,7 @@ class PhotonAnalysis:
     data: PhotonData | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
+        """All fields except the arrays (``data``), for JSON."""
         d = asdict(self)
         d.pop("data", None)
         return d
@@ -221,9 +273,44 @@ def analyze_file(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> PhotonAnalysis:
-    """Analyse one photon file (PTU, legacy PicoQuant or Photon-HDF5) in one streaming pass.
+    """Analyse one photon file in one streaming pass (two with ``method="cpa"``).
 
-    Method ``"cpa"`` reads the file a second time for the decay histogram of each intensity level.
+    Formats: PicoQuant PTU, legacy PicoQuant ``.pt3``/``.pt2``/``.ht3``/``.ht2``, TimeHarp ``.t3r``,
+    Becker & Hickl ``.spc`` and Photon-HDF5, recognised by content. Memory is bounded (chunks from a
+    memory map); method ``"cpa"`` reads the file a second time for the decay histogram of each
+    intensity level.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The photon file.
+    options : AnalysisOptions, optional
+        Bin width (``bin_s``, s), ON/OFF threshold, channels, g2 and decay binning, change-point
+        settings (default :class:`AnalysisOptions`: 10 ms bins, threshold 50 % of a robust maximum).
+    progress : callable, optional
+        Called after each chunk with the number of records it held (e.g. a progress bar update).
+
+    Returns
+    -------
+    PhotonAnalysis
+        Unit-suffixed fields: ``n_photons``, ``duration_s``, ``count_rate_cps``, ``on_fraction``
+        (0..1), ``mandel_q``, ``k_on``/``k_off`` (power-law exponents of the ON/OFF dwell times,
+        P(t) ~ t^-k, maximum likelihood, Clauset, Shalizi & Newman 2009),
+        ``g2_0``, ``background_fraction``, ``lifetime_ns``; ``to_dict()`` for JSON. Fields the
+        acquisition mode does not allow are ``None`` (e.g. ``lifetime_ns`` for T2 data).
+
+    Raises
+    ------
+    surfchem.errors.FileFormatError
+        Truncated file, wrong magic or unsupported record type (one-line message).
+    surfchem.errors.InputError
+        Bad options.
+
+    Examples
+    --------
+    >>> from surfchem import analyze_file
+    >>> res = analyze_file("dot.ptu")  # doctest: +SKIP
+    >>> res.on_fraction, res.mandel_q, res.lifetime_ns  # doctest: +SKIP
     """
     opt = options or AnalysisOptions()
     info, chunks = stream.open_stream(path, opt.chunk_records, allow_truncated=opt.allow_truncated)

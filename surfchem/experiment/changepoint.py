@@ -71,6 +71,13 @@ class ChangePointOptions:
     channels: tuple[int, ...] | None = None
 
     def validate(self) -> None:
+        """Check the settings.
+
+        Raises
+        ------
+        surfchem.errors.InputError
+            Naming the bad setting and the accepted range.
+        """
         if not 0 < self.alpha < 0.5:
             raise InputError(f"change-point alpha must be in (0, 0.5), got {self.alpha}")
         if self.min_photons < 16:
@@ -176,6 +183,7 @@ class Segments:
 
     @property
     def duration_s(self) -> np.ndarray:
+        """Duration of each segment, s."""
         return (self.end_ps - self.start_ps) * PS
 
 
@@ -193,6 +201,7 @@ class ChangePointAccumulator:
         self.n_photons = 0
 
     def add(self, chunk: PhotonChunk) -> None:
+        """Consume one chunk of photons (selected channels; windows are analysed as they fill)."""
         mask = select_channels(chunk.channels, self._lut)
         t = chunk.times_ps if mask is None else chunk.times_ps[mask]
         m = chunk.microtimes_ps
@@ -382,6 +391,7 @@ class ChangePointResult:
 
     @property
     def n_levels(self) -> int:
+        """Number of intensity levels found."""
         return int(self.level_rates_cps.size)
 
     def to_dict(self) -> dict:
@@ -512,6 +522,8 @@ def segment_decay_histograms(
     channels : tuple of int, optional
         Detector channels counted (None: all), as in the change-point pass.
 
+    Notes
+    -----
     Memory stays bounded: a segment is handed out (and dropped) once a chunk reaches a later
     one, so only the segments of the current chunk are held. A photon that arrives after its
     segment was handed out (T3 photons of one pulse are out of time order by < 1 period) is

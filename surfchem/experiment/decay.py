@@ -57,6 +57,7 @@ class DecayAccumulator:
         self.n_without = 0
 
     def add(self, chunk: PhotonChunk) -> None:
+        """Add the microtimes (ps) of one chunk to the decay histogram."""
         if len(chunk) == 0 or chunk.microtimes_ps is None:
             return
         from surfchem.experiment import _fastdecode
@@ -92,6 +93,24 @@ def _log_exgauss_sf_term(t: np.ndarray, t0: float, sigma: float, tau: float) -> 
 
 
 def exgauss_cdf(t: np.ndarray, t0: float, sigma: float, tau: float) -> np.ndarray:
+    """Cumulative distribution of a Gaussian IRF convolved with an exponential decay (ex-Gaussian).
+
+    Parameters
+    ----------
+    t : numpy.ndarray
+        Times (same unit as ``t0``, ``sigma``, ``tau``).
+    t0 : float
+        IRF centre.
+    sigma : float
+        IRF standard deviation.
+    tau : float
+        Lifetime.
+
+    Returns
+    -------
+    numpy.ndarray
+        P(T <= t), evaluated stably for sigma << tau.
+    """
     return special.ndtr((t - t0) / sigma) - _log_exgauss_sf_term(t, t0, sigma, tau)
 
 
@@ -107,6 +126,25 @@ def periodic_decay_model(edges: np.ndarray, period: float, t0: float, sigma: flo
 
 @dataclass
 class LifetimeFit:
+    """Mono-exponential lifetime with Gaussian IRF reconvolution (Poisson maximum likelihood).
+
+    Attributes
+    ----------
+    lifetime_ns, lifetime_err_ns : float
+        Lifetime and its standard error, ns.
+    t0_ns : float
+        IRF position, ns.
+    irf_sigma_ns : float
+        IRF standard deviation, ns.
+    amplitude_counts : float
+        Decay counts.
+    background_per_bin : float
+        Flat background, counts per bin.
+    reduced_deviance : float
+        Poisson deviance per degree of freedom (about 1 for a good fit).
+    n_counts : int
+        Photons in the fitted histogram.
+    """
     lifetime_ns: float
     lifetime_err_ns: float
     t0_ns: float
@@ -137,7 +175,26 @@ def fit_lifetime(
     irf: np.ndarray | None = None,
     fit_window_ps: tuple[float, float] | None = None,
 ) -> LifetimeFit:
-    """Mono-exponential reconvolution fit (module docstring); times in ps, result in ns."""
+    """Mono-exponential lifetime by IRF reconvolution, Poisson maximum likelihood (module docstring).
+
+    Parameters
+    ----------
+    hist : numpy.ndarray
+        Decay histogram (counts per bin of the delay after the sync).
+    bin_ps : float
+        Bin width, ps.
+    period_ps : float, optional
+        Laser period, ps (earlier pulses' tails are summed in; default: the histogram span).
+    irf : numpy.ndarray, optional
+        Measured IRF on the same bins (default: a fitted Gaussian).
+    fit_window_ps : tuple of float, optional
+        (start, end) of the fitted delays, ps.
+
+    Returns
+    -------
+    LifetimeFit
+        Lifetime and IRF parameters in ns.
+    """
     n = np.asarray(hist, dtype=np.float64)
     if n.sum() < 50:
         raise InputError(f"lifetime fit needs at least 50 photons in the decay histogram, got {int(n.sum())}")
@@ -318,7 +375,28 @@ def background_fraction(
     hist: np.ndarray, bin_ps: float, *, lifetime_ps: float | None = None, irf_sigma_ps: float = 100.0,
     fit_background_per_bin: float | None = None, t0_ps: float | None = None,
 ) -> float:
-    """Background-to-total ratio from the flat floor of the decay histogram (module docstring)."""
+    """Background-to-total ratio from the flat floor of the decay histogram (module docstring).
+
+    Parameters
+    ----------
+    hist : numpy.ndarray
+        Decay histogram.
+    bin_ps : float
+        Bin width, ps.
+    lifetime_ps : float, optional
+        Fitted lifetime, ps (locates the floor before the rise).
+    irf_sigma_ps : float, default 100.0
+        IRF width, ps.
+    fit_background_per_bin : float, optional
+        A fitted flat background, counts per bin (used instead of the floor estimate).
+    t0_ps : float, optional
+        IRF position, ps.
+
+    Returns
+    -------
+    float
+        0..1.
+    """
     n = np.asarray(hist, dtype=np.float64)
     tot = n.sum()
     if tot <= 0:
@@ -344,6 +422,17 @@ def background_fraction(
 
 @dataclass
 class Flid:
+    """Fluorescence-lifetime-intensity distribution.
+
+    Attributes
+    ----------
+    intensity_edges : numpy.ndarray
+        Bin edges, counts per time bin.
+    lifetime_edges_ns : numpy.ndarray
+        Bin edges, ns.
+    hist : numpy.ndarray
+        Shape (n_intensity, n_lifetime): occurrences.
+    """
     intensity_edges: np.ndarray  # counts per bin
     lifetime_edges_ns: np.ndarray
     hist: np.ndarray  # shape (n_intensity, n_lifetime)
@@ -351,6 +440,17 @@ class Flid:
 
 @dataclass
 class Fdid:
+    """Fluorescence-decay-rate-intensity distribution (Galland et al., Nature 479, 203 (2011)).
+
+    Attributes
+    ----------
+    intensity_edges : numpy.ndarray
+        Bin edges, counts per time bin.
+    rate_edges_per_ns : numpy.ndarray
+        Bin edges of the decay rate 1/lifetime, ns⁻¹.
+    hist : numpy.ndarray
+        Shape (n_intensity, n_rate): occurrences.
+    """
     intensity_edges: np.ndarray  # counts per bin
     rate_edges_per_ns: np.ndarray  # decay rate 1 / lifetime
     hist: np.ndarray  # shape (n_intensity, n_rate)
@@ -393,6 +493,8 @@ def flid(counts: np.ndarray, mean_delay_ps: np.ndarray, t0_ps: float, *, n_int: 
     weights : ndarray, optional
         Weight of each entry (default 1 per bin; change-point segments use their length in bins).
 
+    Notes
+    -----
     Built block-wise so a 12 h trace (4e6 bins) needs no full-size temporaries.
     """
     counts = np.asarray(counts)

@@ -44,7 +44,24 @@ def run_lengths(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def dwell_times(on: np.ndarray, bin_s: float, *, drop_censored: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """ON and OFF dwell times in seconds from an ON mask of the binned trace."""
+    """ON and OFF dwell times from an ON mask of the binned trace.
+
+    Parameters
+    ----------
+    on : numpy.ndarray
+        bool per bin (counts >= threshold).
+    bin_s : float
+        Bin width, s.
+    drop_censored : bool, default True
+        Drop the first and last runs (cut by the start and end of the measurement).
+
+    Returns
+    -------
+    on_s : numpy.ndarray
+        ON dwell times, s.
+    off_s : numpy.ndarray
+        OFF dwell times, s.
+    """
     lengths, states = run_lengths(on)
     if drop_censored and lengths.size >= 2:
         lengths, states = lengths[1:-1], states[1:-1]
@@ -55,6 +72,25 @@ def dwell_times(on: np.ndarray, bin_s: float, *, drop_censored: bool = True) -> 
 
 @dataclass
 class PowerLawFit:
+    """Power-law fit P(t) ~ t^-k of dwell times (discrete maximum likelihood, Clauset, Shalizi & Newman 2009).
+
+    Attributes
+    ----------
+    k : float
+        Exponent.
+    k_err : float
+        Its standard error.
+    t_min_s : float
+        Lower cut of the fitted tail, s (Kolmogorov-Smirnov choice unless given).
+    n_tail : int
+        Dwell times >= ``t_min_s``.
+    n_total : int
+        All dwell times.
+    ks_distance : float
+        Kolmogorov-Smirnov distance of the fit.
+    comparisons : dict
+        Likelihood-ratio comparisons with exponential and truncated power-law models.
+    """
     k: float
     k_err: float
     t_min_s: float
@@ -96,10 +132,35 @@ def fit_power_law(
     max_candidates: int = 40,
     compare: bool = True,
 ) -> PowerLawFit:
-    """Discrete power-law MLE of dwell times (module docstring).
+    """Discrete power-law maximum-likelihood fit P(t) ~ t^-k of dwell times (module docstring).
 
-    ``unit_s``: the time resolution (bin width); ``t_min_s``: fixed lower cut-off, or None to
-    choose it by the KS criterion. Raises :class:`InputError` with fewer than ``min_tail`` events.
+    Clauset, Shalizi & Newman, SIAM Rev. 51, 661 (2009): t_min by the Kolmogorov-Smirnov criterion
+    unless given; optional likelihood-ratio comparison with exponential and truncated power laws.
+
+    Parameters
+    ----------
+    durations_s : numpy.ndarray
+        Dwell times, s.
+    unit_s : float
+        Time resolution (bin width), s.
+    t_min_s : float, optional
+        Fixed lower cut-off, s.
+    min_tail : int, default 50
+        Fewest events at or above t_min.
+    max_candidates : int, default 40
+        t_min candidates tried.
+    compare : bool, default True
+        Run the model comparisons.
+
+    Returns
+    -------
+    PowerLawFit
+        Exponent k with its error, t_min (s), KS distance.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Fewer than ``min_tail`` events.
     """
     d = np.asarray(durations_s, dtype=np.float64)
     x = np.rint(d / unit_s).astype(np.int64)

@@ -33,6 +33,23 @@ MU_I_405_CM = 1.0e5  # cm^-1, see module docstring
 
 
 def photon_energy_J(wavelength_nm: float) -> float:
+    """Photon energy h c / lambda.
+
+    Parameters
+    ----------
+    wavelength_nm : float
+        Wavelength, nm (> 0).
+
+    Returns
+    -------
+    float
+        Energy, J.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        A non-positive wavelength.
+    """
     if wavelength_nm <= 0:
         raise InputError(f"wavelength must be > 0 nm, got {wavelength_nm}")
     return H * C / (wavelength_nm * 1e-9)
@@ -66,6 +83,23 @@ def cross_section_cm2(size_nm: float, mu_i_cm: float = MU_I_405_CM) -> float:
 
 @dataclass
 class Excitation:
+    """Excitation of a dot by one laser pulse: <N> = sigma j.
+
+    Attributes
+    ----------
+    power_density_W_cm2 : float
+        Average power density, W/cm².
+    energy_fluence_uJ_cm2 : float
+        Energy per pulse per area, µJ/cm².
+    photon_fluence_cm2 : float
+        Photons per pulse per area j, cm⁻².
+    cross_section_cm2 : float
+        Absorption cross-section sigma, cm².
+    mean_excitons : float
+        <N> = sigma j, excitons per pulse.
+    p_excited : float
+        Probability of at least one exciton, 1 - exp(-<N>) (Poisson).
+    """
     power_density_W_cm2: float
     energy_fluence_uJ_cm2: float
     photon_fluence_cm2: float
@@ -85,7 +119,38 @@ def excitation_density(
     profile: str = "tophat",
     mu_i_cm: float = MU_I_405_CM,
 ) -> Excitation:
-    """<N> = sigma j from a power density, or from power + spot diameter."""
+    """Mean excitons per pulse <N> = sigma j, from a power density or from power and spot diameter.
+
+    Parameters
+    ----------
+    size_nm : float
+        Edge length L of the (cubic) dot, nm; sigma = mu_i L³.
+    rep_rate_hz : float
+        Laser repetition rate f, Hz.
+    wavelength_nm : float, default 405.0
+        Excitation wavelength, nm.
+    power_density_W_cm2 : float, optional
+        Average power density I, W/cm² (or give ``power_W`` and ``spot_diameter_nm``).
+    power_W : float, optional
+        Average power, W.
+    spot_diameter_nm : float, optional
+        Spot diameter, nm.
+    profile : {"tophat", "gaussian_peak"}, default "tophat"
+        Power density from power and spot: P / (pi (d/2)²), or the Gaussian peak 2P / (pi w²).
+    mu_i_cm : float, default 1.0e5
+        Intrinsic absorption coefficient of CsPbBr3 at the excitation wavelength, cm⁻¹ (an
+        assumed value, module docstring).
+
+    Returns
+    -------
+    Excitation
+        Power density (W/cm²), fluences (µJ/cm², photons/cm²), sigma (cm²), <N>, P(n >= 1).
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Missing or non-positive inputs.
+    """
     if power_density_W_cm2 is None:
         if power_W is None or spot_diameter_nm is None:
             raise InputError("give power_density_W_cm2, or power_W and spot_diameter_nm")

@@ -90,6 +90,7 @@ class G2Accumulator:
         self.n_b = 0
 
     def add(self, chunk: PhotonChunk) -> None:
+        """Add one chunk of photons (exact streaming cross-correlation across chunk boundaries)."""
         if len(chunk) == 0:
             return
         ch = chunk.channels
@@ -107,6 +108,7 @@ class G2Accumulator:
         self.tail_b = b_all[np.searchsorted(b_all, cut, side="left"):].copy()
 
     def result(self, duration_ps: int) -> G2Histogram:
+        """The histogram accumulated so far."""
         tau = (np.arange(self.nbins) * self.w - self.tau_max + self.w / 2.0)
         return G2Histogram(tau_ps=tau, counts=self.hist.copy(), n_a=self.n_a, n_b=self.n_b,
                            duration_ps=int(duration_ps), bin_ps=self.w)
@@ -114,6 +116,21 @@ class G2Accumulator:
 
 @dataclass
 class G2Histogram:
+    """Cross-correlation histogram of two detector channels.
+
+    Attributes
+    ----------
+    tau_ps : numpy.ndarray
+        Bin centres of the delay, ps.
+    counts : numpy.ndarray
+        Coincidences per bin.
+    n_a, n_b : int
+        Photons in channels A and B.
+    duration_ps : int
+        Measurement duration, ps.
+    bin_ps : int
+        Bin width, ps.
+    """
     tau_ps: np.ndarray  # bin centres
     counts: np.ndarray
     n_a: int
@@ -133,7 +150,23 @@ def cross_correlate(
     times_a_ps: np.ndarray, times_b_ps: np.ndarray, *, tau_max_s: float = 2.5e-6, bin_s: float = 1e-9,
     duration_s: float | None = None,
 ) -> G2Histogram:
-    """Cross-correlation histogram of two sorted timestamp arrays (int64 ps)."""
+    """Cross-correlation histogram of two sorted timestamp arrays (exact: every pair counted once).
+
+    Parameters
+    ----------
+    times_a_ps, times_b_ps : numpy.ndarray
+        Sorted arrival times of the two detectors, int64 ps.
+    tau_max_s : float, default 2.5e-6
+        Largest |delay|, s.
+    bin_s : float, default 1e-9
+        Bin width, s.
+    duration_s : float, optional
+        Measurement duration, s (default: the last photon).
+
+    Returns
+    -------
+    G2Histogram
+    """
     acc = G2Accumulator(0, 1, tau_max_s=tau_max_s, bin_s=bin_s)
     a = np.asarray(times_a_ps, np.int64)
     b = np.asarray(times_b_ps, np.int64)
@@ -148,6 +181,19 @@ def cross_correlate(
 
 @dataclass
 class PulsedG2:
+    """Pulsed g2(0): zero-delay peak area over the mean side-peak area.
+
+    Attributes
+    ----------
+    g2_0_raw : float
+        Without background correction.
+    zero_area : float
+        Coincidences in the zero-delay peak.
+    side_areas : numpy.ndarray
+        Coincidences in each side peak.
+    side_k : numpy.ndarray
+        Side-peak index (multiple of the laser period) of each area.
+    """
     g2_0_raw: float
     zero_area: float
     side_areas: np.ndarray
@@ -156,12 +202,29 @@ class PulsedG2:
 
 def pulsed_g2_zero(h: G2Histogram, period_ps: float, *, n_side: int = 4, window_ps: float | None = None,
                    exclude_k: tuple[int, ...] = ()) -> PulsedG2:
-    """Pulsed ``g2(0)`` = zero-peak area / mean side-peak area (module docstring).
+    """Pulsed g2(0) = zero-peak area / mean side-peak area (module docstring).
 
-    Each histogram bin belongs to the peak ``k = round(tau / P)`` of its centre, so with the
-    default window (one full period) every coincidence in ``|tau| < (n_side + 1/2) P`` is counted
-    once, whether or not ``P`` is a multiple of the bin width. A narrower ``window_ps`` keeps only
-    bins whose centre lies within ``window/2`` of ``k P``.
+    Each histogram bin belongs to the peak k = round(tau / P) of its centre, so with the default
+    window (one full period) every coincidence in |tau| < (n_side + 1/2) P is counted once, whether
+    or not P is a multiple of the bin width. A narrower ``window_ps`` keeps only bins whose centre
+    lies within window/2 of k P.
+
+    Parameters
+    ----------
+    h : G2Histogram
+    period_ps : float
+        Laser period P, ps.
+    n_side : int, default 4
+        Side peaks on each side averaged.
+    window_ps : float, optional
+        Peak integration window, ps (default one period).
+    exclude_k : tuple of int, default ()
+        Side peaks to leave out (e.g. detector afterpulsing).
+
+    Returns
+    -------
+    PulsedG2
+        Uncorrected g2(0) and the peak areas (coincidences).
     """
     if period_ps is None or period_ps <= 0:
         raise InputError("pulsed g2(0) needs the laser period (sync rate); the file has none")
@@ -189,7 +252,28 @@ def pulsed_g2_zero(h: G2Histogram, period_ps: float, *, n_side: int = 4, window_
 
 
 def correct_background(g2_0_raw: float, background_fraction: float, method: str = "paper") -> float:
-    """Background-corrected ``g2(0)`` (module docstring for the two methods)."""
+    """Background-corrected g2(0) (module docstring).
+
+    ``"paper"``: g2_raw - b (Nair, Zhao & Bawendi, Nano Lett. 11, 1136 (2011)); ``"exact"``
+    (uncorrelated background on both detectors, rho = 1 - b): (g2_raw - (1 - rho²)) / rho².
+
+    Parameters
+    ----------
+    g2_0_raw : float
+        Uncorrected g2(0).
+    background_fraction : float
+        Background share b of the detected photons, 0..1.
+    method : {"paper", "exact"}, default "paper"
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Unknown method.
+    """
     b = float(background_fraction)
     if not 0 <= b < 1:
         raise InputError(f"background fraction must be in [0, 1), got {b}")
@@ -203,6 +287,19 @@ def correct_background(g2_0_raw: float, background_fraction: float, method: str 
 
 @dataclass
 class CwG2Fit:
+    """Antibunching fit of a CW g2(tau): 1 - (1 - g2(0)) exp(-|tau - tau0| / tau_ab).
+
+    Attributes
+    ----------
+    g2_0, g2_0_err : float
+        g2(0) and its standard error.
+    tau_ab_ns : float
+        Antibunching time, ns.
+    amplitude : float
+        Normalisation (coincidences at long delay).
+    tau0_ns : float
+        Zero-delay offset, ns.
+    """
     g2_0: float
     g2_0_err: float
     tau_ab_ns: float

@@ -120,6 +120,7 @@ class PtuHeader:
 
     @property
     def mode(self) -> str:
+        """Acquisition mode of the records, ``"t2"`` or ``"t3"``."""
         return self.record_format.mode
 
 
@@ -315,6 +316,18 @@ class RecordDecoder:
         return out
 
     def decode(self, rec: np.ndarray) -> PhotonChunk:
+        """Decode raw records into photons (overflows carried across calls).
+
+        Parameters
+        ----------
+        rec : numpy.ndarray
+            Raw 32-bit records of one chunk, in file order.
+
+        Returns
+        -------
+        PhotonChunk
+            Times in ps (int64), channels, microtimes in ps (T3).
+        """
         fmt = self.header.record_format
         if fmt.decode is not None:
             return fmt.decode(self, rec)

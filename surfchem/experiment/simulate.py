@@ -62,6 +62,13 @@ class SimulationParams:
     block_s: float = 1.0
 
     def validate(self) -> None:
+        """Check the settings.
+
+        Raises
+        ------
+        surfchem.errors.InputError
+            Naming the bad setting and the accepted range.
+        """
         if self.mode not in ("t2", "t3"):
             raise InputError(f"mode must be 't2' or 't3', got {self.mode!r}")
         if self.mode == "t3" and not self.rep_rate_hz:
@@ -183,6 +190,17 @@ def _trajectory_truth(params: SimulationParams, edges: np.ndarray, first_on: boo
 
 @dataclass
 class SimBlock:
+    """One block of simulated photons.
+
+    Attributes
+    ----------
+    times_ps : numpy.ndarray
+        Sorted int64 arrival times, ps.
+    channels : numpy.ndarray
+        int8 detector channel (-1: sync, T2 only).
+    is_background : numpy.ndarray
+        bool, photon from the background rather than the dot.
+    """
     times_ps: np.ndarray  # sorted int64
     channels: np.ndarray  # int8 (-1: sync, T2 only)
     is_background: np.ndarray  # bool

@@ -50,6 +50,28 @@ def voigt_hwhm(sigma: float, gamma: float) -> float:
 
 def split_voigt(E: np.ndarray, E0: float, A: float, s_lo: float, g_lo: float, s_hi: float, g_hi: float,
                 c: float = 0.0) -> np.ndarray:
+    """Split Voigt line: different Voigt widths below and above the peak, each normalised to 1 at E0.
+
+    Parameters
+    ----------
+    E : numpy.ndarray
+        Photon energies, eV.
+    E0 : float
+        Peak energy, eV.
+    A : float
+        Peak height (counts).
+    s_lo, g_lo : float
+        Gaussian sigma and Lorentzian gamma of the low-energy side, eV.
+    s_hi, g_hi : float
+        The same for the high-energy side, eV.
+    c : float, default 0.0
+        Constant offset (counts).
+
+    Returns
+    -------
+    numpy.ndarray
+        Counts at ``E``.
+    """
     E = np.asarray(E, float)
     x = E - E0
     lo = special.voigt_profile(x, s_lo, g_lo) / special.voigt_profile(0.0, s_lo, g_lo)
@@ -59,6 +81,23 @@ def split_voigt(E: np.ndarray, E0: float, A: float, s_lo: float, g_lo: float, s_
 
 @dataclass
 class SpectrumFit:
+    """Split-Voigt fit of a single-dot PL spectrum.
+
+    Attributes
+    ----------
+    peak_eV, peak_nm : float
+        Peak position, eV and nm.
+    hwhm_low_meV, hwhm_high_meV : float
+        Exact half widths at half maximum below and above the peak, meV.
+    amplitude : float
+        Peak height (counts).
+    offset : float
+        Constant background (counts).
+    sigma_low_meV, gamma_low_meV, sigma_high_meV, gamma_high_meV : float
+        Gaussian and Lorentzian widths of the two sides, meV.
+    size_nm : float or None
+        Edge length from the sizing curve, nm (with a :class:`SizingCurve`).
+    """
     peak_eV: float
     peak_nm: float
     hwhm_low_meV: float
@@ -129,12 +168,46 @@ class SizingCurve:
     source: str = "weak-confinement EMA, Efros & Rosen 2000 with Protesescu 2015 masses (not the paper's curve)"
 
     def energy_eV(self, size_nm: float | np.ndarray) -> np.ndarray:
+        """PL peak energy of a dot of edge length ``size_nm``: E = E_bulk + C / L², eV.
+
+        Parameters
+        ----------
+        size_nm : float or numpy.ndarray
+            Edge length L, nm (> 0).
+
+        Returns
+        -------
+        numpy.ndarray
+            Energy, eV.
+
+        Raises
+        ------
+        surfchem.errors.InputError
+            A non-positive size.
+        """
         L = np.asarray(size_nm, float)
         if np.any(L <= 0):
             raise InputError("size must be > 0 nm")
         return self.e_bulk_eV + self.c_eV_nm2 / L**2
 
     def size_nm(self, peak_eV: float) -> float:
+        """Edge length of a dot from its PL peak, L = sqrt(C / (E - E_bulk)), nm.
+
+        Parameters
+        ----------
+        peak_eV : float
+            PL peak, eV.
+
+        Returns
+        -------
+        float
+            nm.
+
+        Raises
+        ------
+        surfchem.errors.InputError
+            A peak at or below the bulk limit (not quantum confined).
+        """
         d = float(peak_eV) - self.e_bulk_eV
         if d <= 0:
             raise InputError(

@@ -37,7 +37,11 @@ class StreamInfo:
 
 
 class Accumulator(Protocol):
-    def add(self, chunk: PhotonChunk) -> None: ...
+    """Protocol of the streaming analyses: ``add(chunk)`` is called once per chunk of photons."""
+
+    def add(self, chunk: PhotonChunk) -> None:
+        """Consume one :class:`PhotonChunk`."""
+        ...
 
 
 def open_stream(
@@ -184,6 +188,7 @@ class StreamStats:
     sync_spacing_ps: float | None = None
 
     def add(self, chunk: PhotonChunk) -> None:
+        """Count the records and photons of one chunk and track the end time and sync spacing (ps)."""
         self.n_records += chunk.n_records
         n = len(chunk)
         self.end_time_ps = max(self.end_time_ps, chunk.end_time_ps)

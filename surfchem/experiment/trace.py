@@ -33,6 +33,23 @@ from surfchem.experiment.ptu import PhotonChunk, channel_selector, select_channe
 
 
 def seconds_to_ps(x_s: float) -> int:
+    """A time width in s as an integer number of ps.
+
+    Parameters
+    ----------
+    x_s : float
+        Width, s (> 0).
+
+    Returns
+    -------
+    int
+        Width, ps.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        A width that rounds to <= 0 ps.
+    """
     ps = int(round(float(x_s) * 1e12))
     if ps <= 0:
         raise InputError(f"time width must be > 0 s, got {x_s} s")
@@ -44,8 +61,19 @@ def bin_counts(
 ) -> np.ndarray:
     """Counts per complete bin of width ``bin_s`` from 0 to ``duration_s``.
 
-    ``duration_s`` defaults to the last photon time. Returns int64 counts (length
-    ``floor(duration / bin)``).
+    Parameters
+    ----------
+    times_ps : numpy.ndarray
+        Photon arrival times, int64 ps.
+    bin_s : float, default 0.01
+        Bin width, s.
+    duration_s : float, optional
+        Trace length, s (default: the last photon time).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 counts, length floor(duration / bin).
     """
     t = np.asarray(times_ps, dtype=np.int64)
     w = seconds_to_ps(bin_s)
@@ -92,6 +120,7 @@ class TraceAccumulator:
             setattr(self, name, arr)
 
     def add(self, chunk: PhotonChunk) -> None:
+        """Add one chunk of photons to the binned counts."""
         if len(chunk) == 0:
             return
         from surfchem.experiment import _fastdecode
@@ -134,9 +163,11 @@ class TraceAccumulator:
                           int(wlo), int(whi))
 
     def n_complete_bins(self, end_time_ps: int) -> int:
+        """Bins of ``bin_ps`` that end at or before ``end_time_ps`` (ps)."""
         return int(end_time_ps // self.bin_ps)
 
     def result(self, end_time_ps: int) -> np.ndarray:
+        """Counts per complete bin up to ``end_time_ps`` (ps)."""
         n = self.n_complete_bins(end_time_ps)
         self._grow(n)
         return self.counts[:n]
@@ -189,6 +220,19 @@ def robust_max(counts: np.ndarray, percentile: float = 99.5) -> float:
 
 @dataclass
 class Threshold:
+    """ON/OFF threshold of a binned intensity trace.
+
+    Attributes
+    ----------
+    value_counts : float
+        Threshold, counts per bin (ON: counts >= threshold).
+    method : str
+        ``"max_fraction"``, ``"counts"``, ``"two_level"`` or ``"hmm"``.
+    robust_max_counts : float
+        A high percentile of the trace, counts per bin.
+    on_level_counts, off_level_counts : float or None
+        Level means of the two-level methods, counts per bin.
+    """
     value_counts: float
     method: str
     robust_max_counts: float
@@ -205,7 +249,34 @@ def threshold(
     counts_value: float | None = None,
     hist: np.ndarray | None = None,
 ) -> Threshold:
-    """ON/OFF threshold of a binned trace (methods in the module docstring)."""
+    """ON/OFF threshold of a binned trace (methods in the module docstring).
+
+    Parameters
+    ----------
+    counts : numpy.ndarray
+        Counts per bin.
+    method : {"max_fraction", "counts", "two_level", "hmm"}, default "max_fraction"
+        ``max_fraction``: ``fraction`` of the robust maximum (the paper's rule, 50 %);
+        ``counts``: a fixed ``counts_value``; ``two_level`` / ``hmm``: between two fitted levels.
+    fraction : float, default 0.5
+        Fraction of the robust maximum, in (0, 1].
+    max_percentile : float, default 99.5
+        Percentile of the counts taken as the robust maximum.
+    counts_value : float, optional
+        Threshold in counts per bin (method ``counts``).
+    hist : numpy.ndarray, optional
+        Precomputed histogram of the counts (speeds up long traces).
+
+    Returns
+    -------
+    Threshold
+        Threshold and robust maximum in counts per bin.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Unknown method or bad ``fraction`` / ``counts_value``.
+    """
     h = count_histogram(counts) if hist is None else hist
     v = np.arange(h.size, dtype=np.float64)
     rmax = _hist_percentile(h, max_percentile)
@@ -245,7 +316,22 @@ def on_mask(counts: np.ndarray, thr: float) -> np.ndarray:
 
 
 def on_fraction(counts: np.ndarray, thr: float, *, hist: np.ndarray | None = None) -> float:
-    """Fraction of bins with counts >= ``thr`` (NaN for an empty trace)."""
+    """Fraction of bins with counts >= ``thr``.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray
+        Counts per bin.
+    thr : float
+        Threshold, counts per bin.
+    hist : numpy.ndarray, optional
+        Precomputed histogram of the counts (speeds up long traces).
+
+    Returns
+    -------
+    float
+        0..1 (NaN for an empty trace).
+    """
     h = count_histogram(counts) if hist is None else hist
     n = h.sum()
     if n == 0:
@@ -255,7 +341,22 @@ def on_fraction(counts: np.ndarray, thr: float, *, hist: np.ndarray | None = Non
 
 
 def mandel_q(counts: np.ndarray, *, hist: np.ndarray | None = None) -> float:
-    """Mandel ``Q = (Var(n) - <n>) / <n>`` of the bin counts (NaN if <n> = 0)."""
+    """Mandel Q = (Var(n) - <n>) / <n> of the bin counts n.
+
+    0 for Poisson light, > 0 for bunched (blinking) emission, < 0 for sub-Poissonian light.
+
+    Parameters
+    ----------
+    counts : numpy.ndarray
+        Counts per bin.
+    hist : numpy.ndarray, optional
+        Precomputed histogram of the counts (speeds up long traces).
+
+    Returns
+    -------
+    float
+        Dimensionless (NaN if <n> = 0).
+    """
     h = (count_histogram(counts) if hist is None else hist).astype(np.float64)
     n = h.sum()
     if n == 0:
@@ -375,6 +476,19 @@ def rebin(counts: np.ndarray, factor: int) -> np.ndarray:
 
 @dataclass
 class BinScanRow:
+    """ON fraction and Mandel Q at one bin width.
+
+    Attributes
+    ----------
+    bin_s : float
+        Bin width, s.
+    on_fraction : float
+        0..1.
+    mandel_q : float
+        Var/mean - 1 of the binned counts.
+    mean_counts : float
+        Mean counts per bin.
+    """
     bin_s: float
     on_fraction: float
     mandel_q: float
@@ -392,6 +506,23 @@ def bin_width_scan(
     """ON fraction and Mandel Q versus bin width (the paper's stability check, SI Fig. 15).
 
     The threshold is recomputed at each bin width with the same rule.
+
+    Parameters
+    ----------
+    fine_counts : numpy.ndarray
+        Counts per bin of the finest trace.
+    fine_bin_s : float
+        Its bin width, s.
+    factors : tuple of int, default (1, 2, 5, 10, 20, 50, 100)
+        Bin widths as multiples of ``fine_bin_s``.
+    fraction : float, default 0.5
+        Threshold as a fraction of the robust maximum.
+    max_percentile : float, default 99.5
+        Percentile taken as the robust maximum.
+
+    Returns
+    -------
+    list of BinScanRow
     """
     rows = []
     for f in factors:

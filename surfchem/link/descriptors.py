@@ -113,13 +113,40 @@ def _read_tables(path: Path, table: str = "auto") -> tuple[pd.DataFrame, pd.Data
 
 def descriptors_from_results(results_dir: str | Path | list, n_full: int = 8, T: float = 298.15,
                              table: str = "auto", ref_tol_eV: float = 1e-3) -> pd.DataFrame:
-    """Descriptors per ligand (see module docs) from one or several screen/campaign output directories.
+    """Descriptors per ligand (module docstring) from one or several screen/campaign output directories.
 
     Several directories (e.g. the measured ligands in one screen, new candidates in another) are
-    combined only when their gamma values are comparable: same material and calculator and the
-    same bulk/CsBr references (``g_bulk_eV``, ``mu_AX_eV`` within ``ref_tol_eV``) and the same bare
-    slab (formula of the N = 0 row, i.e. thickness and size); a ligand may
-    appear in only one of them. Otherwise :class:`InputError` names the two directories.
+    combined only when their gamma values are comparable: same material and calculator, the same
+    bulk/CsBr references (``g_bulk_eV``, ``mu_AX_eV`` within ``ref_tol_eV``) and the same bare slab
+    (formula of the N = 0 row: thickness and size); a ligand may appear in only one of them.
+
+    Parameters
+    ----------
+    results_dir : str, Path or list of them
+        Output directories (``results.csv``, ``summary.csv``, ``references.json``; ``thermo.csv``
+        of ``surfchem thermo --out`` when present and ``table`` allows).
+    n_full : int, default 8
+        N of full coverage (the ``*_N8`` descriptors).
+    T : float, default 298.15
+        Temperature for T S_conf, K.
+    table : {"auto", "results", "thermo"}, default "auto"
+        Descriptor source: ``thermo.csv`` (entropy-corrected) or ``results.csv``; ``"auto"`` =
+        ``thermo.csv`` when present.
+    ref_tol_eV : float, default 1e-3
+        Tolerance on the references when combining directories, eV.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ligand: ``ligand``, ``smiles``, ``material`` and the columns of
+        :data:`DESCRIPTORS` (gamma in J/m², dG and T S_conf in eV, distances in Å, densities in
+        nm⁻²).
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Missing files, a ``DDA``/``DDA<n>`` table without a ``smiles`` column, or directories
+        that cannot be combined (the message names both).
     """
     dirs = [results_dir] if isinstance(results_dir, str | Path) else list(results_dir)
     if not dirs:
@@ -196,7 +223,24 @@ def _descriptors_one(results_dir: str | Path, n_full: int = 8, T: float = 298.15
 
 def descriptors_from_tables(table: pd.DataFrame, summary: pd.DataFrame | None = None,
                             n_full: int = 8, T: float = 298.15) -> pd.DataFrame:
-    """Descriptors from the in-memory tables of a screen (``results.csv`` / ``summary.csv``)."""
+    """Descriptors from the in-memory tables of a screen (``results.csv`` / ``summary.csv``).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Every computed row (``results.csv``).
+    summary : pandas.DataFrame, optional
+        The lowest row per (ligand, N) (default: derived from ``table``).
+    n_full : int, default 8
+        N of full coverage.
+    T : float, default 298.15
+        Temperature for T S_conf, K.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ligand, columns as in :func:`descriptors_from_results`.
+    """
     need = ("ligand", "n", "gamma_J_m2", "dG_eV")
     missing = [c for c in need if c not in table.columns]
     if missing:

@@ -25,10 +25,29 @@ SELECT = ("primary", "longest", "mean", "median")
 
 def load_experiments(source: str | Path | pd.DataFrame = "paper", ligand: str | None = None,
                      material: str | None = None) -> pd.DataFrame:
-    """Read an experiments table (``"paper"`` = the paper's values, a CSV path or a DataFrame).
+    """Read a table of measured single-dot statistics.
 
-    ``ligand``/``material`` fill those columns when the file has none (e.g. a photons batch CSV
-    for one ligand). Raises :class:`InputError` naming the file and the missing/bad column.
+    Parameters
+    ----------
+    source : str, Path or pandas.DataFrame, default "paper"
+        ``"paper"`` (the paper's values, :func:`surfchem.link.paper.paper_table`), a CSV path
+        (``analysis/on_fractions.csv`` layout, or a ``surfchem photons batch`` table) or a
+        DataFrame. Columns: ``ligand`` (name or SMILES), ``material``, ``on_fraction`` (0..1),
+        ``mandel_q``, ``k_on``, ``k_off``, ``g2_0``, ``duration_s`` (s), ...
+    ligand : str, optional
+        Fills the ``ligand`` column when the file has none (e.g. a photons batch CSV of one ligand).
+    material : str, optional
+        Fills the ``material`` column likewise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per measurement, with canonical ``smiles``.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Naming the file and the missing or bad column.
     """
     from surfchem.link.paper import paper_table
 
@@ -93,16 +112,28 @@ def load_experiments(source: str | Path | pd.DataFrame = "paper", ligand: str | 
 def aggregate(experiments: pd.DataFrame, select: str = "primary", use_bounds: bool = False) -> pd.DataFrame:
     """One row per (ligand, material): the measured columns and how they were obtained.
 
-    ``select``:
+    Parameters
+    ----------
+    experiments : pandas.DataFrame
+        Output of :func:`load_experiments`.
+    select : {"primary", "longest", "mean", "median"}, default "primary"
+        ``"primary"``: the row(s) flagged ``primary = 1`` (a ligand without one falls back to
+        ``"mean"``, e.g. one row per dot from ``photons batch``); ``"longest"``: the row with the
+        largest ``duration_s`` that has an ON fraction; ``"mean"`` / ``"median"``: over all rows
+        (each column over the rows that have it).
+    use_bounds : bool, default False
+        Also use rows whose value is only a bound (``qualifier`` ``>`` or ``<``).
 
-    * ``"primary"`` (default): the row(s) flagged ``primary = 1``; a ligand without a flagged row
-      falls back to ``"mean"`` (e.g. one row per dot from ``photons batch``);
-    * ``"longest"``: the row with the largest ``duration_s`` that has an ON fraction;
-    * ``"mean"`` / ``"median"``: over all rows (each column over the rows that have it).
+    Returns
+    -------
+    pandas.DataFrame
+        ``ligand``, ``material``, ``smiles``, the measured columns, ``n_rows`` (rows used),
+        ``rows_used`` (their conditions), ``select``.
 
-    Rows whose value is only a bound (``qualifier`` ``>``/``<``) are skipped unless
-    ``use_bounds``. Output columns: ``ligand``, ``material``, ``smiles``, the measured columns,
-    ``n_rows`` (rows used), ``rows_used`` (their conditions), ``select``.
+    Raises
+    ------
+    surfchem.errors.InputError
+        Unknown ``select``.
     """
     if select not in SELECT:
         raise InputError(f"select must be one of {SELECT}, got {select!r}")

@@ -41,10 +41,19 @@ DEFAULT_ALIASES: dict[str, str] = {"DDA<n>": "DDA"}
 
 @dataclass
 class JoinResult:
-    """``table``: one row per computed ligand (descriptors + measured columns, ``measured`` bool).
+    """Computed descriptors joined with measurements.
 
-    ``aliases``: computed -> measured names that were applied (with their notes);
-    ``unmatched_measured``: measured (ligand, material, reason) with no computed partner.
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per computed ligand: descriptors, measured columns, ``measured`` (bool) and
+        ``measured_ligand``.
+    aliases : dict of str to str
+        Computed -> measured names that were applied.
+    alias_notes : list of str
+        One sentence per applied alias (stated in every output).
+    unmatched_measured : list of dict
+        Measured (ligand, material, reason) with no computed partner.
     """
 
     table: pd.DataFrame
@@ -54,10 +63,12 @@ class JoinResult:
 
     @property
     def measured(self) -> pd.DataFrame:
+        """Rows of computed ligands that have a measurement."""
         return self.table[self.table["measured"]]
 
     @property
     def untested(self) -> pd.DataFrame:
+        """Rows of computed ligands without a measurement (the candidates)."""
         return self.table[~self.table["measured"]]
 
 
@@ -82,7 +93,22 @@ def _canon(smiles: str) -> str | None:
 
 
 def parse_aliases(items: list[str] | dict[str, str] | None) -> dict[str, str]:
-    """``["DDA6=DDA", ...]`` or a dict -> ``{computed: measured}``; bad items raise InputError."""
+    """Parse alias items into ``{computed: measured}``.
+
+    Parameters
+    ----------
+    items : list of str, dict or None
+        ``["DDA6=DDA", ...]`` (as ``--alias``) or a dict.
+
+    Returns
+    -------
+    dict of str to str
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        An item without ``=`` or with an empty side.
+    """
     if not items:
         return {}
     if isinstance(items, dict):
@@ -149,12 +175,37 @@ def _key(name: str, smiles: str = "") -> tuple[str, str]:
 
 def join(descriptors: pd.DataFrame, measured: pd.DataFrame, aliases: dict[str, str] | None = None,
          ligands: list[str] | None = None, strict: bool = False, builtin_aliases: bool = True) -> JoinResult:
-    """Join per-ligand descriptors with per-ligand measurements (:func:`~surfchem.link.experiments.aggregate`).
+    """Join per-ligand descriptors with per-ligand measurements.
 
-    ``ligands``: computed ligands that *must* have a measurement (InputError naming the missing
-    ones and the fix). ``strict``: every computed ligand must be measured and every measured
-    ligand of the same material must be computed. Otherwise computed ligands without a
-    measurement are kept as untested candidates (``measured`` False).
+    Ligands are matched by name or canonical SMILES, after aliases: the built-in
+    :data:`DEFAULT_ALIASES` (a computed ``DDA<n>``, the paper's DDA with both tails truncated to n
+    carbons, stands for the measured ``DDA``; ``C6A`` is not an alias of DDA) and ``aliases``.
+    Computed ligands without a measurement are kept as untested candidates (``measured`` False).
+
+    Parameters
+    ----------
+    descriptors : pandas.DataFrame
+        Output of :func:`surfchem.link.descriptors.descriptors_from_results`.
+    measured : pandas.DataFrame
+        Output of :func:`surfchem.link.experiments.aggregate`.
+    aliases : dict of str to str, optional
+        Computed -> measured names (:func:`parse_aliases`).
+    ligands : list of str, optional
+        Computed ligands that must have a measurement.
+    strict : bool, default False
+        Every computed ligand must be measured and every measured ligand of the same material
+        computed.
+    builtin_aliases : bool, default True
+        Apply :data:`DEFAULT_ALIASES`.
+
+    Returns
+    -------
+    JoinResult
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        A required ligand without measurement (naming it and the fix), or a ``strict`` mismatch.
     """
     aliases = dict(aliases or {})
     if "ligand" not in descriptors.columns or "ligand" not in measured.columns:

@@ -38,6 +38,28 @@ VERSION_PACKAGES = ("surfchem", "numpy", "scipy", "pandas", "matplotlib", "ase",
 
 @dataclass
 class LinkResult:
+    """Result of :func:`link`.
+
+    Attributes
+    ----------
+    joined : surfchem.link.join.JoinResult
+    descriptors : pandas.DataFrame
+        Computed descriptors per ligand.
+    measured : pandas.DataFrame
+        Aggregated measurements per ligand.
+    correlations : pandas.DataFrame
+        Spearman rho, scipy p, exact permutation p and n per descriptor.
+    best : str or None
+        Descriptor with the largest |rho| (None below 3 measured ligands).
+    candidates : pandas.DataFrame
+        Untested ligands ranked by ``best``.
+    ranking_text : str
+        The ranking as a sentence with its small-sample caveat.
+    settings : dict
+    files : dict of str to str
+        Files written (``joined.csv``, ``correlations.csv``, ``candidates.csv``, figures,
+        ``report.html``).
+    """
     joined: JoinResult
     descriptors: pd.DataFrame
     measured: pd.DataFrame
@@ -49,6 +71,7 @@ class LinkResult:
     files: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
+        """Plain-data summary (the JSON that ``surfchem link`` prints)."""
         t = self.joined.table
         return {
             "settings": self.settings,
@@ -83,7 +106,54 @@ def link(results_dir: str | Path | list, experiments: str | Path | pd.DataFrame 
          T: float = 298.15, experiments_ligand: str | None = None,
          experiments_material: str | None = None, plot: bool = True,
          report: bool = True, title: str | None = None, table: str = "auto") -> LinkResult:
-    """Join a screen/campaign output with measurements; write tables, figures and the report."""
+    """Join a screen/campaign output with measurements; write tables, figures and the report.
+
+    Parameters
+    ----------
+    results_dir : str, Path or list of them
+        Screen or campaign output directories (:func:`~surfchem.link.descriptors.descriptors_from_results`).
+    experiments : str, Path or pandas.DataFrame, default "paper"
+        Measured table (:func:`~surfchem.link.experiments.load_experiments`).
+    out : str or Path, optional
+        Output directory; nothing is written without it.
+    aliases : dict of str to str, optional
+        Computed -> measured ligand names, beside the built-in ``DDA<n>`` -> ``DDA``.
+    select : {"primary", "longest", "mean", "median"}, default "primary"
+        How several measured rows of a ligand become one.
+    target : {"on_fraction", "mandel_q", "k_on", "k_off", "g2_0"}, default "on_fraction"
+        Measured column to correlate with.
+    descriptors : list of str, optional
+        Restrict to these descriptors (default: all available).
+    ligands : list of str, optional
+        Computed ligands that must have a measurement.
+    strict : bool, default False
+        Every computed ligand measured and vice versa (same material).
+    n_full : int, default 8
+        N of full coverage.
+    T : float, default 298.15
+        Temperature for T S_conf, K.
+    experiments_ligand : str, optional
+        Ligand of a measured table without a ``ligand`` column (a photons batch CSV).
+    experiments_material : str, optional
+        Material of such a table.
+    plot : bool, default True
+        Write the figures.
+    report : bool, default True
+        Write ``report.html``.
+    title : str, optional
+        Title of the report.
+    table : {"auto", "results", "thermo"}, default "auto"
+        Descriptor source in ``results_dir``.
+
+    Returns
+    -------
+    LinkResult
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Bad inputs (missing files or columns, unmatched required ligands).
+    """
     t0 = time.perf_counter()
     desc = descriptors_from_results(results_dir, n_full=n_full, T=T, table=table)
     exp_raw = load_experiments(experiments, ligand=experiments_ligand, material=experiments_material)
@@ -189,7 +259,22 @@ figure{margin:1em 0}figcaption{font-size:12px;color:#555}pre{font-size:11px;back
 
 def render_html(res: LinkResult, figs: dict[str, Path], experiments_raw: pd.DataFrame,
                 title: str | None = None) -> str:
-    """A self-contained HTML page (no external files): figures, tables, settings, versions."""
+    """A self-contained HTML report (figures embedded, no external files).
+
+    Parameters
+    ----------
+    res : LinkResult
+    figs : dict of str to Path
+        Figure name -> PNG file.
+    experiments_raw : pandas.DataFrame
+        The measured rows before aggregation.
+    title : str, optional
+
+    Returns
+    -------
+    str
+        The HTML page: figures, tables, settings and package versions.
+    """
     t = res.joined.table
     title = title or f"surfchem link: {res.settings['results_dir']}"
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"

@@ -33,6 +33,25 @@ GOOD_DIRECTION = {"on_fraction": 1, "k_on": 1, "mandel_q": -1, "k_off": -1, "g2_
 
 @dataclass
 class Correlation:
+    """Spearman correlation of one descriptor with a measured column.
+
+    Attributes
+    ----------
+    descriptor, target : str
+    n : int
+        Measured ligands with both values.
+    rho : float
+        Spearman rho (NaN below 3 points).
+    p_scipy : float
+        scipy's p.
+    p_exact : float or None
+        Exact permutation p (:func:`exact_spearman_p`).
+    ligands : list of str
+    expected_sign : int or None
+        Sign expected if the descriptor explains the target.
+    caveat : str
+        The small-sample statement.
+    """
     descriptor: str
     target: str
     n: int
@@ -44,13 +63,27 @@ class Correlation:
     caveat: str
 
     def as_dict(self) -> dict:
+        """The fields as a plain dict."""
         return asdict(self)
 
 
 def exact_spearman_p(x, y, max_n: int = 8) -> float | None:
-    """Two-sided permutation p of Spearman's rho: share of the n! orderings of y with |rho| >= |rho_obs|.
+    """Two-sided exact permutation p of Spearman's rho.
 
-    Ties are handled by average ranks (as scipy). None when n > ``max_n`` or rho is undefined.
+    The share of the n! orderings of ``y`` with |rho| >= |rho_obs|; ties by average ranks (as
+    scipy). With three points even a perfect rank agreement has p = 1/3.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Paired values.
+    max_n : int, default 8
+        Largest n enumerated (8! = 40320 orderings).
+
+    Returns
+    -------
+    float or None
+        None when n > ``max_n`` or rho is undefined.
     """
     x, y = np.asarray(x, float), np.asarray(y, float)
     n = len(x)
@@ -84,7 +117,19 @@ def caveat_text(n: int, rho: float, p_exact: float | None) -> str:
 
 
 def spearman(x, y) -> tuple[float, float]:
-    """scipy's Spearman rho and p (NaN when fewer than 3 points or a constant column)."""
+    """scipy's Spearman rho and its p.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Paired values.
+
+    Returns
+    -------
+    rho : float
+        NaN with fewer than 3 points or a constant column.
+    p : float
+    """
     x, y = np.asarray(x, float), np.asarray(y, float)
     if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return math.nan, math.nan
@@ -94,7 +139,28 @@ def spearman(x, y) -> tuple[float, float]:
 
 def correlations(joined: pd.DataFrame, target: str = "on_fraction",
                  descriptors: list[str] | None = None) -> pd.DataFrame:
-    """Spearman rho of ``target`` against each descriptor over the measured ligands having both."""
+    """Spearman rho of ``target`` against each descriptor over the measured ligands having both.
+
+    Parameters
+    ----------
+    joined : pandas.DataFrame
+        ``JoinResult.table``.
+    target : str, default "on_fraction"
+        Measured column.
+    descriptors : list of str, optional
+        Descriptor columns (default: every column of :data:`DESCRIPTORS` present).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per descriptor: ``descriptor``, ``target``, ``n``, ``rho``, ``p_scipy``,
+        ``p_exact``, ``ligands``, ``expected_sign``, ``caveat``.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        ``target`` or a descriptor not in ``joined``.
+    """
     if target not in joined.columns:
         raise InputError(f"joined table has no {target!r} column; measured columns are "
                          f"{[c for c in ('on_fraction', 'mandel_q', 'k_on', 'k_off', 'g2_0') if c in joined]}")
@@ -117,7 +183,15 @@ def correlations(joined: pd.DataFrame, target: str = "on_fraction",
 def best_descriptor(corr: pd.DataFrame) -> str | None:
     """Descriptor with the largest |rho| (ties: more points, then the order of DESCRIPTORS).
 
-    None when no descriptor has a finite rho (fewer than 3 measured ligands).
+    Parameters
+    ----------
+    corr : pandas.DataFrame
+        Output of :func:`correlations`.
+
+    Returns
+    -------
+    str or None
+        None when no descriptor has a finite rho (fewer than 3 measured ligands).
     """
     ok = corr[np.isfinite(corr["rho"].astype(float))].copy()
     if ok.empty:
@@ -131,12 +205,30 @@ def best_descriptor(corr: pd.DataFrame) -> str | None:
 
 def rank_candidates(joined: pd.DataFrame, corr: pd.DataFrame, descriptor: str | None = None,
                     target: str = "on_fraction") -> tuple[pd.DataFrame, str]:
-    """Untested ligands ordered from most to least promising by ``descriptor`` (default: best).
+    """Untested ligands ordered from most to least promising by ``descriptor``.
 
     The direction follows the sign of rho on the measured ligands and whether a high target is
     good (:data:`GOOD_DIRECTION`): for the ON fraction with rho < 0 a lower descriptor ranks first;
-    for Mandel Q with rho < 0 a higher one does. Each candidate is placed between the measured ligands whose
-    descriptor brackets it. Returns (table, statement with the caveat).
+    for Mandel Q with rho < 0 a higher one does. Each candidate is placed between the measured
+    ligands whose descriptor brackets it.
+
+    Parameters
+    ----------
+    joined : pandas.DataFrame
+        ``JoinResult.table``.
+    corr : pandas.DataFrame
+        Output of :func:`correlations`.
+    descriptor : str, optional
+        Ranking descriptor (default :func:`best_descriptor`).
+    target : str, default "on_fraction"
+        Measured column.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Candidates in rank order.
+    statement : str
+        The ranking in words, with how few points it rests on.
     """
     descriptor = descriptor or best_descriptor(corr)
     cand = joined[~joined["measured"]] if "measured" in joined else joined.iloc[0:0]

@@ -26,6 +26,20 @@ def _plt():
 
 
 def plot_trace(res, path: str) -> str:
+    """Intensity trace (counts per bin vs time, s) with the ON/OFF threshold, and its histogram.
+
+    Parameters
+    ----------
+    res : surfchem.experiment.analyze.PhotonAnalysis
+        An analysis run with ``keep_data=True`` (its ``data`` holds the arrays).
+    path : str
+        Output image file (PNG; the format follows the suffix).
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
     plt = _plt()
     d = res.data
     c = d.trace_counts
@@ -49,6 +63,20 @@ def plot_trace(res, path: str) -> str:
 
 
 def plot_g2(res, path: str) -> str:
+    """Second-order correlation: coincidences vs delay tau (ns).
+
+    Parameters
+    ----------
+    res : surfchem.experiment.analyze.PhotonAnalysis
+        An analysis run with ``keep_data=True`` (its ``data`` holds the arrays).
+    path : str
+        Output image file (PNG; the format follows the suffix).
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
     plt = _plt()
     h = res.data.g2
     fig, ax = plt.subplots(figsize=(6, 3.2))
@@ -64,6 +92,20 @@ def plot_g2(res, path: str) -> str:
 
 
 def plot_decay(res, path: str) -> str:
+    """Fluorescence decay (counts vs delay after sync, ns) with the reconvolution fit.
+
+    Parameters
+    ----------
+    res : surfchem.experiment.analyze.PhotonAnalysis
+        An analysis run with ``keep_data=True`` (its ``data`` holds the arrays).
+    path : str
+        Output image file (PNG; the format follows the suffix).
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
     plt = _plt()
     d = res.data
     n = d.decay_hist
@@ -103,6 +145,20 @@ def _intensity_map(x_edges, y_edges, hist, xlabel: str, ylabel: str, path: str) 
 
 
 def plot_flid(res, path: str) -> str:
+    """Fluorescence-lifetime-intensity distribution (counts per bin vs lifetime, ns).
+
+    Parameters
+    ----------
+    res : surfchem.experiment.analyze.PhotonAnalysis
+        An analysis run with ``keep_data=True`` (its ``data`` holds the arrays).
+    path : str
+        Output image file (PNG; the format follows the suffix).
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
     f = res.data.flid
     return _intensity_map(f.lifetime_edges_ns, f.intensity_edges, f.hist, "mean delay - t0 (ns)",
                           f"counts / {res.bin_s * 1e3:g} ms", path)

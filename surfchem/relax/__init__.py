@@ -30,7 +30,35 @@ OPTIMIZERS = ("BFGS", "FIRE", "LBFGS", "BFGSLineSearch")
 
 @dataclass
 class RelaxResult:
-    """Outcome of one relaxation (energies in eV, forces in eV/Å, time in s)."""
+    """Outcome of one relaxation.
+
+    Attributes
+    ----------
+    energy_eV : float
+        Final potential energy, eV (NaN when the calculator failed).
+    fmax_eV_A : float
+        Largest atomic force at the end, eV/Å.
+    n_steps : int
+        Optimiser steps taken in this call.
+    converged : bool
+        ``fmax_eV_A <= fmax_target_eV_A`` reached within the step limit, without error.
+    wall_s : float
+        Wall time, s.
+    optimizer : str
+        ASE optimiser used.
+    fmax_target_eV_A : float
+        Force criterion, eV/Å.
+    calculator : str
+        Preset or class name.
+    restarted_from_step : int
+        Frames found in the trajectory at the start (0 = fresh start).
+    trajectory : str or None
+        Trajectory path.
+    error : str or None
+        ``"ExceptionType: message"`` of a calculator failure.
+    atoms : ase.Atoms or None
+        The relaxed structure (with its calculator).
+    """
 
     energy_eV: float
     fmax_eV_A: float
@@ -46,11 +74,25 @@ class RelaxResult:
     atoms: Atoms | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
+        """The fields except ``atoms``, as a plain dict."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "atoms"}
 
 
 def slab_layers(atoms: Atoms, tol_A: float = 0.6) -> list[np.ndarray]:
-    """Indices of the inorganic slab atoms grouped in atomic layers, bottom to top."""
+    """Indices of the inorganic slab atoms grouped in atomic layers, bottom to top.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A slab (ligand atoms, ``ligand_index >= 0``, are left out).
+    tol_A : float, default 0.6
+        Atoms closer than this in z share a layer, Å.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One index array per layer.
+    """
     lig = atoms.arrays.get("ligand_index", np.full(len(atoms), -1))
     idx = np.flatnonzero(lig < 0)
     if len(idx) == 0:
@@ -68,7 +110,26 @@ def slab_layers(atoms: Atoms, tol_A: float = 0.6) -> list[np.ndarray]:
 
 
 def fixed_indices(atoms: Atoms, fix: str = "none", n_layers: int = 1) -> list[int]:
-    """Atoms to freeze: ``none``, ``center`` (the middle ``n_layers``) or ``bottom`` layers."""
+    """Atoms to freeze during a relaxation.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A slab.
+    fix : {"none", "center", "bottom"}, default "none"
+        Nothing, the middle ``n_layers`` layers, or the bottom ``n_layers`` layers.
+    n_layers : int, default 1
+        Number of layers frozen.
+
+    Returns
+    -------
+    list of int
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Unknown ``fix``, or more layers than the slab has.
+    """
     if fix == "none" or n_layers <= 0:
         return []
     layers = slab_layers(atoms)
@@ -115,15 +176,52 @@ def relax(
     logfile: str | None = None,
     **calc_kwargs: Any,
 ) -> RelaxResult:
-    """Relax atomic positions of ``atoms`` (a copy; the input is not modified).
+    """Relax the atomic positions of a copy of ``atoms`` (the input is not modified).
+
+    Non-convergence is reported (``converged=False``), never hidden; a calculator failure during
+    the relaxation is recorded in ``error`` with a NaN energy. With ``trajectory`` every step is
+    appended to an ASE trajectory and a later call with the same path restarts from its last frame.
 
     Parameters
     ----------
-    calculator: preset name (see :mod:`surfchem.calculators`) or an ASE calculator.
-    fmax: force convergence criterion, eV/Å. steps: maximum optimiser steps.
-    fix: freeze slab layers (``none``/``center``/``bottom``), ``n_fixed_layers`` of them.
-    trajectory: ASE trajectory path, appended to; an existing one restarts from its last frame.
-    calc_kwargs: passed to the preset factory (quacc style).
+    atoms : ase.Atoms
+        Structure to relax (its constraints are replaced by ``fix``).
+    calculator : str or ase.calculators.calculator.Calculator, default "chgnet-d3"
+        Preset name (:mod:`surfchem.calculators`) or an ASE calculator.
+    fmax : float, default 0.05
+        Force criterion, eV/Å.
+    steps : int, default 300
+        Maximum optimiser steps.
+    optimizer : str, default "BFGS"
+        ``"BFGS"``, ``"FIRE"``, ``"LBFGS"`` or ``"BFGSLineSearch"`` (ASE).
+    fix : {"none", "center", "bottom"}, default "none"
+        Freeze slab layers (:func:`fixed_indices`).
+    n_fixed_layers : int, default 1
+        Layers frozen with ``fix``.
+    trajectory : str or os.PathLike, optional
+        ASE trajectory path, appended to; an existing one restarts from its last frame.
+    logfile : str, optional
+        Optimiser log (``"-"`` = stdout; default none).
+    **calc_kwargs
+        Preset parameter overrides (:func:`surfchem.calculators.get_calculator`).
+
+    Returns
+    -------
+    RelaxResult
+        Energy (eV), final fmax (eV/Å), steps, convergence, wall time (s), the relaxed atoms.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Unknown optimiser, ``fmax <= 0`` or ``steps < 0``.
+
+    Examples
+    --------
+    >>> from surfchem import build_slab
+    >>> from surfchem.relax import relax
+    >>> res = relax(build_slab(), "chgnet-d3", fmax=0.05, trajectory="bare.traj")  # doctest: +SKIP
+    >>> res.converged, round(res.energy_eV, 2)  # doctest: +SKIP
+    (True, -175.25)
     """
     if optimizer not in OPTIMIZERS:
         raise InputError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
@@ -188,7 +286,27 @@ def relax(
 
 
 def single_point(atoms: Atoms, calculator: Any = DEFAULT_PRESET, **calc_kwargs: Any) -> float:
-    """Potential energy (eV) of ``atoms`` as they are; calculator failures -> CalculatorError."""
+    """Potential energy of ``atoms`` as they are (no relaxation).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Structure (not modified).
+    calculator : str or ase.calculators.calculator.Calculator, default "chgnet-d3"
+        Preset name or ASE calculator.
+    **calc_kwargs
+        Preset parameter overrides.
+
+    Returns
+    -------
+    float
+        Energy, eV.
+
+    Raises
+    ------
+    surfchem.errors.CalculatorError
+        The calculator failed (e.g. GPAW SCF not converged).
+    """
     work = atoms.copy()
     work.calc = get_calculator(calculator, **calc_kwargs)
     try:
@@ -199,7 +317,21 @@ def single_point(atoms: Atoms, calculator: Any = DEFAULT_PRESET, **calc_kwargs: 
 
 @dataclass
 class LatticeResult:
-    """Cubic lattice constant fit: a0 (Å), energy per cell at a0 (eV), bulk modulus (GPa)."""
+    """Cubic lattice constant from an equation-of-state fit.
+
+    Attributes
+    ----------
+    material : str
+    a0_A : float
+        Lattice constant, Å.
+    energy_eV : float
+        Energy of the cell at a0 (recomputed, not read off the fit), eV.
+    bulk_modulus_GPa : float
+        Bulk modulus of the fit, GPa.
+    n_formula_units : int
+        Formula units in the cell (1 for the cubic cells).
+    calculator : str
+    """
 
     material: str
     a0_A: float
@@ -210,6 +342,7 @@ class LatticeResult:
 
     @property
     def energy_per_fu_eV(self) -> float:
+        """Energy per formula unit at a0, eV."""
         return self.energy_eV / self.n_formula_units
 
 
@@ -221,9 +354,36 @@ def relax_bulk_lattice(
     n_points: int = 7,
     **calc_kwargs: Any,
 ) -> LatticeResult:
-    """Fit a0 of a cubic phase by Birch-Murnaghan EOS over ±``strain`` around ``a_guess``.
+    """Fit a0 of a cubic phase by a Birch-Murnaghan EOS over ±``strain`` around ``a_guess``.
 
-    The energy at a0 is recomputed (not read off the fit) so it is a real calculator energy.
+    Atoms of the cubic phases sit on fixed Wyckoff positions, so only the volume relaxes. When the
+    fitted a0 falls outside the scanned range the scan is repeated around it. The energy at a0 is
+    recomputed (not read off the fit) so it is a real calculator energy.
+
+    Parameters
+    ----------
+    material : str
+        A key of :data:`surfchem.build.bulk.MATERIALS`.
+    calculator : str or ase.calculators.calculator.Calculator, default "chgnet-d3"
+        Preset name or ASE calculator.
+    a_guess : float, optional
+        Centre of the scan, Å (default: the experimental a0).
+    strain : float, default 0.04
+        Relative half-width of the scan in a (0.04 = ±4 %).
+    n_points : int, default 7
+        Lattice constants in the scan.
+    **calc_kwargs
+        Preset parameter overrides.
+
+    Returns
+    -------
+    LatticeResult
+        a0 (Å), energy at a0 (eV), bulk modulus (GPa).
+
+    Raises
+    ------
+    surfchem.errors.CalculatorError
+        The calculator failed on a strained cell.
     """
     from ase.eos import EquationOfState
     from ase.units import GPa
@@ -255,7 +415,22 @@ def relax_bulk_lattice(
 
 @dataclass
 class TiltResult:
-    """Lowest bulk energy per formula unit (eV) at a fixed cubic a0 with octahedral tilts allowed."""
+    """Lowest bulk energy per formula unit at a fixed cubic a0 with octahedral tilts allowed.
+
+    Attributes
+    ----------
+    material : str
+    a0_A : float
+        Cubic lattice constant the supercell was held at, Å.
+    energy_per_fu_eV : float
+        Lowest energy per formula unit (the g_bulk reference), eV.
+    cubic_energy_per_fu_eV : float
+        Energy of the cubic cell per formula unit, eV.
+    start_energies_per_fu_eV : list of float
+        Energy per formula unit reached from each rattled start, eV.
+    atoms : ase.Atoms
+        The lowest structure.
+    """
 
     material: str
     a0_A: float
@@ -283,16 +458,46 @@ def bulk_tilt_minimum(
     cubic_energy_eV: float | None = None,
     **calc_kwargs: Any,
 ) -> TiltResult:
-    """Bulk reference consistent with the slab: a ``repeat``^3 supercell at the cubic ``a0``
-    (cell fixed), relaxed from ``starts`` rattled starts; the lowest energy per formula unit.
+    """Bulk reference consistent with the slab: the lowest energy per formula unit with tilts allowed.
 
-    Why: the cubic perovskite cell is a saddle of the octahedral tilts. A 2x2 slab relaxes its
-    tilts (measured, CHGNet+D3: the bare Cs12Pb8Br28 slab drops 0.6 eV from the ideal cut), so a
+    A ``repeat``³ supercell at the cubic ``a0`` (cell fixed) is relaxed from ``starts`` rattled
+    starts. Why: the cubic perovskite cell is a saddle of the octahedral tilts. A 2x2 slab relaxes
+    its tilts (measured, CHGNet+D3: the bare Cs12Pb8Br28 slab drops 0.6 eV from the ideal cut), so a
     cubic 5-atom reference would bias gamma low by up to n_B * gain / (2A); with CHGNet+D3 at
-    a0 = 5.949 Å the 2x2x2 CsPbBr3 cell gains 0.09-0.10 eV per formula unit. A 2x2x2 cell holds
-    the in-phase (M) and anti-phase (R) tilt patterns (Glazer 1972) compatible with the slab's
-    2x2 in-plane cell. The cubic energy is kept if no start goes lower; pass it as
-    ``cubic_energy_eV`` (e.g. from :func:`relax_bulk_lattice` at the same a0) to skip recomputing it.
+    a0 = 5.949 Å the 2x2x2 CsPbBr3 cell gains 0.09-0.10 eV per formula unit. A 2x2x2 cell holds the
+    in-phase (M) and anti-phase (R) tilt patterns (Glazer, Acta Cryst. B 28, 3384 (1972))
+    compatible with the slab's 2x2 in-plane cell. The cubic energy is kept if no start goes lower.
+
+    Parameters
+    ----------
+    material : str
+        A perovskite of :data:`surfchem.build.bulk.MATERIALS`.
+    a0 : float
+        Cubic lattice constant, Å (the calculator's own, from :func:`relax_bulk_lattice`).
+    calculator : str or ase.calculators.calculator.Calculator, default "chgnet-d3"
+        Preset name or ASE calculator.
+    repeat : int, default 2
+        Supercell repetitions along each axis.
+    starts : int, default 3
+        Rattled starts (0 = the cubic cell is the reference).
+    rattle_A : float, default 0.1
+        Standard deviation of the random displacements, Å.
+    fmax : float, default 0.02
+        Force criterion, eV/Å.
+    steps : int, default 400
+        Maximum optimiser steps per start.
+    seed : int, default 0
+        Rattle seed of the first start (start i uses ``seed + i + 1``).
+    cubic_energy_eV : float, optional
+        Energy of the cubic cell at ``a0`` per formula unit, eV (e.g. from
+        :func:`relax_bulk_lattice`); computed when not given.
+    **calc_kwargs
+        Preset parameter overrides.
+
+    Returns
+    -------
+    TiltResult
+        Lowest and cubic energies per formula unit (eV), every start's energy, the structure.
     """
     from surfchem.build.bulk import bulk
 

@@ -34,7 +34,29 @@ EV_PER_A2_IN_J_PER_M2 = 16.02176634
 
 @dataclass
 class References:
-    """Chemical-potential references (eV per formula unit) used for gamma and dG."""
+    """Chemical-potential references used for gamma and dG (written to ``references.json``).
+
+    Attributes
+    ----------
+    material : str
+        Perovskite of the slab (``"CsPbBr3"``).
+    g_bulk_eV : float
+        g_bulk: energy of bulk ABX3 per formula unit, eV (with octahedral tilts allowed, see
+        :func:`surfchem.relax.bulk_tilt_minimum`).
+    mu_AX_eV : float
+        mu_CsBr: energy of the AX salt (CsCl type) per formula unit, eV.
+    mu_LX_eV : dict of str to float
+        mu_LBr per ligand: energy of the relaxed L+ X- ion pair, or a user value, eV.
+    mu_LX_kind : dict of str to str
+        Per ligand, ``"ion_pair"`` or ``"user"``.
+    a0_A : float or None
+        The calculator's cubic a0 of the perovskite, Å.
+    calculator : str
+        Calculator of the references (the slab's own).
+    bulk_tilt_gain_eV : float or None
+        ``g_bulk_eV`` minus the cubic cell's energy per formula unit, eV (<= 0); None when the
+        cubic cell is the reference.
+    """
 
     material: str
     g_bulk_eV: float  # ABX3 per formula unit
@@ -48,6 +70,7 @@ class References:
     bulk_tilt_gain_eV: float | None = None
 
     def as_dict(self) -> dict:
+        """Plain dict of the fields (for JSON)."""
         return asdict(self)
 
 
@@ -55,9 +78,51 @@ def surface_free_energy(
     G_slab_eV: float, n_A: int, n_B: int, n_ligands: int, area_A2: float,
     g_bulk_eV: float, mu_AX_eV: float, mu_LX_eV: float,
 ) -> float:
-    """gamma in eV/Å² for a slab holding ``n_A`` A cations, ``n_B`` B cations, ``n_ligands`` L+.
+    """Surface free energy gamma of a slab with ligands, in eV/Å².
 
-    ``n_A`` counts the A cations still present (a - N in the formula above).
+        gamma = [G_slab - n_B g_bulk - (n_A - n_B) mu_AX - n_ligands mu_LX] / (2 A)
+
+    (module docstring; Reuter & Scheffler, Phys. Rev. B 65, 035406 (2002)). Multiply by
+    :data:`EV_PER_A2_IN_J_PER_M2` for J/m². Works elementwise on arrays and pandas columns.
+
+    Parameters
+    ----------
+    G_slab_eV : float or array_like
+        Free energy of the slab (E + G_corr), eV.
+    n_A : int or array_like
+        A cations still in the slab (a - N in the formula of the module docstring).
+    n_B : int or array_like
+        B cations (Pb) in the slab.
+    n_ligands : int or array_like
+        Ligand cations L+ (N).
+    area_A2 : float or array_like
+        Area of one face, Å² (> 0).
+    g_bulk_eV : float
+        g_bulk, ABX3 per formula unit, eV.
+    mu_AX_eV : float
+        mu_CsBr, AX per formula unit, eV.
+    mu_LX_eV : float or array_like
+        mu_LBr, the L+ X- ion pair, eV.
+
+    Returns
+    -------
+    float or array_like
+        gamma, eV/Å² (both faces counted: divided by 2A).
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        If an area is not positive.
+
+    Examples
+    --------
+    The bare Cs12Pb8Br28 slab of the main job (CHGNet+D3, a0 = 5.949 Å, A = (2 a0)²):
+
+    >>> from surfchem.thermo import surface_free_energy, EV_PER_A2_IN_J_PER_M2
+    >>> g = surface_free_energy(-175.898, n_A=12, n_B=8, n_ligands=0, area_A2=141.582,
+    ...                         g_bulk_eV=-18.7035, mu_AX_eV=-6.9856, mu_LX_eV=-127.685)
+    >>> round(g * EV_PER_A2_IN_J_PER_M2, 4)
+    0.0946
     """
     if np.any(np.asarray(area_A2, dtype=float) <= 0):
         raise InputError(f"area must be > 0 Å², got {area_A2}")
@@ -65,7 +130,24 @@ def surface_free_energy(
 
 
 def differential_binding(G_n_eV: float, G_prev_eV: float, mu_LX_eV: float, mu_AX_eV: float) -> float:
-    """dG(N) = G(N) - G(N-1) - mu_LX + mu_AX, eV."""
+    """Differential free energy of binding the N-th ligand, dG(N) = G(N) - G(N-1) - mu_LX + mu_AX.
+
+    Parameters
+    ----------
+    G_n_eV : float or array_like
+        Free energy of the slab with N ligands, eV.
+    G_prev_eV : float or array_like
+        Free energy of the slab with N-1 ligands, eV.
+    mu_LX_eV : float or array_like
+        mu_LBr, eV.
+    mu_AX_eV : float
+        mu_CsBr, eV.
+
+    Returns
+    -------
+    float or array_like
+        dG(N), eV (negative = binding is favourable).
+    """
     return G_n_eV - G_prev_eV - mu_LX_eV + mu_AX_eV
 
 
@@ -73,12 +155,32 @@ REQUIRED = ("ligand", "n", "energy_eV", "n_A", "n_B", "area_A2")
 
 
 def coverage_table(records: pd.DataFrame, refs: References) -> pd.DataFrame:
-    """Add ``G_eV``, ``gamma_eV_A2``, ``gamma_J_m2``, ``gamma_meV_A2``, ``dG_eV``, ``is_min``.
+    """gamma and dG for every relaxed slab, and the lowest row per (ligand, N).
 
-    ``records`` has one row per relaxed slab (columns :data:`REQUIRED`, optional ``G_corr_eV``);
-    bare-slab rows (n = 0) may carry ligand ``""``: they are shared by every ligand. For each
-    (ligand, n) the lowest-G row is flagged ``is_min``; ``dG_eV`` of every row is taken against
-    the lowest G at n-1 of the same ligand (so on ``is_min`` rows it is the dG of the brief).
+    Bare-slab rows (n = 0) may carry ligand ``""``: they are shared by every ligand. For each
+    (ligand, n) the lowest-G valid row is flagged ``is_min`` (exactly one, also when minima tie);
+    ``dG_eV`` of every row is taken against the lowest G at n-1 of the same ligand (so on ``is_min``
+    rows it is dG(N) of the module docstring).
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        One row per relaxed slab, columns :data:`REQUIRED` (``ligand``, ``n``, ``energy_eV``,
+        ``n_A``, ``n_B``, ``area_A2`` in Å²), optional ``G_corr_eV`` (eV, default 0) and ``valid``
+        (rows with ``valid = False`` are never minima).
+    refs : References
+        Chemical potentials; ``refs.mu_LX_eV`` needs every ligand.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``records`` plus ``G_eV``, ``gamma_eV_A2``, ``gamma_J_m2``, ``gamma_meV_A2``, ``dG_eV``
+        (eV) and ``is_min``, sorted by ligand, n and G.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Missing columns, or a ligand without a mu_LX reference.
     """
     missing = [c for c in REQUIRED if c not in records.columns]
     if missing:
@@ -121,7 +223,19 @@ def coverage_table(records: pd.DataFrame, refs: References) -> pd.DataFrame:
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Per ligand and n, the lowest-G row: ``gamma_J_m2``, ``gamma_meV_A2``, ``dG_eV``, counts."""
+    """Per ligand and n, the lowest-G row of a :func:`coverage_table`.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`coverage_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ligand``, ``n``, ``G_eV`` (eV), ``gamma_J_m2``, ``gamma_meV_A2``, ``dG_eV`` (eV) and
+        ``n_computed`` (rows computed for that ligand and n).
+    """
     best = table[table["is_min"]].drop_duplicates(["ligand", "n"])
     counts = table.groupby(["ligand", "n"]).size().rename("n_computed")
     cols = ["ligand", "n", "G_eV", "gamma_J_m2", "gamma_meV_A2", "dG_eV"]
@@ -131,8 +245,22 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 
 def missing_coverages(summary_table: pd.DataFrame, ligands: Iterable[str],
                       n_values: Iterable[int]) -> dict[str, list[int]]:
-    """Requested coverages without a result (no finite gamma in ``summary_table``), per ligand;
-    ligands with all of ``n_values`` present are left out."""
+    """Requested coverages without a result, per ligand.
+
+    Parameters
+    ----------
+    summary_table : pandas.DataFrame
+        A :func:`summary` (a coverage counts as present when its ``gamma_J_m2`` is finite).
+    ligands : iterable of str
+        Requested ligands.
+    n_values : iterable of int
+        Requested coverages.
+
+    Returns
+    -------
+    dict of str to list of int
+        Missing coverages per ligand; ligands with all of ``n_values`` present are left out.
+    """
     have = summary_table[summary_table["gamma_J_m2"].notna()] if len(summary_table) else summary_table
     out = {}
     for lig in ligands:
@@ -146,8 +274,17 @@ def missing_coverages(summary_table: pd.DataFrame, ligands: Iterable[str],
 def n_min(summary_table: pd.DataFrame, n_values: Iterable[int] | None = None) -> dict[str, int | None]:
     """Coverage N at the minimum of gamma(N), per ligand.
 
-    With ``n_values`` (the requested coverages) a ligand that lacks any of them has ``None``:
-    a minimum over an incomplete range is undetermined (see :func:`missing_coverages`).
+    Parameters
+    ----------
+    summary_table : pandas.DataFrame
+        A :func:`summary`.
+    n_values : iterable of int, optional
+        The requested coverages. A ligand that lacks any of them gets ``None``: a minimum over an
+        incomplete range is undetermined (:func:`missing_coverages`).
+
+    Returns
+    -------
+    dict of str to int or None
     """
     out: dict[str, int | None] = {}
     for lig, g in summary_table.groupby("ligand"):

@@ -83,6 +83,7 @@ class RotorCount:
     other_bonds: list[tuple[int, int]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
+        """The fields as a plain dict."""
         return asdict(self)
 
 
@@ -125,9 +126,23 @@ def count_rotors(name_or_smiles: str) -> RotorCount:
 
 
 def rotor_entropy_eV_K(name_or_smiles: str, include_other: bool = False, other_states: int = 2) -> float:
-    """Conformational entropy of the free ligand by rotor counting, eV/K per molecule.
+    """Conformational entropy of the free ligand by rotor counting.
 
-    ``n_sp3 R ln 3`` (+ ``n_other R ln other_states`` with ``include_other``).
+    S_conf = n_sp3 R ln 3 (+ n_other R ln ``other_states`` with ``include_other``), per molecule.
+
+    Parameters
+    ----------
+    name_or_smiles : str
+        Ligand name or ammonium SMILES.
+    include_other : bool, default False
+        Also count sp2-sp3 and other torsions.
+    other_states : int, default 2
+        States per other torsion.
+
+    Returns
+    -------
+    float
+        eV/K per molecule.
     """
     rc = count_rotors(name_or_smiles)
     s = rc.sp3_sp3 * S_ROTOR_EV_K
@@ -159,6 +174,7 @@ class ConformerEnsemble:
     populations: list[float]
 
     def as_dict(self) -> dict:
+        """The fields as a plain dict."""
         return asdict(self)
 
 
@@ -191,7 +207,22 @@ def _dihedral_key(mol, conf_id: int, sp3: list, other: list) -> tuple[int, ...]:
 
 
 def boltzmann_entropy_eV_K(energies_eV: np.ndarray, T_K: float) -> tuple[float, np.ndarray]:
-    """``S = -k sum p ln p`` (eV/K) and the populations ``p ~ exp(-E/kT)`` of distinct states."""
+    """Entropy S = -k sum p ln p of distinct states with Boltzmann populations p ~ exp(-E/kT).
+
+    Parameters
+    ----------
+    energies_eV : numpy.ndarray
+        Energy of each distinct state, eV.
+    T_K : float
+        Temperature, K.
+
+    Returns
+    -------
+    S : float
+        eV/K.
+    p : numpy.ndarray
+        Populations (sum 1).
+    """
     e = np.asarray(energies_eV, float)
     if e.size == 0:
         raise InputError("no conformer energies given")
@@ -212,9 +243,27 @@ def conformer_ensemble_entropy(
 ) -> ConformerEnsemble:
     """Conformational entropy of the free ligand cation from an RDKit conformer search.
 
-    ``energies``: ``"mmff"`` (MMFF94 after optimisation, default) or ``"gfn1"``/``"gfn2"``
-    (tblite single points, charge +1, on the MMFF geometries). The lowest-energy member of each
-    distinct rotor state (see :func:`_dihedral_key`) represents it.
+    The lowest-energy member of each distinct rotor state represents it; S = -k sum p ln p over
+    those states (:func:`boltzmann_entropy_eV_K`).
+
+    Parameters
+    ----------
+    name_or_smiles : str
+        Ligand name or ammonium SMILES.
+    T_K : float, default 298.15
+        Temperature, K.
+    n_conformers : int, default 300
+        Conformers embedded (ETKDGv3).
+    energies : {"mmff", "gfn1", "gfn2"}, default "mmff"
+        MMFF94 after optimisation, or tblite single points (charge +1) on the MMFF geometries.
+    seed : int, default 42
+        Embedding seed.
+
+    Returns
+    -------
+    ConformerEnsemble
+        ``n_embedded``, ``n_distinct`` states, ``S_conf_eV_K``, ``TS_conf_eV``, relative
+        energies (eV) and populations.
     """
     from rdkit import Chem
 
@@ -265,47 +314,157 @@ def _x(nu_cm1: np.ndarray, T_K: float) -> np.ndarray:
 
 
 def harmonic_entropy_eV_K(nu_cm1, T_K: float) -> np.ndarray:
-    """S_V per mode (eV/K), McQuarrie eq. 8-? (see module docs)."""
+    """Harmonic-oscillator entropy per mode, S = k [x / (e^x - 1) - ln(1 - e^-x)], x = h c nu / kT.
+
+    (McQuarrie, Statistical Mechanics (1976), ch. 8.)
+
+    Parameters
+    ----------
+    nu_cm1 : array_like
+        Wavenumbers, cm⁻¹ (real, > 0).
+    T_K : float
+        Temperature, K.
+
+    Returns
+    -------
+    numpy.ndarray
+        eV/K per mode.
+    """
     x = _x(nu_cm1, T_K)
     return KB_EV_K * (x / np.expm1(x) - np.log(-np.expm1(-x)))
 
 
 def harmonic_zpe_eV(nu_cm1) -> np.ndarray:
+    """Zero-point energy h nu / 2 of each mode.
+
+    Parameters
+    ----------
+    nu_cm1 : array_like
+        Harmonic wavenumbers, cm⁻¹.
+
+    Returns
+    -------
+    numpy.ndarray
+        eV per mode.
+    """
     return 0.5 * np.asarray(nu_cm1, float) * CM1_IN_EV
 
 
 def harmonic_thermal_energy_eV(nu_cm1, T_K: float) -> np.ndarray:
-    """Thermal vibrational energy above the ZPE, per mode (eV)."""
+    """Thermal vibrational energy above the zero-point energy per mode, h c nu / (e^x - 1).
+
+    Parameters
+    ----------
+    nu_cm1 : array_like
+        Wavenumbers, cm⁻¹.
+    T_K : float
+        Temperature, K.
+
+    Returns
+    -------
+    numpy.ndarray
+        eV per mode.
+    """
     x = _x(nu_cm1, T_K)
     return np.asarray(nu_cm1, float) * CM1_IN_EV / np.expm1(x)
 
 
 def harmonic_free_energy_eV(nu_cm1, T_K: float) -> np.ndarray:
-    """Helmholtz free energy per mode, ZPE included (eV)."""
+    """Helmholtz free energy per mode, ZPE included: h c nu / 2 + kT ln(1 - e^-x).
+
+    Parameters
+    ----------
+    nu_cm1 : array_like
+        Wavenumbers, cm⁻¹.
+    T_K : float
+        Temperature, K.
+
+    Returns
+    -------
+    numpy.ndarray
+        eV per mode.
+    """
     x = _x(nu_cm1, T_K)
     return harmonic_zpe_eV(nu_cm1) + KB_EV_K * T_K * np.log(-np.expm1(-x))
 
 
 def rotor_moment_kg_m2(nu_cm1) -> np.ndarray:
-    """Grimme's moment of inertia of the free rotor replacing a mode, mu' (kg m^2)."""
+    """Moment of inertia of the free rotor that replaces a soft mode (Grimme, Chem. Eur. J. 18, 9955 (2012)).
+
+    mu = h / (8 pi² nu), damped to mu' = mu B_av / (mu + B_av) with B_av = 1e-44 kg m².
+
+    Parameters
+    ----------
+    nu_cm1 : array_like
+        Wavenumbers, cm⁻¹.
+
+    Returns
+    -------
+    numpy.ndarray
+        kg m² per mode.
+    """
     nu_hz = np.asarray(nu_cm1, float) * C_CM_S
     mu = H_J_S / (8 * np.pi**2 * nu_hz)
     return mu * B_AV_KG_M2 / (mu + B_AV_KG_M2)
 
 
 def free_rotor_entropy_eV_K(moment_kg_m2, T_K: float, sigma: int = 1) -> np.ndarray:
-    """Entropy of a 1D free rotor (eV/K): k [1/2 + ln(sqrt(8 pi^3 I k T) / (sigma h))]."""
+    """Entropy of a 1D free rotor, k [1/2 + ln(sqrt(8 pi³ I k T) / (sigma h))].
+
+    Parameters
+    ----------
+    moment_kg_m2 : array_like
+        Moment of inertia I, kg m².
+    T_K : float
+        Temperature, K.
+    sigma : int, default 1
+        Symmetry number.
+
+    Returns
+    -------
+    numpy.ndarray
+        eV/K.
+    """
     q = np.sqrt(8 * np.pi**3 * np.asarray(moment_kg_m2, float) * KB_J_K * T_K) / (sigma * H_J_S)
     return KB_EV_K * (0.5 + np.log(q))
 
 
 def qrrho_weight(nu_cm1, nu0_cm1: float = QRRHO_NU0_CM1, alpha: int = QRRHO_ALPHA) -> np.ndarray:
-    """Grimme's damping w = 1 / (1 + (nu0/nu)^alpha): 1 for stiff modes, 0 for soft ones."""
+    """Grimme's damping w = 1 / (1 + (nu0/nu)^alpha): 1 for stiff modes, 0 for soft ones.
+
+    Parameters
+    ----------
+    nu_cm1 : array_like
+        Wavenumbers, cm⁻¹.
+    nu0_cm1 : float, default 100.0
+        Crossover wavenumber, cm⁻¹.
+    alpha : int, default 4
+        Steepness.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     return 1.0 / (1.0 + (nu0_cm1 / np.asarray(nu_cm1, float)) ** alpha)
 
 
 def qrrho_entropy_eV_K(nu_cm1, T_K: float, nu0_cm1: float = QRRHO_NU0_CM1) -> np.ndarray:
-    """Grimme (2012) quasi-RRHO entropy per mode (eV/K)."""
+    """Quasi-RRHO entropy per mode: w S_harmonic + (1 - w) S_free-rotor (Grimme, Chem. Eur. J. 18, 9955 (2012)).
+
+    Parameters
+    ----------
+    nu_cm1 : array_like
+        Wavenumbers, cm⁻¹ (real, > 0).
+    T_K : float
+        Temperature, K.
+    nu0_cm1 : float, default 100.0
+        Crossover wavenumber of :func:`qrrho_weight`, cm⁻¹.
+
+    Returns
+    -------
+    numpy.ndarray
+        eV/K per mode.
+    """
     w = qrrho_weight(nu_cm1, nu0_cm1)
     return w * harmonic_entropy_eV_K(nu_cm1, T_K) + (1 - w) * free_rotor_entropy_eV_K(
         rotor_moment_kg_m2(nu_cm1), T_K)
@@ -330,16 +489,35 @@ class VibThermo:
     F_vib_eV: float
 
     def as_dict(self) -> dict:
+        """The fields as a plain dict."""
         return asdict(self)
 
 
 def vib_thermo(nu_cm1, T_K: float, model: str = "qrrho", nu0_cm1: float = QRRHO_NU0_CM1,
                min_cm1: float = 0.0) -> VibThermo:
-    """F_vib = ZPE + U_th - T S of the real modes; imaginary (negative) ones are counted, skipped.
+    """Vibrational free energy F_vib = ZPE + U_th - T S of the real modes.
 
-    ``model``: ``"harmonic"`` (ASE :class:`~ase.thermochemistry.HarmonicThermo` formulas) or
-    ``"qrrho"`` (Grimme's entropy). ``min_cm1``: modes below it (but > 0) are also skipped
-    (harmonic S diverges as nu -> 0; qRRHO needs no cut-off).
+    Imaginary (negative) modes are counted and skipped.
+
+    Parameters
+    ----------
+    nu_cm1 : array_like
+        Wavenumbers, cm⁻¹ (negative = imaginary).
+    T_K : float
+        Temperature, K.
+    model : {"qrrho", "harmonic"}, default "qrrho"
+        Grimme's quasi-RRHO entropy, or the harmonic formulas of ASE's ``HarmonicThermo``.
+    nu0_cm1 : float, default 100.0
+        qRRHO crossover, cm⁻¹.
+    min_cm1 : float, default 0.0
+        Modes below it (but > 0) are also skipped (harmonic S diverges as nu -> 0; qRRHO needs no
+        cut-off), cm⁻¹.
+
+    Returns
+    -------
+    VibThermo
+        ``n_modes`` used, ``n_imaginary`` skipped, ``ZPE_eV``, ``U_th_eV``, ``S_vib_eV_K``,
+        ``F_vib_eV``.
     """
     if T_K <= 0:
         raise InputError(f"temperature must be > 0 K, got {T_K}")

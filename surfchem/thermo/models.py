@@ -126,6 +126,13 @@ class ThermoSettings:
     pressure_Pa: float = 1.0e5
 
     def validate(self) -> None:
+        """Check the settings.
+
+        Raises
+        ------
+        surfchem.errors.InputError
+            Naming the bad setting and the accepted range.
+        """
         parse_model(self.model)
         if not self.T_K > 0:
             raise InputError(f"temperature must be > 0 K, got {self.T_K}")

@@ -119,12 +119,27 @@ def load_screen(path: str | Path) -> ScreenData:
 
 def thermo_for_screen(path: str | Path, settings=None, out: str | Path | None = None,
                       ligands: list[str] | None = None):
-    """Apply an entropy model to a finished screen directory: (full table, summary).
+    """Apply an entropy model to a finished screen directory.
 
-    ``settings``: a :class:`surfchem.thermo.models.ThermoSettings`, or a plain dict of its fields
-    (what a campaign spec's ``[thermo]`` table holds, e.g. ``{"model": "qrrho+rotor",
-    "T_K": 298.15}``), or None (rotor model at 298.15 K). With ``out`` the two tables are written
-    as ``out/thermo_<model>_<T>K.csv`` and ``..._summary.csv``.
+    Parameters
+    ----------
+    path : str or Path
+        Screen or campaign output directory (``results.csv``, ``references.json``, and
+        ``results.db`` or ``structures/``); read only.
+    settings : surfchem.thermo.models.ThermoSettings or dict, optional
+        The model, or a plain dict of its fields, e.g. ``{"model": "qrrho+rotor", "T_K": 298.15}``
+        (T in K). Default: the rotor model at 298.15 K.
+    out : str or Path, optional
+        Directory for ``thermo_<model>_<T>K.csv`` and ``..._summary.csv``.
+    ligands : list of str, optional
+        Subset of the screen's ligands (default all).
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Every row with ``TS_conf_eV``, ``F_vib_eV``, ``G_eV``, ``gamma_J_m2``, ``dG_eV`` (eV, J/m²).
+    summary : pandas.DataFrame
+        The lowest row per (ligand, N).
     """
     from surfchem.thermo.models import Memo, ThermoSettings, thermo_summary, thermo_table
 

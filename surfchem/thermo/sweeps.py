@@ -37,7 +37,22 @@ def _lines(table: pd.DataFrame, ligand: str) -> tuple[np.ndarray, np.ndarray, np
 
 
 def gamma_vs_mu(table: pd.DataFrame, dmu_eV: Sequence[float]) -> pd.DataFrame:
-    """Long table ligand, n, dmu_eV, gamma_J_m2, stable (the lowest N at that dmu)."""
+    """gamma(N, dmu) = gamma(N, 0) - N dmu / (2 A) of the lowest rows, on a grid of dmu.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A coverage table with ``is_min``, ``gamma_eV_A2`` and ``area_A2`` (Å²)
+        (:func:`surfchem.thermo.coverage_table` or :func:`surfchem.thermo.models.thermo_table`).
+    dmu_eV : sequence of float
+        Shifts of the ligand-salt chemical potential mu_LX from its reference, eV.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long table: ``ligand``, ``n``, ``dmu_eV``, ``gamma_J_m2``, ``stable`` (the lowest N at
+        that dmu).
+    """
     dmu = np.asarray(dmu_eV, float)
     rows = []
     for lig in sorted(set(table.loc[table["n"] > 0, "ligand"])):
@@ -51,9 +66,19 @@ def gamma_vs_mu(table: pd.DataFrame, dmu_eV: Sequence[float]) -> pd.DataFrame:
 
 
 def stability_windows(table: pd.DataFrame) -> pd.DataFrame:
-    """Exact dmu interval (eV) where each N has the lowest gamma, per ligand (empty ones dropped).
+    """Exact dmu interval where each N has the lowest gamma, per ligand (lower envelope of the lines).
 
-    ``dmu_lo_eV`` = -inf for the lowest stable N, ``dmu_hi_eV`` = +inf for the highest.
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A coverage table with ``is_min``, ``gamma_eV_A2`` and ``area_A2`` (Å²)
+        (:func:`surfchem.thermo.coverage_table` or :func:`surfchem.thermo.models.thermo_table`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per ligand and stable N: ``dmu_lo_eV``, ``dmu_hi_eV`` (eV; -inf for the lowest stable N,
+        +inf for the highest). N that are never the lowest are dropped.
     """
     out = []
     for lig in sorted(set(table.loc[table["n"] > 0, "ligand"])):
@@ -79,7 +104,41 @@ def temperature_sweep(
     records: pd.DataFrame, refs, temperatures_K: Sequence[float], settings: ThermoSettings | None = None,
     structure=None, free_reference=None, memo: Memo | None = None, **kw: Any,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Summaries at each T (column ``T_K``) and N_min per ligand and T (``n_min`` table)."""
+    """Re-evaluate the free-energy model at each temperature; N_min(T).
+
+    Vibrational modes and conformer searches are computed once (``memo``) and reused at every T.
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        Relaxed-slab rows of a screen (as for :func:`surfchem.thermo.coverage_table`).
+    refs : surfchem.thermo.References
+        Chemical potentials, eV.
+    temperatures_K : sequence of float
+        Temperatures, K (> 0).
+    settings : ThermoSettings, optional
+        The model (its ``T_K`` is replaced by each temperature); default from ``**kw``.
+    structure : callable, optional
+        Row -> relaxed structure (harmonic models).
+    free_reference : callable, optional
+        Ligand -> free ion-pair structure (harmonic models).
+    memo : Memo, optional
+        Cache of modes and conformer ensembles shared between temperatures.
+    **kw
+        Fields of :class:`ThermoSettings` when ``settings`` is not given.
+
+    Returns
+    -------
+    summaries : pandas.DataFrame
+        :func:`thermo_summary` at each T (column ``T_K``).
+    n_min : pandas.DataFrame
+        ``T_K``, ``ligand``, ``n_min``.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        No temperature, or one <= 0 K.
+    """
     base = settings or ThermoSettings(**kw)
     memo = memo or Memo()
     temps = [float(t) for t in temperatures_K]

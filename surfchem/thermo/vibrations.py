@@ -72,6 +72,7 @@ class Modes:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
+        """The fields as a plain dict."""
         return asdict(self)
 
 

@@ -1,7 +1,7 @@
 """Trust in gamma(N): minimum search per structure, deduplication, consistency diagnostics.
 
 Our prototype's single relaxations scattered by up to 1.4 eV per cell between local minima,
-more than the coverage trend (``findings.md``). This package makes every reported energy the
+more than the coverage trend (prototype lesson 1, docs "Trustworthy minima"). This package makes every reported energy the
 lowest of a documented multi-start search, with its spread, and checks the results against
 consistency conditions that must hold whatever the calculator:
 

@@ -18,7 +18,7 @@ Flags (each a boolean column ``flag_<name>``, and together the ``flags`` string)
   more than 0.5 Å below the requested value;
 * ``face_eq``: two binding steps that fill the same kind of site on the two faces (same
   in-plane configuration of the face before the step, up to the slab's symmetry) differ in dG by
-  more than ``tol_eV``; with faces far apart these are the same event (``findings.md``, lesson 2);
+  more than ``tol_eV``; with faces far apart these are the same event (prototype lesson 2, docs "Trustworthy minima");
 * ``grow_vs_direct``: a structure grown from the relaxed N-1 slab and the same arrangement built
   directly relaxed to energies more than ``tol_eV`` apart (the reported value is the lower);
 * ``single_start``: the energy comes from one relaxation (no search): its uncertainty is unknown;
@@ -69,11 +69,26 @@ HALIDES = ("Br", "I", "Cl")
 
 def close_contacts(atoms: Atoms, scale: float = CLASH_SCALE, floor_A: float = CLASH_FLOOR_A
                    ) -> list[tuple[int, int, float]]:
-    """Pairs (i, j, distance in Å) of atoms of *different* fragments closer than
-    ``max(floor_A, scale * (r_cov,i + r_cov,j))`` (ASE covalent radii, minimum image).
+    """Pairs of atoms of different fragments closer than max(floor_A, scale (r_cov,i + r_cov,j)).
 
     Fragments are the ligands (``ligand_index`` >= 0, one per molecule) and the inorganic slab
     (``ligand_index`` = -1); a structure without ligand labels has one fragment and no contacts.
+    ASE covalent radii, minimum image. The defaults reject C...C < 1.22 Å, H...H < 1.0 Å,
+    H...Br < 1.21 Å.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A (decorated) slab.
+    scale : float, default 0.8
+        Factor on the sum of covalent radii.
+    floor_A : float, default 1.0
+        Smallest allowed distance for any pair, Å.
+
+    Returns
+    -------
+    list of tuple of (int, int, float)
+        (i, j, distance in Å).
     """
     from ase.data import covalent_radii
     from ase.neighborlist import neighbor_list
@@ -97,7 +112,19 @@ def describe_contacts(atoms: Atoms, contacts: list[tuple[int, int, float]], limi
 
 
 def invalid_reasons(record: dict[str, Any]) -> list[str]:
-    """Why a task record is not a valid minimum (empty list: it is one). See module docs."""
+    """Why a task record is not a valid minimum (module docstring).
+
+    Parameters
+    ----------
+    record : dict
+        A task record: ``status``, ``energy_eV``, ``converged`` and the ``flag_*`` sanity flags.
+
+    Returns
+    -------
+    list of str
+        Empty when the record is a valid minimum; otherwise e.g. ``["not converged",
+        "head_off_site"]`` (``status``, ``"no energy"``, ``"not converged"``, raised flags).
+    """
     reasons = []
     status = record.get("status", "ok")
     if status != "ok":
@@ -256,8 +283,26 @@ def _sites(s: Any) -> tuple[int, ...]:
 
 
 def face_equivalence(table: pd.DataFrame, perms: np.ndarray, tol_eV: float = 0.15) -> pd.DataFrame:
-    """Per lowest (ligand, N) row: the step key and the largest dG difference (eV) to any other
-    step with the same key; ``flag_face_eq`` where it exceeds ``tol_eV``."""
+    """Face-equivalence check of the binding steps.
+
+    Steps that fill the same kind of site on the two faces (same in-plane configuration of the face
+    before the step, up to the slab's symmetry) must give the same dG.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A coverage table (``is_min``, ``sites``, ``dG_eV``).
+    perms : numpy.ndarray
+        Site permutations of the slab's symmetry (:func:`surfchem.build.arrangements.site_permutations`).
+    tol_eV : float, default 0.15
+        Largest allowed dG difference, eV.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``table`` with ``face_eq_violation_eV`` on the lowest (ligand, N) rows (the largest dG
+        difference to any other step with the same step key, eV) and ``flag_face_eq``.
+    """
     out = table.copy()
     out["face_eq_violation_eV"] = np.nan
     out["flag_face_eq"] = False
@@ -330,7 +375,21 @@ def pool_minima(table: pd.DataFrame, merge_eV: float = 0.02) -> pd.DataFrame:
 
 
 def uncertainties(table: pd.DataFrame) -> pd.DataFrame:
-    """Add ``gamma_err_J_m2`` and ``dG_err_eV`` from ``energy_spread_eV`` (see module docs)."""
+    """Add error bars from the search spread (module docstring).
+
+    gamma_err = sigma_E / (2A); dG_err(N) = sqrt(sigma_E(N)² + sigma_E(N-1)²), sigma_E =
+    ``energy_spread_eV``; references are taken as exact.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A coverage table with ``energy_spread_eV`` (eV) and ``area_A2`` (Å²).
+
+    Returns
+    -------
+    pandas.DataFrame
+        With ``gamma_err_J_m2`` (J/m²) and ``dG_err_eV`` (eV).
+    """
     out = table.copy()
     spread = out["energy_spread_eV"] if "energy_spread_eV" in out else pd.Series(np.nan, index=out.index)
     out["energy_spread_eV"] = spread
@@ -343,8 +402,24 @@ def uncertainties(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def add_diagnostics(table: pd.DataFrame, perms: np.ndarray, tol_eV: float = 0.15) -> pd.DataFrame:
-    """All diagnostics: per-row sanity flags (already in the table as ``flag_*`` from the
-    workers), face equivalence, grow-vs-direct, uncertainties, and the ``flags`` string."""
+    """All diagnostics of a coverage table.
+
+    Per-row sanity flags (already in the table as ``flag_*`` from the workers), face equivalence,
+    grown-vs-direct agreement, uncertainties, and the ``flags`` string.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A coverage table.
+    perms : numpy.ndarray
+        Site permutations of the slab's symmetry.
+    tol_eV : float, default 0.15
+        Tolerance of the ``face_eq`` and ``grow_vs_direct`` checks, eV.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     out = face_equivalence(table, perms, tol_eV)
     out = uncertainties(pool_minima(out))
     for f in FLAGS:

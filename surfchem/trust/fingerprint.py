@@ -17,7 +17,23 @@ from ase import Atoms
 
 
 def fingerprint(atoms: Atoms, cutoff_A: float = 6.0, sigma_A: float = 0.1, bins: int = 120) -> np.ndarray:
-    """Concatenated smeared pair-distance histograms (see module docstring)."""
+    """Concatenated smeared pair-distance histograms (module docstring).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+    cutoff_A : float, default 6.0
+        Largest distance histogrammed, Å.
+    sigma_A : float, default 0.1
+        Gaussian smearing, Å.
+    bins : int, default 120
+        Grid points per element pair.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (n_pairs * bins,), normalised per atom.
+    """
     from ase.neighborlist import neighbor_list
 
     i, j, d = neighbor_list("ijd", atoms, cutoff_A)
@@ -38,7 +54,17 @@ def fingerprint(atoms: Atoms, cutoff_A: float = 6.0, sigma_A: float = 0.1, bins:
 
 
 def fp_distance(f1: np.ndarray, f2: np.ndarray) -> float:
-    """Cosine distance between two fingerprints (0 = identical)."""
+    """Cosine distance between two fingerprints (0 = identical).
+
+    Parameters
+    ----------
+    f1, f2 : numpy.ndarray
+        From :func:`fingerprint`.
+
+    Returns
+    -------
+    float
+    """
     n1, n2 = np.linalg.norm(f1), np.linalg.norm(f2)
     if n1 == 0 or n2 == 0:
         return 0.0 if n1 == n2 else 1.0
@@ -47,6 +73,20 @@ def fp_distance(f1: np.ndarray, f2: np.ndarray) -> float:
 
 @dataclass
 class Minimum:
+    """A distinct minimum found by a search.
+
+    Attributes
+    ----------
+    energy_eV : float
+        eV.
+    atoms : ase.Atoms
+    fp : numpy.ndarray
+        Smeared pair-distance fingerprint (invariant to rotation, translation and atom order).
+    hits : int
+        Starts that ended in this minimum.
+    start : int
+        Index of the first start that found it.
+    """
     energy_eV: float
     atoms: Atoms
     fp: np.ndarray
@@ -56,7 +96,27 @@ class Minimum:
 
 def deduplicate(structures: Sequence[tuple[float, Atoms]], energy_tol_eV: float = 0.02,
                 fp_tol: float = 1e-3, start_ids: Sequence[int] | None = None) -> list[Minimum]:
-    """Distinct minima sorted by energy; ``hits`` counts how many inputs fell on each."""
+    """Distinct minima, sorted by energy.
+
+    Two structures are the same minimum when their energies differ by less than ``energy_tol_eV``
+    and their fingerprints by less than ``fp_tol``; the lower energy is kept.
+
+    Parameters
+    ----------
+    structures : sequence of (float, ase.Atoms)
+        Energy (eV; NaN entries are skipped) and structure of each relaxed start.
+    energy_tol_eV : float, default 0.02
+        eV.
+    fp_tol : float, default 1e-3
+        Cosine distance of the fingerprints.
+    start_ids : sequence of int, optional
+        Start index of each input (default: its position).
+
+    Returns
+    -------
+    list of Minimum
+        ``hits`` counts how many inputs fell on each.
+    """
     minima: list[Minimum] = []
     for k, (e, at) in enumerate(structures):
         if not np.isfinite(e):

@@ -3,7 +3,7 @@
 Starts (``perturbed_starts``): start 0 is the structure as given; start i >= 1 turns every
 ligand rigidly about the surface normal through its N by a random angle, sets the depth of its
 N below the outermost inorganic layer to ``depths_A[i % len(depths_A)]`` (the soft coordinate of
-``findings.md``, lesson 1: NH3+ heads sat 0.6-1.9 Å deep in the A-site pocket) and rattles all
+prototype lesson 1 (docs "Trustworthy minima"): NH3+ heads sat 0.6-1.9 Å deep in the A-site pocket) and rattles all
 atoms by ``rattle_A``. Those absolute depths are for heads with N-H (their hydrogen bonds pull
 the N into the pocket). A head without N-H (quaternary R4N+) is instead moved by
 ``offsets_A[i % len(offsets_A)]`` from its depth in the given structure (for a new ligand the
@@ -49,7 +49,34 @@ _ROTATION_TRIES = 24
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """Settings of :func:`minimum_search` (defaults measured on MA/PEA slabs, see README)."""
+    """Settings of :func:`minimum_search` (defaults measured on MA and PEA slabs).
+
+    Attributes
+    ----------
+    n_starts : int, default 4
+        Starts at most (start 0 is the structure as given).
+    patience : int, default 2
+        Stop after this many starts without improvement by more than ``tol_eV``.
+    tol_eV : float, default 0.05
+        Improvement that counts, eV.
+    depths_A : tuple of float, default (0.0, 0.8, 1.6)
+        Head depths below the outermost inorganic layer cycled over the starts (heads with N-H), Å.
+    offsets_A : tuple of float, default (0.0, 0.5, -0.5)
+        Depth offsets of heads without N-H from their depth in the given structure, Å (+ = deeper).
+    rattle_A : float, default 0.05
+        Standard deviation of the random displacement of every atom, Å.
+    anneal_steps : int, default 0
+        Langevin MD steps before each perturbed start (0 = no anneal).
+    anneal_T_K : float, default 300.0
+        Anneal temperature, K.
+    seed : int, default 0
+        Random seed.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        ``n_starts < 1``, ``patience < 1`` or ``tol_eV < 0``.
+    """
 
     n_starts: int = 4
     patience: int = 2
@@ -68,11 +95,46 @@ class SearchSettings:
             raise InputError(f"search needs n_starts >= 1, patience >= 1, tol_eV >= 0; got {self}")
 
     def as_dict(self) -> dict[str, Any]:
+        """The settings as a plain dict (tuples as lists)."""
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
 
 
 @dataclass
 class SearchResult:
+    """Outcome of :func:`minimum_search`.
+
+    Attributes
+    ----------
+    energy_eV : float
+        Lowest valid minimum, eV (NaN when no start gave one).
+    atoms : ase.Atoms
+        Its structure.
+    n_starts : int
+        Starts relaxed or rejected.
+    n_distinct : int
+        Distinct minima after deduplication (energy + fingerprint).
+    energy_spread_eV : float
+        Standard deviation of the lowest (up to 3) distinct minima, eV; 0 with one minimum.
+    gap_eV : float
+        Second-lowest distinct minimum minus the lowest, eV (NaN with one).
+    hits_lowest : int
+        Starts that ended in the lowest minimum.
+    start_energies_eV : list of float
+        Energy reached from each start, eV (NaN: rejected or failed).
+    best_start : int
+        Index of the start that gave the lowest minimum.
+    stop_reason : str
+    wall_s : float
+        Wall time, s.
+    converged : bool
+        A valid minimum was found.
+    relax_records : list of dict
+        One record per start (status, flags, energy).
+    n_rejected : int
+        Starts rejected as unphysical or failed.
+    rejected : list of str
+        Why each was rejected.
+    """
     energy_eV: float
     atoms: Atoms
     n_starts: int
@@ -90,6 +152,7 @@ class SearchResult:
     rejected: list[str] = field(default_factory=list)
 
     def record(self) -> dict[str, Any]:
+        """Plain-data summary (for result tables and JSON)."""
         return {
             "energy_eV": self.energy_eV, "n_starts": self.n_starts, "n_distinct": self.n_distinct,
             "n_rejected": self.n_rejected, "rejected": "; ".join(self.rejected),
@@ -134,12 +197,24 @@ def perturb(atoms: Atoms, depth_A: float | None, rng: np.random.Generator, rotat
 
     Parameters
     ----------
-    depth_A: depth (Å, + = into the A-site pocket) of the N below the outermost inorganic layer,
-        for ligands whose head has N-H; None leaves them at their depth.
-    offset_A: shift (Å, + = deeper) of the N of ligands whose head has no N-H (quaternary) from
-        their depth in ``atoms``; None (default) applies ``depth_A`` to them too (absolute).
-    rotate: turn each ligand about the normal through its N by a random angle free of overlaps.
-    rattle_A: standard deviation (Å) of a Gaussian rattle of all atoms afterwards.
+    atoms : ase.Atoms
+        A decorated slab.
+    depth_A : float or None
+        Depth of the N below the outermost inorganic layer for ligands whose head has N-H, Å
+        (+ = into the A-site pocket); None leaves them at their depth.
+    rng : numpy.random.Generator
+        Random source of the angles and the rattle.
+    rotate : bool, default True
+        Turn each ligand about the normal through its N by a random angle free of overlaps.
+    rattle_A : float, default 0.0
+        Standard deviation of a Gaussian rattle of all atoms afterwards, Å.
+    offset_A : float, optional
+        Shift of the N of ligands whose head has no N-H (quaternary) from their depth in
+        ``atoms``, Å (+ = deeper); None applies ``depth_A`` to them too (absolute).
+
+    Returns
+    -------
+    ase.Atoms
     """
     from surfchem.build.ligands import acidic_hydrogens
 
@@ -184,8 +259,22 @@ def _ligand_contacts(atoms: Atoms, idx: np.ndarray) -> bool:
 
 
 def perturbed_starts(atoms: Atoms, settings: SearchSettings) -> Iterator[tuple[str, Atoms]]:
-    """Yield (label, start structure): the input first, then perturbed copies (module docs: heads
-    with N-H get ``depths_A``, heads without N-H ``offsets_A`` from their depth in ``atoms``)."""
+    """Yield the starts of a search: the input first, then perturbed copies.
+
+    Heads with N-H get ``settings.depths_A`` in turn, heads without N-H ``settings.offsets_A`` from
+    their depth in ``atoms`` (module docstring).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A decorated slab.
+    settings : SearchSettings
+
+    Yields
+    ------
+    tuple of (str, ase.Atoms)
+        Label (e.g. ``"s2 depth=1.60"``) and start structure.
+    """
     from surfchem.build.ligands import acidic_hydrogens
 
     acid = acidic_hydrogens(atoms)
@@ -215,8 +304,23 @@ def _anneal(atoms: Atoms, calc: Any, steps: int, T_K: float, seed: int) -> Atoms
 
 
 def stop_rule(energies: list[float], patience: int, tol_eV: float) -> bool:
-    """True when the best energy has not improved by more than ``tol_eV`` in the last ``patience``
-    starts (needs at least ``patience + 1`` finite energies)."""
+    """Whether the search may stop.
+
+    Parameters
+    ----------
+    energies : list of float
+        Energies of the starts so far, eV (NaN = rejected).
+    patience : int
+        Starts without improvement needed.
+    tol_eV : float
+        Improvement that counts, eV.
+
+    Returns
+    -------
+    bool
+        True when the best energy has not improved by more than ``tol_eV`` in the last
+        ``patience`` starts (needs at least ``patience + 1`` finite energies).
+    """
     finite = [e for e in energies if np.isfinite(e)]
     if len(finite) <= patience:
         return False
@@ -227,22 +331,31 @@ def stop_rule(energies: list[float], patience: int, tol_eV: float) -> bool:
 def checked_relax(start: Atoms, calculator: Any, relax_settings: dict[str, Any],
                   reference: Atoms | None = None, trajectory: str | Path | None = None,
                   continue_rounds: int = 1) -> tuple[Any, dict[str, Any]]:
-    """Relax ``start`` only if it is physical, and judge the result (see module docs).
+    """Relax ``start`` only if it is physical, and judge the result (module docstring).
 
     Parameters
     ----------
-    start: the structure to relax (labels ``ligand_index``/``surface_site`` as built).
-    relax_settings: keyword arguments of :func:`surfchem.relax.relax` (``fmax``, ``steps``...).
-    reference: the structure whose ligand bond graph the result must keep (default ``start``).
-    trajectory: ASE trajectory path (appended to, so a continued or killed relaxation restarts
-        from its last frame).
-    continue_rounds: further relaxations of ``steps`` steps each when the step limit is hit.
+    start : ase.Atoms
+        The structure to relax (labels ``ligand_index``/``surface_site`` as built).
+    calculator : str or ase.calculators.calculator.Calculator
+        Preset name or ASE calculator.
+    relax_settings : dict
+        Keyword arguments of :func:`surfchem.relax.relax` (``fmax`` in eV/Å, ``steps``, ...).
+    reference : ase.Atoms, optional
+        The structure whose ligand bond graph the result must keep (default ``start``).
+    trajectory : str or Path, optional
+        ASE trajectory path (appended to, so a continued or killed relaxation restarts from its
+        last frame).
+    continue_rounds : int, default 1
+        Further relaxations of ``steps`` steps each when the step limit is hit.
 
     Returns
     -------
-    (result, record): the :class:`surfchem.relax.RelaxResult` (``None`` when the start was
-    rejected unrelaxed) and plain data: ``status`` (``ok`` | ``rejected`` | ``failed``),
-    ``error`` (why, for the last two), ``n_rounds``, and the ``flag_*`` sanity flags.
+    result : surfchem.relax.RelaxResult or None
+        ``None`` when the start was rejected unrelaxed.
+    record : dict
+        ``status`` (``"ok"``, ``"rejected"`` or ``"failed"``), ``error`` (why, for the last two),
+        ``n_rounds`` and the ``flag_*`` sanity flags.
     """
     from surfchem.relax import relax
 
@@ -284,8 +397,40 @@ def minimum_search(atoms: Atoms, calculator: Any, relax_settings: dict[str, Any]
                    extra_starts: list[tuple[str, Atoms]] | None = None) -> SearchResult:
     """Relax several starts of ``atoms`` and return the lowest valid distinct minimum and its spread.
 
-    Every start goes through :func:`checked_relax` (reference bond graph: ``atoms``); rejected
-    starts count in ``n_rejected`` and their reasons in ``rejected``.
+    Starts: the structure as given, perturbed starts (:func:`perturbed_starts`: rotation about the
+    normal, head depth, rattle, optional anneal) and ``extra_starts``. Every start goes through
+    :func:`checked_relax` (reference bond graph: ``atoms``); rejected starts count in ``n_rejected``
+    and their reasons in ``rejected``. The search stops after ``settings.patience`` starts without an
+    improvement by more than ``settings.tol_eV``. Minima are deduplicated
+    (:mod:`surfchem.trust.fingerprint`).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A ligand-capped slab (labels ``ligand_index`` and ``surface_site`` as built).
+    calculator : str or ase.calculators.calculator.Calculator
+        Preset name or ASE calculator.
+    relax_settings : dict
+        Keyword arguments of :func:`surfchem.relax.relax` (``fmax`` in eV/Å, ``steps``, ...).
+    settings : SearchSettings, optional
+        Starts and stop rule.
+    prefix : str or Path, optional
+        Path prefix of per-start files (``<prefix>_s<i>.extxyz`` / ``.traj`` /
+        ``.rejected.json``): a killed search resumes from them.
+    extra_starts : list of (str, ase.Atoms), optional
+        Further labelled starts (e.g. grown or built directly).
+
+    Returns
+    -------
+    SearchResult
+        Lowest energy (eV) and structure, spread and gap (eV), counts and per-start records.
+
+    Examples
+    --------
+    >>> from surfchem import build_slab, decorate, minimum_search
+    >>> slab = decorate(build_slab(layers=3), "MA", [0])  # doctest: +SKIP
+    >>> res = minimum_search(slab, "chgnet-d3", {"fmax": 0.05, "steps": 300})  # doctest: +SKIP
+    >>> res.energy_eV, res.energy_spread_eV, res.n_distinct  # doctest: +SKIP
     """
     import json
 

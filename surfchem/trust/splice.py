@@ -88,7 +88,19 @@ def _half_masks(atoms: Atoms, z_mid: float, mid: np.ndarray) -> tuple[np.ndarray
 
 
 def mirror_slab(atoms: Atoms) -> Atoms:
-    """``atoms`` reflected through the plane of its middle layer; site labels follow."""
+    """``atoms`` reflected through the plane of its middle layer; site labels follow.
+
+    Maps each surface site onto the one below it (the face operators of the consistency sweeps).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A (decorated) symmetric slab.
+
+    Returns
+    -------
+    ase.Atoms
+    """
     from surfchem.build.decorate import set_vacuum
 
     z_mid, _ = _middle(atoms)
@@ -107,7 +119,24 @@ def mirror_slab(atoms: Atoms) -> Atoms:
 
 
 def splice_faces(top_from: Atoms, bottom_from: Atoms) -> Atoms:
-    """Top half (and middle layer) of ``top_from`` joined to the bottom half of ``bottom_from``."""
+    """Top half (and middle layer) of ``top_from`` joined to the bottom half of ``bottom_from``.
+
+    Whole-face cut and splice (Deaven & Ho, Phys. Rev. Lett. 75, 288 (1995)).
+
+    Parameters
+    ----------
+    top_from, bottom_from : ase.Atoms
+        Slabs with the same in-plane cell.
+
+    Returns
+    -------
+    ase.Atoms
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Different in-plane cells.
+    """
     from surfchem.build.decorate import set_vacuum
 
     if not np.allclose(top_from.cell[:2], bottom_from.cell[:2], atol=1e-6):

@@ -19,6 +19,31 @@ from surfchem.validate.engine import Evaluator
 
 @dataclass
 class ConvergenceRow:
+    """One GPAW setting of a convergence scan.
+
+    Attributes
+    ----------
+    material : str
+    preset : str
+    ecut_eV : float
+        Plane-wave cutoff, eV.
+    kpt_density_A : float
+        k-point density, points per Å⁻¹.
+    kpts : str
+        The Monkhorst-Pack grid it gives (``"4x4x4"``).
+    energy_eV_atom : float
+        Total energy per atom, eV.
+    a0_A : float
+        EOS lattice constant, Å (NaN without ``with_a0``).
+    dE_meV_atom : float
+        Energy per atom minus that of the most converged setting of the series, meV.
+    da0_A : float
+        a0 minus that of the most converged setting, Å.
+    wall_s : float
+        Wall time, s.
+    series : str
+        ``"ecut"`` or ``"kpts"``.
+    """
     material: str
     preset: str
     ecut_eV: float
@@ -33,7 +58,19 @@ class ConvergenceRow:
 
 
 def kpts_for(atoms, density: float) -> tuple[int, ...]:
-    """Monkhorst-Pack grid of a k-point density (per Å^-1), as GPAW builds it."""
+    """Monkhorst-Pack grid of a k-point density, as GPAW builds it (n_i = ceil(2 pi density / a_i)).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Periodic structure.
+    density : float
+        k-points per Å⁻¹.
+
+    Returns
+    -------
+    tuple of int
+    """
     from ase.calculators.calculator import kptdensity2monkhorstpack
 
     return tuple(int(k) for k in kptdensity2monkhorstpack(atoms, density, even=False))
@@ -44,12 +81,40 @@ def convergence_scan(material: str = "CsPbBr3", ev: Evaluator | None = None,
                      preset: str = "gpaw-pbe-pw", with_a0: bool = True, eos_points: int = 5,
                      out: str | Path | None = None, ecut_ref_eV: float | None = None,
                      kpt_ref_A: float | None = None) -> list[ConvergenceRow]:
-    """A cross, not a grid: cutoffs at the production k density ``kpt_ref_A`` and k densities at
-    the production cutoff ``ecut_ref_eV`` (defaults: :data:`GPAW_DEFAULTS`). Differences are
-    to the largest value of each series (the production setting's row is in the cutoff series;
-    the k series measures dE against the densest grid at the production cutoff).
+    """Cutoff and k-point convergence of the bulk energy and a0 with GPAW PW.
 
-    Writes ``<out>/convergence_<material>.csv`` and ``.md`` when ``out`` is given.
+    A cross, not a grid: cutoffs at the production k density ``kpt_ref_A`` and k densities at the
+    production cutoff ``ecut_ref_eV`` (defaults: :data:`surfchem.calculators.GPAW_DEFAULTS`).
+    Differences are to the largest value of each series (the production setting's row is in the
+    cutoff series; the k series measures dE against the densest grid at the production cutoff).
+    Table: ``analysis/validation/convergence/convergence_CsPbBr3.md``.
+
+    Parameters
+    ----------
+    material : str, default "CsPbBr3"
+        A key of :data:`surfchem.build.bulk.MATERIALS`.
+    ev : Evaluator, optional
+        Energy cache (default: a new one without files).
+    cutoffs_eV : tuple of float, default (300.0, 400.0, 500.0)
+        Plane-wave cutoffs, eV.
+    kpt_densities_A : tuple of float, default (2.0, 3.5, 5.0)
+        k-point densities, per Å⁻¹.
+    preset : str, default "gpaw-pbe-pw"
+        GPAW preset.
+    with_a0 : bool, default True
+        Also fit a0 by EOS at each setting.
+    eos_points : int, default 5
+        Points of each EOS.
+    out : str or Path, optional
+        Write ``<out>/convergence_<material>.csv`` and ``.md``.
+    ecut_ref_eV : float, optional
+        Production cutoff, eV.
+    kpt_ref_A : float, optional
+        Production k-point density, per Å⁻¹.
+
+    Returns
+    -------
+    list of ConvergenceRow
     """
     import time
 
@@ -93,6 +158,19 @@ def convergence_scan(material: str = "CsPbBr3", ev: Evaluator | None = None,
 
 
 def write_convergence(rows: list[ConvergenceRow], out: str | Path) -> Path:
+    """Write a convergence scan as ``convergence_<material>.csv`` and a Markdown table ``.md``.
+
+    Parameters
+    ----------
+    rows : list of ConvergenceRow
+    out : str or Path
+        Directory (created).
+
+    Returns
+    -------
+    Path
+        The CSV file.
+    """
     import pandas as pd
 
     out = Path(out)

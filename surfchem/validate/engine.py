@@ -47,7 +47,22 @@ VALIDATE_VERSION = "validate-1"
 
 
 def resolve_calculator(name: str) -> str:
-    """Preset name of a validation calculator name (``gpaw-lcao`` -> ``gpaw-pbe-lcao``)."""
+    """Preset name of a validation calculator name.
+
+    Parameters
+    ----------
+    name : str
+        A preset or an alias of :data:`ALIASES` (``gpaw-lcao`` -> ``gpaw-pbe-lcao``).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Neither a preset nor an alias.
+    """
     key = str(name).strip().lower()
     key = ALIASES.get(key, key)
     get_preset(key)  # InputError listing the choices if unknown
@@ -55,6 +70,7 @@ def resolve_calculator(name: str) -> str:
 
 
 def is_gpaw(preset: str) -> bool:
+    """Whether a preset name is a GPAW preset."""
     return preset.startswith("gpaw")
 
 
@@ -95,7 +111,30 @@ def gamma_supercell(atoms: Atoms, min_length_A: float = GAMMA_ONLY_MIN_LENGTH_A)
 
 @dataclass
 class EnergyRecord:
-    """One single-point energy (eV) of one structure with one calculator."""
+    """One single-point energy of one structure with one calculator.
+
+    Attributes
+    ----------
+    system : str
+        Label of the structure.
+    calculator : str
+        Preset name.
+    energy_eV : float
+        Energy, eV (NaN on error).
+    n_atoms : int
+    wall_s : float
+        Wall time, s (0 when cached).
+    cached : bool
+        Read from ``validation.db``.
+    task_hash : str
+        Content hash of structure and parameters.
+    txt : str or None
+        GPAW log file.
+    gpw : str or None
+        GPAW restart file.
+    error : str or None
+        Calculator failure.
+    """
 
     system: str
     calculator: str
@@ -109,6 +148,7 @@ class EnergyRecord:
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict."""
         return asdict(self)
 
 
@@ -121,14 +161,21 @@ def _gpaw_calc(calc: Any):
 
 
 class Evaluator:
-    """Cached single-point energies for validation recipes.
+    """Cached single-point energies for the validation recipes.
+
+    Every energy is keyed by a content hash (structure, preset and parameters, charge) in
+    ``<outdir>/validation.db``; GPAW writes ``.txt`` and ``.gpw`` per task in ``<outdir>/gpaw/``.
+    A rerun, or a killed job resumed, recomputes only what is missing.
 
     Parameters
     ----------
-    outdir: directory for ``validation.db`` and ``gpaw/`` (created); ``None`` = no cache, no files.
-    overrides: per-preset parameter overrides, e.g. ``{"gpaw-pbe-pw": {"ecut_eV": 300}}``; a
+    outdir : str or Path, optional
+        Directory for ``validation.db`` and ``gpaw/`` (created); ``None`` = no cache, no files.
+    overrides : dict of str to dict, optional
+        Per-preset parameter overrides, e.g. ``{"gpaw-pbe-pw": {"ecut_eV": 300}}`` (eV); a
         ``*-d3`` preset uses the overrides of its base preset. Overrides enter the hash.
-    gpw_mode: ``""`` (default, small .gpw without wave functions), ``"all"`` or ``None`` (none).
+    gpw_mode : str or None, default ""
+        ``""`` (small ``.gpw`` without wave functions), ``"all"`` or ``None`` (no ``.gpw``).
     """
 
     def __init__(self, outdir: str | Path | None = None, overrides: dict[str, dict] | None = None,
@@ -169,10 +216,29 @@ class Evaluator:
 
     # -- energies ---------------------------------------------------------------------------
     def energy(self, atoms: Atoms, calculator: str, system: str = "", **extra: Any) -> EnergyRecord:
-        """Energy of ``atoms`` (as they are) with preset ``calculator``; raises CalculatorError.
+        """Energy of ``atoms`` (as they are) with a calculator.
 
-        ``extra`` parameters go to the (base) preset factory and into the hash, e.g. explicit
-        ``kpts`` so that all points of an EOS share one k-point grid.
+        Parameters
+        ----------
+        atoms : ase.Atoms
+            Structure (``info['charge']`` is honoured).
+        calculator : str
+            Preset or alias; a ``-d3`` preset adds D3(BJ) to its base preset's energy.
+        system : str, default ""
+            Label for the record.
+        **extra
+            Parameters for the (base) preset factory, also hashed, e.g. explicit ``kpts`` so that
+            all points of an EOS share one k-point grid.
+
+        Returns
+        -------
+        EnergyRecord
+            Energy in eV.
+
+        Raises
+        ------
+        surfchem.errors.CalculatorError
+            The calculator failed (e.g. SCF not converged).
         """
         preset = resolve_calculator(calculator)
         base, d3 = base_preset(preset)
@@ -192,7 +258,18 @@ class Evaluator:
         return out
 
     def try_energy(self, atoms: Atoms, calculator: str, system: str = "") -> EnergyRecord:
-        """Like :meth:`energy` but a calculator failure is returned as a record with ``error``."""
+        """Like :meth:`energy`, but a calculator failure is returned as a record with ``error``.
+
+        Parameters
+        ----------
+        atoms : ase.Atoms
+        calculator : str
+        system : str, default ""
+
+        Returns
+        -------
+        EnergyRecord
+        """
         try:
             return self.energy(atoms, calculator, system)
         except CalculatorError as exc:

@@ -17,6 +17,20 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class LatticeReference:
+    """Experimental and published PBE lattice constants of one validation material.
+
+    Attributes
+    ----------
+    material : str
+    a0_expt_A : float
+        Experimental cubic a0, Å.
+    expt_source : str
+        Its citation.
+    a0_pbe_lit_A : float
+        Published PBE a0, Å.
+    pbe_source : str
+        Its citation.
+    """
     material: str
     a0_expt_A: float
     expt_source: str

@@ -42,7 +42,31 @@ class _Record:
 # -- bulk -----------------------------------------------------------------------------------
 @dataclass
 class BulkA0Record(_Record):
-    """Cubic lattice constant of one material with one calculator."""
+    """Cubic lattice constant of one material with one calculator.
+
+    Attributes
+    ----------
+    material : str
+    calculator : str
+    a0_A : float
+        EOS lattice constant, Å.
+    energy_eV : float
+        Energy per cell at a0 (EOS fit value), eV.
+    bulk_modulus_GPa : float
+        GPa.
+    n_atoms : int
+    a0_expt_A : float
+        Experimental a0, Å.
+    a0_pbe_lit_A : float
+        Published PBE a0, Å.
+    error_vs_expt_A : float
+        a0 minus experiment, Å.
+    strain_points : int
+        Points of the EOS scan.
+    wall_s : float
+        s.
+    error : str or None
+    """
 
     material: str
     calculator: str
@@ -60,9 +84,39 @@ class BulkA0Record(_Record):
 
 def bulk_a0(material: str, calculator: str, ev: Evaluator, strain: float = 0.04,
             n_points: int = 5, a_guess: float | None = None, recentre: int = 3) -> BulkA0Record:
-    """a0 (Å) of cubic ``material`` with ``calculator``: EOS fit over ±``strain`` about ``a_guess``
-    (default experimental). If the minimum falls outside the scan (or the energy is monotonic),
-    the scan is recentred, at most ``recentre`` times; then a CalculatorError says so."""
+    """a0 of a cubic material with one calculator, by a Birch-Murnaghan EOS fit.
+
+    If the minimum falls outside the scan (or the energy is monotonic), the scan is recentred, at
+    most ``recentre`` times.
+
+    Parameters
+    ----------
+    material : str
+        A key of :data:`surfchem.validate.literature.LATTICE_REFERENCES`.
+    calculator : str
+        Validation calculator name: a preset or an alias of :data:`surfchem.validate.engine.ALIASES`
+        (``gpaw-pw``, ``gpaw-lcao``).
+    ev : Evaluator
+        Cached energy evaluator (``validation.db``, GPAW files).
+    strain : float, default 0.04
+        Relative half-width of the scan in a.
+    n_points : int, default 5
+        Points of the scan.
+    a_guess : float, optional
+        Centre of the first scan, Å (default: experimental).
+    recentre : int, default 3
+        Recentred scans at most.
+
+    Returns
+    -------
+    BulkA0Record
+        a0 (Å), bulk modulus (GPa), errors against experiment (Å).
+
+    Raises
+    ------
+    surfchem.errors.CalculatorError
+        No minimum after ``recentre`` recentred scans, or a calculator failure.
+    """
     from ase.eos import EquationOfState
     from ase.units import GPa
 
@@ -115,7 +169,29 @@ def bulk_a0(material: str, calculator: str, ev: Evaluator, strain: float = 0.04,
 # -- surface energy -------------------------------------------------------------------------
 @dataclass
 class SurfaceRecord(_Record):
-    """Unrelaxed surface energy of the bare AX-terminated (100) slab."""
+    """Unrelaxed surface energy of the bare AX-terminated (100) slab.
+
+    Attributes
+    ----------
+    material : str
+    calculator : str
+    layers : int
+    size : str
+        In-plane repetitions (``"1x1"``).
+    gamma_meV_A2 : float
+        meV/Å².
+    gamma_J_m2 : float
+        J/m².
+    energy_eV : float
+        Surface excess energy E_slab - n_B E_bulk - (n_A - n_B) E_AX (= 2 A gamma), eV.
+    n_atoms : int
+    area_A2 : float
+        Area of one face, Å².
+    vacuum_A : float
+        Å.
+    wall_s : float
+        s.
+    """
 
     material: str
     calculator: str
@@ -155,7 +231,33 @@ def gamma_linear_fit(records: list[dict]) -> dict[str, float]:
 
 def surface_gamma(material: str, layers: int, calculator: str, ev: Evaluator,
                   size: tuple[int, int] = (1, 1), vacuum: float = 12.0) -> SurfaceRecord:
-    """gamma = [E_slab - n_Pb E(ABX3) - (n_Cs - n_Pb) E(AX)] / (2 A), two identical faces."""
+    """Unrelaxed surface energy of the bare AX-terminated (100) slab, both faces identical.
+
+        gamma = [E_slab - n_Pb E(ABX3) - (n_Cs - n_Pb) E(AX)] / (2 A)
+
+    with bulk energies per formula unit at each calculator's own a0.
+
+    Parameters
+    ----------
+    material : str
+        A perovskite of :data:`surfchem.build.bulk.MATERIALS`.
+    layers : int
+        Atomic layers, odd.
+    calculator : str
+        Validation calculator name: a preset or an alias of :data:`surfchem.validate.engine.ALIASES`
+        (``gpaw-pw``, ``gpaw-lcao``).
+    ev : Evaluator
+        Cached energy evaluator (``validation.db``, GPAW files).
+    size : tuple of int, default (1, 1)
+        In-plane repetitions.
+    vacuum : float, default 12.0
+        Vacuum, Å.
+
+    Returns
+    -------
+    SurfaceRecord
+        gamma in meV/Å² and J/m².
+    """
     from surfchem.build.bulk import HALIDE_SALT, bulk, get_material
     from surfchem.build.slab import slab
 
@@ -222,7 +324,24 @@ def molecule_box(atoms: Atoms, vacuum: float = 6.0) -> Atoms:
 # -- ligand exchange ------------------------------------------------------------------------
 @dataclass
 class BindingRecord(_Record):
-    """Exchange energy of one ligand: slab + L-HBr -> slab(Cs -> L) + CsBr(bulk)."""
+    """Exchange energy of one ligand: slab + L-HBr -> slab(Cs -> L) + CsBr(bulk).
+
+    Attributes
+    ----------
+    ligand : str
+    calculator : str
+    exchange_energy_eV : float
+        eV (negative = favourable).
+    n_atoms : int
+        Atoms of the decorated slab.
+    slab : str
+        Slab label (size and layers).
+    geometry_calculator : str
+        Calculator that relaxed the structures.
+    wall_s : float
+        s.
+    error : str or None
+    """
 
     ligand: str
     calculator: str
@@ -251,11 +370,32 @@ class BindingSystems:
 def binding_systems(ligand: str, ev: Evaluator, material: str = "CsPbBr3",
                     size: tuple[int, int] = (1, 1), layers: int = 3, vacuum: float = 10.0,
                     geometry_calculator: str = "chgnet-d3", fmax: float = 0.05) -> BindingSystems:
-    """Bare slab, slab with one ligand on site 0 (top face), the L+ Br- ion pair, bulk CsBr.
+    """Structures of an exchange-energy comparison: bare slab, slab with one ligand, ion pair, bulk CsBr.
 
-    The decorated slab and the ion pair are relaxed with ``geometry_calculator`` (the bare slab is
-    kept bulk-terminated: relaxing it with one calculator only would bias the others); the ion
-    pair is non-periodic with 6 Å vacuum.
+    The ligand sits on site 0 (top face). The decorated slab and the ion pair are relaxed with
+    ``geometry_calculator`` (the bare slab is kept bulk-terminated: relaxing it with one calculator
+    only would bias the others); the ion pair is non-periodic with 6 Å vacuum.
+
+    Parameters
+    ----------
+    ligand : str
+        Ligand name or SMILES.
+    ev : Evaluator
+        Cached energy evaluator (``validation.db``, GPAW files).
+    material : str, default "CsPbBr3"
+    size : tuple of int, default (1, 1)
+        In-plane repetitions.
+    layers : int, default 3
+    vacuum : float, default 10.0
+        Å.
+    geometry_calculator : str, default "chgnet-d3"
+    fmax : float, default 0.05
+        Force criterion of the geometry relaxations, eV/Å.
+
+    Returns
+    -------
+    BindingSystems
+        The same structures for every calculator.
     """
     from surfchem.build import decorate, ion_pair, slab
     from surfchem.build.bulk import HALIDE_SALT, bulk, get_material
@@ -273,9 +413,24 @@ def binding_systems(ligand: str, ev: Evaluator, material: str = "CsPbBr3",
 
 
 def ligand_exchange(systems: BindingSystems, calculator: str, ev: Evaluator) -> BindingRecord:
-    """dE = E(slab with L) + E(CsBr per formula unit) - E(bare slab) - E(L+ Br- ion pair), eV.
+    """Exchange energy dE = E(slab with L) + E(CsBr per formula unit) - E(bare slab) - E(L+ Br- ion pair).
 
     Negative = exchanging a surface Cs+ for the ligand (and forming bulk CsBr) is favourable.
+
+    Parameters
+    ----------
+    systems : BindingSystems
+        From :func:`binding_systems`.
+    calculator : str
+        Validation calculator name: a preset or an alias of :data:`surfchem.validate.engine.ALIASES`
+        (``gpaw-pw``, ``gpaw-lcao``).
+    ev : Evaluator
+        Cached energy evaluator (``validation.db``, GPAW files).
+
+    Returns
+    -------
+    BindingRecord
+        dE in eV.
     """
     calc = resolve_calculator(calculator)
     t0 = time.perf_counter()
@@ -292,7 +447,22 @@ def ligand_exchange(systems: BindingSystems, calculator: str, ev: Evaluator) -> 
 # -- PEA-PEA stacking -----------------------------------------------------------------------
 @dataclass
 class StackingRecord(_Record):
-    """Interaction energy of two neighbouring ligands in the slab geometry (neutral amines)."""
+    """Interaction energy of two neighbouring ligands in the slab geometry (neutral amines).
+
+    Attributes
+    ----------
+    ligand : str
+    calculator : str
+    stacking_energy_eV : float
+        E(dimer) - E(A) - E(B), eV (negative = attractive).
+    n_atoms : int
+        Atoms of the dimer.
+    separation_A : float
+        Distance between the centres of mass of the two monomers, Å.
+    wall_s : float
+        s.
+    error : str or None
+    """
 
     ligand: str
     calculator: str
@@ -318,10 +488,29 @@ def _neutral_amine(mol: Atoms) -> Atoms:
 def stacking_systems(ev: Evaluator, ligand: str = "PEA", material: str = "CsPbBr3",
                      layers: int = 3, vacuum: float = 10.0,
                      geometry_calculator: str = "chgnet-d3") -> tuple[Atoms, Atoms, Atoms]:
-    """(dimer, monomer A, monomer B): two ligands on neighbouring top sites of a 2x1 slab,
-    relaxed on the slab with ``geometry_calculator``, then cut out as neutral amines (one
-    ammonium H removed from each: a +2 dimer cannot be described by the ML potentials, and the
-    stacking is a tail-tail interaction) in a non-periodic box."""
+    """Dimer and monomers of the stacking comparison.
+
+    Two ligands on neighbouring top sites of a 2x1 slab, relaxed on the slab with
+    ``geometry_calculator``, then cut out as neutral amines (one ammonium H removed from each: a +2
+    dimer cannot be described by the ML potentials, and the stacking is a tail-tail interaction) in
+    a non-periodic box.
+
+    Parameters
+    ----------
+    ev : Evaluator
+        Cached energy evaluator (``validation.db``, GPAW files).
+    ligand : str, default "PEA"
+    material : str, default "CsPbBr3"
+    layers : int, default 3
+    vacuum : float, default 10.0
+        Å.
+    geometry_calculator : str, default "chgnet-d3"
+
+    Returns
+    -------
+    tuple of ase.Atoms
+        (dimer, monomer A, monomer B).
+    """
     from surfchem.build import decorate, slab
 
     s = slab(material, size=(2, 1), layers=layers, vacuum=vacuum)
@@ -348,8 +537,28 @@ def stacking_systems(ev: Evaluator, ligand: str = "PEA", material: str = "CsPbBr
 
 def stacking_energy(systems: tuple[Atoms, Atoms, Atoms], calculator: str, ev: Evaluator,
                     ligand: str = "PEA") -> StackingRecord:
-    """E(dimer) - E(A) - E(B) with A, B in the dimer's box and positions (no BSSE correction;
-    LCAO's basis-set superposition error makes GPAW-LCAO stacking slightly too attractive)."""
+    """Stacking energy E(dimer) - E(A) - E(B), with A and B in the dimer's box and positions.
+
+    No BSSE correction: LCAO's basis-set superposition error makes GPAW-LCAO stacking slightly too
+    attractive.
+
+    Parameters
+    ----------
+    systems : tuple of ase.Atoms
+        From :func:`stacking_systems`.
+    calculator : str
+        Validation calculator name: a preset or an alias of :data:`surfchem.validate.engine.ALIASES`
+        (``gpaw-pw``, ``gpaw-lcao``).
+    ev : Evaluator
+        Cached energy evaluator (``validation.db``, GPAW files).
+    ligand : str, default "PEA"
+        Label for the record.
+
+    Returns
+    -------
+    StackingRecord
+        Energy in eV.
+    """
     calc = resolve_calculator(calculator)
     t0 = time.perf_counter()
     dimer, a, b = systems

@@ -24,6 +24,20 @@ class _Strict(BaseModel):
 
 
 class SlurmSpec(_Strict):
+    """The ``[slurm]`` table of a validation spec: resources of the one MPI job.
+
+    Attributes
+    ----------
+    partition : str, default "compute"
+    nodes : int, default 1
+    tasks_per_node : int, default 64
+        MPI ranks per node.
+    walltime : str, default "24:00:00"
+        ``HH:MM:SS`` or ``D-HH:MM:SS``.
+    launcher : {"srun", "mpiexec", "mpirun"}, default "srun"
+    worker_init : str
+        Shell lines run before the job (virtualenv, modules).
+    """
     partition: str = "compute"
     nodes: Annotated[int, Field(ge=1)] = 1
     tasks_per_node: Annotated[int, Field(ge=1)] = 64

@@ -42,6 +42,31 @@ GPAW_HERE = {
 
 @dataclass
 class Profile:
+    """System sizes and GPAW settings of one validation profile (``quick``, ``here``, ``cluster``).
+
+    Attributes
+    ----------
+    name : str
+    materials : tuple of str
+        Bulk materials of the a0 part.
+    eos_points : int
+    eos_strain : float
+        Relative half-width of the EOS scan.
+    gamma_layers : tuple of int
+        Layer counts of the bare-slab gamma.
+    gamma_size : tuple of int
+        In-plane size of those slabs.
+    ligands : tuple of str
+        Ligands of the exchange part.
+    binding_size : tuple of int
+    binding_layers : int
+    stacking : bool
+        Run the PEA-PEA stacking part.
+    gpaw : dict
+        GPAW overrides per alias (``ecut_eV`` in eV, ``kpt_density_A`` per Å⁻¹).
+    vacuum_A : float
+        Å.
+    """
     name: str
     materials: tuple[str, ...]
     eos_points: int
@@ -97,6 +122,26 @@ def reference_for(kind: str, calculator: str, available: list[str]) -> str | Non
 
 @dataclass
 class ValidationResult:
+    """All tables of a validation run (written as CSV/JSON/Markdown by :func:`run_validation`).
+
+    Attributes
+    ----------
+    profile : str
+        ``"quick"``, ``"here"`` or ``"cluster"``.
+    calculators : list of str
+    bulk, surface, binding, stacking : list of dict
+        Records of each part (:class:`BulkA0Record`, :class:`SurfaceRecord`,
+        :class:`BindingRecord`, :class:`StackingRecord` as dicts).
+    surface_fit : list of dict
+        Per calculator, gamma from the Fiorentini-Methfessel linear fit over its layer counts.
+    parity : list of dict
+        :func:`parity_rows`.
+    summary : list of dict
+        :func:`parity_summary`.
+    wall_s : float
+        s.
+    settings : dict
+    """
     profile: str
     calculators: list[str]
     bulk: list[dict] = field(default_factory=list)
@@ -110,6 +155,7 @@ class ValidationResult:
     settings: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
+        """All tables as a plain dict (JSON)."""
         return dict(self.__dict__)
 
 
@@ -126,10 +172,36 @@ def run_validation(calculators=DEFAULT_CALCULATORS, profile: str = "quick",
                    gpaw_overrides: dict | None = None, geometry_calculator: str = "chgnet-d3",
                    parts: tuple[str, ...] = ("bulk", "surface", "binding", "stacking"),
                    materials: tuple[str, ...] | None = None, log=None) -> ValidationResult:
-    """Run the validation profile for ``calculators`` and return (and write) all tables.
+    """Run a validation profile for some calculators and return (and write) all tables.
 
-    ``materials`` restricts the bulk part (default: the profile's); ``gpaw_overrides`` are merged
-    over the profile's GPAW settings, e.g. ``{"gpaw-pw": {"ecut_eV": 250}}``.
+    Parameters
+    ----------
+    calculators : sequence of str, default DEFAULT_CALCULATORS
+        Presets or aliases (``gpaw-pw``, ``gpaw-lcao``; their D3 twins are added).
+    profile : {"quick", "here", "cluster"}, default "quick"
+        System sizes and GPAW settings (:data:`PROFILES`).
+    outdir : str or Path, optional
+        Output directory (``validation.db``, ``gpaw/``, tables, parity plot); default
+        ``analysis/validation/run``.
+    gpaw_overrides : dict, optional
+        Merged over the profile's GPAW settings, e.g. ``{"gpaw-pw": {"ecut_eV": 250}}`` (eV).
+    geometry_calculator : str, default "chgnet-d3"
+        Relaxes the exchange and stacking geometries.
+    parts : tuple of str, default ("bulk", "surface", "binding", "stacking")
+        Parts to run.
+    materials : tuple of str, optional
+        Restricts the bulk part (default: the profile's).
+    log : callable, optional
+        Called with progress lines.
+
+    Returns
+    -------
+    ValidationResult
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Unknown profile, part or calculator.
     """
     if profile not in PROFILES:
         raise InputError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
@@ -237,11 +309,20 @@ _QUANTITIES = {
 
 
 def parity_rows(res: ValidationResult) -> list[dict]:
-    """One row per (quantity, system, calculator): value, GPAW reference, error (units named).
+    """One row per (quantity, system, calculator): value, GPAW reference, error.
 
     ``error_eV`` is the error of the energy the quantity is made of (a0: none; gamma: the surface
-    excess energy 2 A gamma; exchange/stacking: the reaction energy); ``error_meV_atom`` divides
+    excess energy 2 A gamma; exchange and stacking: the reaction energy); ``error_meV_atom`` divides
     it by the atoms of the largest structure involved.
+
+    Parameters
+    ----------
+    res : ValidationResult
+
+    Returns
+    -------
+    list of dict
+        Units named in the keys.
     """
     rows = []
     for table, (skey, vkey, unit, kind, ekey, nkey) in _QUANTITIES.items():
@@ -267,7 +348,18 @@ def parity_rows(res: ValidationResult) -> list[dict]:
 
 
 def parity_summary(rows: list[dict]) -> list[dict]:
-    """Per calculator and quantity: n, MAE and max |error| (own unit, eV and meV/atom)."""
+    """Per calculator and quantity: n, MAE and max |error|.
+
+    Parameters
+    ----------
+    rows : list of dict
+        :func:`parity_rows`.
+
+    Returns
+    -------
+    list of dict
+        Errors in the quantity's own unit (Å, meV/Å², eV), in eV and in meV/atom.
+    """
     out = []
     keys = sorted({(r["calculator"], r["quantity"]) for r in rows})
     for calc, q in keys:
