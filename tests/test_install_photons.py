@@ -53,8 +53,11 @@ def _env(pythonpath: str | None = None) -> dict:
     return env
 
 
-def _run(cmd: list, pythonpath: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=_env(pythonpath))
+def _run(cmd: list, pythonpath: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``cmd`` with :func:`_env`, in ``cwd`` (``python -c`` puts its working directory on
+    ``sys.path``: a venv's python must not run in this checkout, or it imports it)."""
+    return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=_env(pythonpath),
+                          cwd=cwd)
 
 
 def _hidden_science_cli(*args) -> subprocess.CompletedProcess:
@@ -82,10 +85,10 @@ def venv(tmp_path_factory) -> Path:
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     env_dir = root / "venv"
     t0 = time.perf_counter()
-    r = _run([sys.executable, "-m", "venv", env_dir])
+    r = _run([sys.executable, "-m", "venv", env_dir], cwd=root)
     assert r.returncode == 0, f"python -m venv failed:\n{r.stderr[-3000:]}"
     r = _run([env_dir / "bin" / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check",
-              f"{src}[photons]"])
+              f"{src}[photons]"], cwd=root)
     assert r.returncode == 0, f"pip install '.[photons]' failed:\n{r.stderr[-3000:]}"
     print(f"venv + pip install '.[photons]': {time.perf_counter() - t0:.0f} s")
     return env_dir
@@ -105,19 +108,19 @@ def test_photons_extra_has_no_science_packages(venv):
     r = _run([venv / "bin" / "python", "-c",
               "import importlib.util, json, sys; "
               "print(json.dumps({m: importlib.util.find_spec(m) is not None for m in sys.argv[1:]}))",
-              *SCIENCE_ONLY, "surfchem", "numba", "h5py", "phconvert", "matplotlib"])
+              *SCIENCE_ONLY, "surfchem", "numba", "h5py", "phconvert", "matplotlib"], cwd=venv)
     assert r.returncode == 0, r.stderr
     found = json.loads(r.stdout)
     assert [m for m in SCIENCE_ONLY if found[m]] == []
     assert all(found[m] for m in ("surfchem", "numba", "h5py", "phconvert", "matplotlib")), found
-    r = _run([venv / "bin" / "python", "-c", "import surfchem; print(surfchem.__file__)"])
+    r = _run([venv / "bin" / "python", "-c", "import surfchem; print(surfchem.__file__)"], cwd=venv)
     assert r.returncode == 0 and str(venv) in r.stdout, (r.stdout, r.stderr)  # not this checkout
 
 
 @pytest.mark.install
 def test_photons_analyze_in_venv_matches_full_install(venv, ptu_file, tmp_path):
     r = _run([venv / "bin" / "surfchem", "photons", "analyze", ptu_file, "--json",
-              "--plot", tmp_path / "figs"])
+              "--plot", tmp_path / "figs"], cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     got = json.loads(r.stdout)
     want = analyze_file(ptu_file, AnalysisOptions()).to_dict()
@@ -135,9 +138,9 @@ def test_photons_analyze_in_venv_matches_full_install(venv, ptu_file, tmp_path):
 @pytest.mark.install
 def test_photon_hdf5_round_trip_in_venv(venv, ptu_file, tmp_path):
     h5 = tmp_path / "dot.h5"
-    r = _run([venv / "bin" / "surfchem", "photons", "convert", ptu_file, h5])
+    r = _run([venv / "bin" / "surfchem", "photons", "convert", ptu_file, h5], cwd=tmp_path)
     assert r.returncode == 0, r.stderr
-    r = _run([venv / "bin" / "surfchem", "photons", "analyze", h5, "--json"])
+    r = _run([venv / "bin" / "surfchem", "photons", "analyze", h5, "--json"], cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["n_photons"] == analyze_file(ptu_file, AnalysisOptions()).n_photons
 
@@ -145,8 +148,8 @@ def test_photon_hdf5_round_trip_in_venv(venv, ptu_file, tmp_path):
 @pytest.mark.install
 def test_science_command_names_the_extra(venv):
     _assert_names_the_extra(_run([venv / "bin" / "surfchem", "screen", "--ligands", "PEA", "--n", "0-1",
-                                  "--out", "x"]))
-    r = _run([venv / "bin" / "surfchem", "--help"])
+                                  "--out", "x"], cwd=venv))
+    r = _run([venv / "bin" / "surfchem", "--help"], cwd=venv)
     assert r.returncode == 0, r.stderr
     assert "photons" in r.stdout and "screen" in r.stdout
 
