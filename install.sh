@@ -22,7 +22,7 @@ stamp_file=.install-stamp
 want="$(cat pyproject.toml install.sh | sha256sum | cut -c1-16) $("$PY" -c 'import sys; print(sys.prefix)')"
 installed_here=$(cd / && "$PY" -c "import surfchem, os; print(os.path.dirname(os.path.dirname(os.path.abspath(surfchem.__file__))))" 2>/dev/null || true)
 if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$want" ] && [ "$installed_here" = "$here" ] \
-   && have gpaw tblite chgnet sevenn dftd3 rdkit parsl torch; then
+   && have gpaw tblite chgnet sevenn dftd3 rdkit parsl torch numba phconvert; then
   echo "surfchem: already installed (delete $stamp_file to force)"
   exit 0
 fi
@@ -49,8 +49,8 @@ pipi() { "$PY" -m pip install --disable-pip-version-check -q "$@"; }
 have torch || pipi "torch==2.13.0+cpu" || pipi torch
 # 3. GPAW (its C sources need a C++ compiler driver here)
 have gpaw || CC=g++ pipi gpaw
-# 4. surfchem itself with all remaining dependencies and the dev tools
-pipi -e ".[dev]"
+# 4. surfchem itself with both halves (the `all` extra: photons + science) and the dev tools
+pipi -e ".[all,dev]"
 command -v pyenv >/dev/null 2>&1 && pyenv rehash || true
 echo "$want" > "$stamp_file"
 echo "surfchem: installed into $("$PY" -c 'import sys; print(sys.prefix)')"

@@ -15,17 +15,32 @@ FILE is a PicoQuant PTU, legacy PicoQuant (.pt3/.pt2 PicoHarp 300, .ht3/.ht2 Hyd
 Photon-HDF5 file, recognised by its content, not its extension (except .spc, which has no magic:
 its extension, then its first record).
 
-Thin layer: parse, call :mod:`surfchem.experiment`, print. Heavy imports happen inside the
-handlers so ``surfchem --help`` stays fast.
+Thin layer: parse, call :mod:`surfchem.experiment`, print. It needs only the photons half,
+``pip install 'surfchem[photons]'`` (no torch, GPAW or ASE). The defaults are those of the API's option classes
+(:class:`~surfchem.experiment.analyze.AnalysisOptions`,
+:class:`~surfchem.experiment.simulate.SimulationParams`,
+:class:`~surfchem.experiment.changepoint.ChangePointOptions`), read from them, not repeated.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import glob
+import os
 import re
 import sys
 
-from surfchem.errors import InputError
+import numpy as np
+
+from surfchem.cli._common import print_json
+from surfchem.errors import InputError, SurfchemError
+from surfchem.experiment import changepoint, excitation, spectra, stream
+from surfchem.experiment.analyze import AnalysisOptions, analyze_file
+from surfchem.experiment.photonhdf5 import convert_to_photon_hdf5
+from surfchem.experiment.ptu import DEFAULT_CHUNK_RECORDS
+from surfchem.experiment.simulate import SimulationParams, write_simulated_ptu
+from surfchem.plot.photons import plot_analysis
 
 #: keys printed by ``analyze --json`` (the API contract), in order
 JSON_KEYS = (
@@ -34,6 +49,9 @@ JSON_KEYS = (
 )
 
 _UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9, "ps": 1e-12}
+
+#: ``photons simulate`` writes a realistic file: 2 % background unless told otherwise
+SIMULATE_BACKGROUND_FRACTION = 0.02
 
 
 def parse_duration(text: str) -> float:
@@ -71,24 +89,27 @@ def register(subparsers) -> None:
     a.add_argument("--plot", metavar="DIR", help="write trace/histogram, g2, decay and FLID figures to DIR")
     a.set_defaults(func=cmd_analyze)
 
+    sim = SimulationParams()
     s = sub.add_parser("simulate", help="write a simulated PTU file and FILE.truth.json")
     s.add_argument("--mode", choices=("t2", "t3"), required=True)
     s.add_argument("--duration", type=float, required=True, help="seconds")
     s.add_argument("--out", required=True, help="output .ptu path")
-    s.add_argument("--on-fraction", type=float, default=0.8)
-    s.add_argument("--blinking", choices=("none", "exponential", "powerlaw"), default="exponential")
-    s.add_argument("--cycle", type=float, default=0.5, help="exponential blinking: mean ON+OFF time (s)")
-    s.add_argument("--k-on", type=float, default=2.0)
-    s.add_argument("--k-off", type=float, default=1.5)
-    s.add_argument("--t-min", type=float, default=0.05, help="power-law dwell minimum (s)")
-    s.add_argument("--count-rate", type=float, default=50e3, help="detected ON-state rate (counts/s)")
-    s.add_argument("--rep-rate", type=float, default=2e6, help="laser repetition rate (Hz); 0 = cw (T2 only)")
-    s.add_argument("--lifetime-ns", type=float, default=8.0)
-    s.add_argument("--g2-0", type=float, default=0.0)
-    s.add_argument("--background-fraction", type=float, default=0.02)
-    s.add_argument("--t2-sync-divider", type=int, default=None,
+    s.add_argument("--on-fraction", type=float, default=sim.on_fraction)
+    s.add_argument("--blinking", choices=("none", "exponential", "powerlaw"), default=sim.blinking)
+    s.add_argument("--cycle", type=float, default=sim.cycle_s, help="exponential blinking: mean ON+OFF time (s)")
+    s.add_argument("--k-on", type=float, default=sim.k_on)
+    s.add_argument("--k-off", type=float, default=sim.k_off)
+    s.add_argument("--t-min", type=float, default=sim.t_min_s, help="power-law dwell minimum (s)")
+    s.add_argument("--count-rate", type=float, default=sim.count_rate_on_cps, help="detected ON-state rate (counts/s)")
+    s.add_argument("--rep-rate", type=float, default=sim.rep_rate_hz, help="laser repetition rate (Hz); 0 = cw (T2 only)")
+    s.add_argument("--lifetime-ns", type=float, default=sim.lifetime_ns)
+    s.add_argument("--g2-0", type=float, default=sim.g2_0)
+    s.add_argument("--background-fraction", type=float, default=SIMULATE_BACKGROUND_FRACTION,
+                   help=f"background share of the photons (default {SIMULATE_BACKGROUND_FRACTION}: "
+                        "a measured dot has some; the API's default is none)")
+    s.add_argument("--t2-sync-divider", type=int, default=sim.t2_sync_divider,
                    help="T2: record every n-th laser sync (needed for lifetimes from T2)")
-    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("--seed", type=int, default=sim.seed)
     s.set_defaults(func=cmd_simulate)
 
     b = sub.add_parser("batch", help="analyse every photon file in DIR into one CSV table")
@@ -100,14 +121,15 @@ def register(subparsers) -> None:
     b.add_argument("--no-progress", action="store_true")
     b.set_defaults(func=cmd_batch)
 
+    cpo = changepoint.ChangePointOptions()
     cp = sub.add_parser("changepoints", help="photon-by-photon change points and intensity levels "
                         "(Watkins & Yang 2005)")
     cp.add_argument("file")
-    cp.add_argument("--alpha", type=float, default=0.05, help="false-positive probability per test")
+    cp.add_argument("--alpha", type=float, default=cpo.alpha, help="false-positive probability per test")
     cp.add_argument("--channels", default=None, help="comma-separated detector channels (default: all)")
-    cp.add_argument("--max-levels", type=int, default=6)
-    cp.add_argument("--window", type=int, default=1 << 17, help="photons analysed at once (memory bound)")
-    cp.add_argument("--chunk-records", type=int, default=1 << 20)
+    cp.add_argument("--max-levels", type=int, default=cpo.max_levels)
+    cp.add_argument("--window", type=int, default=cpo.window_photons, help="photons analysed at once (memory bound)")
+    cp.add_argument("--chunk-records", type=int, default=DEFAULT_CHUNK_RECORDS)
     cp.add_argument("--allow-truncated", action="store_true")
     cp.add_argument("--json", action="store_true", help="print the result as JSON")
     cp.set_defaults(func=cmd_changepoints)
@@ -134,27 +156,27 @@ def register(subparsers) -> None:
 
 
 def _analysis_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--bin", default="10ms", help="trace bin width (default 10ms)")
-    p.add_argument("--threshold", type=float, default=0.5, help="ON threshold as a fraction of the robust maximum")
-    p.add_argument("--threshold-method", choices=("max_fraction", "counts", "two_level", "hmm"), default="max_fraction")
-    p.add_argument("--threshold-counts", type=float, default=None, help="fixed threshold (counts/bin) for --threshold-method counts")
-    p.add_argument("--channels", default="0,1", help="the two HBT detector channels (0-based), default 0,1")
-    p.add_argument("--g2-correction", choices=("paper", "exact"), default="paper")
-    p.add_argument("--dwell-tmin", type=float, default=None, help="power-law t_min (s); default: KS choice")
-    p.add_argument("--chunk-records", type=int, default=1 << 20)
+    d = AnalysisOptions()
+    p.add_argument("--bin", default=f"{d.bin_s * 1e3:g}ms", help="trace bin width (default %(default)s)")
+    p.add_argument("--threshold", type=float, default=d.threshold, help="ON threshold as a fraction of the robust maximum")
+    p.add_argument("--threshold-method", choices=("max_fraction", "counts", "two_level", "hmm"), default=d.threshold_method)
+    p.add_argument("--threshold-counts", type=float, default=d.threshold_counts, help="fixed threshold (counts/bin) for --threshold-method counts")
+    p.add_argument("--channels", default=",".join(map(str, d.channels)),
+                   help="the two HBT detector channels (0-based), default %(default)s")
+    p.add_argument("--g2-correction", choices=("paper", "exact"), default=d.g2_correction)
+    p.add_argument("--dwell-tmin", type=float, default=d.dwell_t_min_s, help="power-law t_min (s); default: KS choice")
+    p.add_argument("--chunk-records", type=int, default=d.chunk_records)
     p.add_argument("--allow-truncated", action="store_true", help="analyse the complete records of a truncated file")
-    p.add_argument("--irf", default=None, help="measured IRF file (PTU/Photon-HDF5) for the lifetime reconvolution")
-    p.add_argument("--method", choices=("binned", "cpa"), default="binned",
+    p.add_argument("--irf", default=d.irf_path, help="measured IRF file (PTU/Photon-HDF5) for the lifetime reconvolution")
+    p.add_argument("--method", choices=("binned", "cpa"), default=d.method,
                    help="cpa: also photon-by-photon change points (Watkins & Yang 2005): intensity "
                         "levels, dwell times, level lifetimes, FLID/FDID of the segments")
-    p.add_argument("--alpha", type=float, default=0.01,
-                   help="--method cpa: false-positive probability of each change-point test (default 0.01)")
-    p.add_argument("--max-levels", type=int, default=6, help="--method cpa: most intensity levels tried")
+    p.add_argument("--alpha", type=float, default=d.cpa_alpha,
+                   help="--method cpa: false-positive probability of each change-point test (default %(default)s)")
+    p.add_argument("--max-levels", type=int, default=d.cpa_max_levels, help="--method cpa: most intensity levels tried")
 
 
 def _options(args):
-    from surfchem.experiment.analyze import AnalysisOptions
-
     if not 0 < args.threshold <= 1:
         raise InputError(f"--threshold must be in (0, 1], got {args.threshold}")
     if args.chunk_records < 1:
@@ -169,15 +191,10 @@ def _options(args):
 
 
 def cmd_analyze(args) -> int:
-    from surfchem.cli._common import print_json
-    from surfchem.experiment.analyze import analyze_file
-
     opt = _options(args)
     res = analyze_file(args.file, opt)
     full = res.to_dict()
     if args.plot:
-        from surfchem.plot.photons import plot_analysis
-
         full["figures"] = plot_analysis(res, args.plot)
     if args.json:
         if args.full:
@@ -203,9 +220,6 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_simulate(args) -> int:
-    from surfchem.cli._common import print_json
-    from surfchem.experiment.simulate import SimulationParams, write_simulated_ptu
-
     if not args.out.lower().endswith(".ptu"):
         raise InputError(f"--out must end in .ptu, got {args.out!r}")
     p = SimulationParams(
@@ -235,14 +249,7 @@ def _cpa_row(cp: dict | None) -> dict:
 
 
 def cmd_batch(args) -> int:
-    import csv
-    import glob
-    import os
-
-    from tqdm import tqdm
-
-    from surfchem.errors import SurfchemError
-    from surfchem.experiment.analyze import analyze_file
+    from tqdm import tqdm  # the photons extra (lazy: the light core runs the other commands)
 
     if not os.path.isdir(args.dir):
         raise InputError(f"batch directory {args.dir!r} does not exist")
@@ -293,9 +300,6 @@ def _channel_list(text: str | None) -> tuple[int, ...] | None:
 
 
 def cmd_changepoints(args) -> int:
-    from surfchem.cli._common import print_json
-    from surfchem.experiment import changepoint, stream
-
     opt = changepoint.ChangePointOptions(
         alpha=args.alpha, window_photons=args.window, max_levels=args.max_levels,
         channels=_channel_list(args.channels))
@@ -313,9 +317,6 @@ def cmd_changepoints(args) -> int:
 
 
 def cmd_convert(args) -> int:
-    from surfchem.cli._common import print_json
-    from surfchem.experiment.photonhdf5 import convert_to_photon_hdf5
-
     if not args.out.lower().endswith((".h5", ".hdf5")):
         raise InputError(f"output must end in .h5 or .hdf5, got {args.out!r}")
     print_json(convert_to_photon_hdf5(args.file, args.out))
@@ -323,11 +324,6 @@ def cmd_convert(args) -> int:
 
 
 def cmd_spectrum(args) -> int:
-    import numpy as np
-
-    from surfchem.cli._common import print_json
-    from surfchem.experiment import spectra
-
     try:
         data = np.loadtxt(args.file, delimiter=None if not args.file.endswith(".csv") else ",", comments="#",
                           ndmin=2)
@@ -350,9 +346,6 @@ def cmd_spectrum(args) -> int:
 
 
 def cmd_excitation(args) -> int:
-    from surfchem.cli._common import print_json
-    from surfchem.experiment import excitation
-
     kw = {}
     if args.mu_i is not None:
         kw["mu_i_cm"] = args.mu_i

@@ -1,6 +1,7 @@
 """surfchem.experiment: single-dot photon statistics from TTTR files (science brief section 3).
 
-Imports only numpy/scipy (h5py, powerlaw, matplotlib lazily) - never torch, GPAW or RDKit.
+Imports only numpy/scipy at module level (numba, h5py, phconvert, PyTables and powerlaw lazily: the
+``photons`` extra) - never torch, GPAW or RDKit.
 
 Modules and main entry points (photon times are int64 picoseconds; API edges use SI seconds):
 
@@ -10,10 +11,13 @@ Modules and main entry points (photon times are int64 picoseconds; API edges use
   (decoded by ``ptu.iter_ptu_chunks``).
 * :mod:`.bhspc` - ``read_header`` of Becker & Hickl ``.spc`` FIFO files (SPC-130 family,
   SPC-600/630 256/4096 channels; decoded by ``ptu.iter_ptu_chunks``).
-* :mod:`.photonhdf5` - Photon-HDF5 reader (chunked, h5py) and writer (through phconvert, validated).
+* :mod:`.photonhdf5_reader` - ``open_photon_hdf5`` (chunked Photon-HDF5 reader, h5py).
+* :mod:`.streaminfo` - ``StreamInfo`` (what a stream is; shared by the readers and :mod:`.stream`).
 * :mod:`.stream` - ``open_stream`` (PTU, legacy PicoQuant, B&H .spc or Photon-HDF5 -> ``StreamInfo`` +
   chunk iterator),
   ``array_stream``, ``run`` (one pass feeding accumulators).
+* :mod:`.photonhdf5` - Photon-HDF5 writers (through phconvert, validated): ``write_photon_hdf5``,
+  ``convert_to_photon_hdf5`` (any supported file, streamed).
 * :mod:`.trace` - ``bin_counts``, ``TraceAccumulator``, ``threshold``, ``on_fraction``,
   ``mandel_q``, ``bin_width_scan``, ``intensity_histogram``.
 * :mod:`.dwell` - ``dwell_times``, ``fit_power_law`` (discrete CSN 2009 MLE, KS t_min,

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from surfchem.errors import InputError
+from surfchem.experiment.decay import DecayAccumulator
 from surfchem.experiment.ptu import PhotonChunk, channel_selector, select_channels
 
 PS = 1e-12
@@ -529,8 +530,6 @@ def segment_decay_histograms(
     segment was handed out (T3 photons of one pulse are out of time order by < 1 period) is
     counted in the earliest segment still open.
     """
-    from surfchem.experiment.decay import DecayAccumulator
-
     open_accs: dict[int, DecayAccumulator] = {}
     first_open = 0
     for c in chunks:

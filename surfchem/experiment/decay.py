@@ -39,6 +39,7 @@ import numpy as np
 from scipy import optimize, special
 
 from surfchem.errors import ConvergenceError, InputError
+from surfchem.experiment import _fastdecode
 from surfchem.experiment.ptu import PhotonChunk, channel_selector, select_channels
 
 
@@ -60,8 +61,6 @@ class DecayAccumulator:
         """Add the microtimes (ps) of one chunk to the decay histogram."""
         if len(chunk) == 0 or chunk.microtimes_ps is None:
             return
-        from surfchem.experiment import _fastdecode
-
         if _fastdecode.loaded() and self.bin_ps == int(self.bin_ps):
             lut = self._lut if self._lut is not None else np.ones(256, bool)
             self.n_without += int(_fastdecode.decay_kernel()(

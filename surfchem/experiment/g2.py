@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from surfchem.errors import ConvergenceError, InputError
+from surfchem.experiment import _fastdecode
 from surfchem.experiment.ptu import PhotonChunk
 from surfchem.experiment.trace import seconds_to_ps
 
@@ -42,8 +43,6 @@ def _pair_hist(a: np.ndarray, b: np.ndarray, tau_max: int, w: int, nbins: int, o
     """Add to ``out`` the histogram of ``b_j - a_i`` in ``[-tau_max, tau_max)`` for all pairs."""
     if a.size == 0 or b.size == 0:
         return
-    from surfchem.experiment import _fastdecode
-
     if _fastdecode.loaded():
         _fastdecode.pair_kernel()(a, b, tau_max, w, out)
         return

@@ -1,20 +1,6 @@
-"""Photon-HDF5 (Ingargiola et al., Biophys. J. 110, 26 (2016); photon-hdf5.org) reader and writer.
+"""Photon-HDF5 (Ingargiola et al., Biophys. J. 110, 26 (2016); photon-hdf5.org) writers.
 
-Fields used (single-spot, ``/photon_data``):
-
-* ``timestamps`` (int64) with ``timestamps_specs/timestamps_unit`` (s),
-* ``detectors`` (integer detector ids; used as our 0-based channels, 0 .. 127),
-* optional ``nanotimes`` with ``nanotimes_specs/tcspc_unit`` (s) and ``tcspc_num_bins`` (or the
-  per-detector ``/setup/detectors/tcspc_units``),
-* the laser repetition rate (Hz) from ``/setup/laser_repetition_rates``, else
-  ``measurement_specs/laser_repetition_rate`` (files of surfchem < 0.2 kept it in
-  ``timestamps_specs/laser_repetition_rate``, still read).
-
-The reader slices the datasets chunk by chunk with h5py (only the requested slices are read), so
-memory stays bounded; files written by phconvert (PyTables, zlib) and by any HDF5 library read
-the same way.
-
-The writers go through phconvert's :func:`phconvert.hdf5.save_photon_hdf5`, the format's
+The fields are those the reader uses (:mod:`surfchem.experiment.photonhdf5_reader`). The writers go through phconvert's :func:`phconvert.hdf5.save_photon_hdf5`, the format's
 reference library: it writes the spec's descriptions (``TITLE`` attributes), the ``/identity``
 group and ``/setup/detectors``, and validates the file (Photon-HDF5 0.5). The measurement is
 ``generic`` with one beam-split channel per detector (an HBT setup: 2 detectors, 1 spectral and
@@ -25,10 +11,7 @@ is skipped above ``validate_max_photons``.
 
 Nanotimes are ``uint16`` in TCSPC units for T3 data (PicoQuant dtimes fit 15 bits); T2 delays to
 the last recorded sync are ``int64`` in ps (``tcspc_unit = 1 ps``) with -1 for photons before the
-first sync (no known delay). Timestamps of T3 exports are usually sync-based
-(``timestamps_unit`` = the laser period, as phconvert writes PicoQuant T3 data): the reader then
-adds the nanotime, so photon times equal those read from the original PTU file (sync time +
-microtime, the convention of :mod:`surfchem.experiment.ptu`).
+first sync (no known delay). Timestamps are written in ps (``timestamps_unit`` = 1e-12 s).
 """
 
 from __future__ import annotations
@@ -37,122 +20,16 @@ import contextlib
 import io
 import os
 import warnings
-from collections.abc import Iterator
 
 import numpy as np
 
 import surfchem
 from surfchem.errors import FileFormatError, InputError
-from surfchem.experiment.ptu import PhotonChunk
+from surfchem.experiment.stream import open_stream
+from surfchem.experiment.streaminfo import MAX_CHANNEL
 
 #: validation of streamed conversions reads ``detectors`` whole (1 byte/photon); skipped above this
 VALIDATE_MAX_PHOTONS = 1 << 26
-_MAX_CHANNEL = 127  # channels are int8 inside surfchem
-
-
-# ------------------------------------------------------------------------------------- reader
-
-
-def _scalar(group, name: str) -> float | None:
-    return float(np.ravel(group[name][()])[0]) if name in group else None
-
-
-def _laser_rate_hz(fh, pd) -> float | None:
-    """Repetition rate (Hz) from /setup, measurement_specs or (old surfchem) timestamps_specs."""
-    if "setup" in fh and "laser_repetition_rates" in fh["setup"]:
-        rr = np.atleast_1d(fh["setup"]["laser_repetition_rates"][()])
-        if rr.size and rr[0] > 0:
-            return float(rr[0])
-    for grp in ("measurement_specs", "timestamps_specs"):
-        if grp in pd:
-            rate = _scalar(pd[grp], "laser_repetition_rate")
-            if rate:
-                return rate
-    return None
-
-
-def _tcspc_unit_s(fh, pd) -> float | None:
-    """TCSPC bin (s) from nanotimes_specs or the per-detector /setup/detectors/tcspc_units."""
-    if "nanotimes_specs" in pd and "tcspc_unit" in pd["nanotimes_specs"]:
-        return _scalar(pd["nanotimes_specs"], "tcspc_unit")
-    det = fh["setup"]["detectors"] if "setup" in fh and "detectors" in fh["setup"] else {}
-    for name in ("tcspc_units", "tcspc_unit"):
-        if name in det:
-            units = np.unique(np.atleast_1d(det[name][()]))
-            if units.size != 1:
-                raise FileFormatError(f"detectors have different TCSPC units {units.tolist()} s; "
-                                      "one unit for all detectors is supported")
-            return float(units[0])
-    return None
-
-
-def open_photon_hdf5(path: str, chunk_records: int):
-    """Open a single-spot Photon-HDF5 file as a chunked photon stream (see module docstring)."""
-    import h5py
-
-    from surfchem.experiment.stream import StreamInfo
-
-    try:
-        fh = h5py.File(path, "r")
-    except OSError as exc:
-        raise FileFormatError(f"{path!r}: cannot open as HDF5 ({exc})") from exc
-    try:
-        if "photon_data" not in fh and "photon_data0" in fh:
-            raise FileFormatError(f"{path!r} is a multispot Photon-HDF5 file (photon_data0, ...); "
-                                  "only single-spot files (/photon_data) are supported")
-        if "photon_data" not in fh or "timestamps" not in fh["photon_data"]:
-            raise FileFormatError(f"{path!r} is HDF5 but not Photon-HDF5: no /photon_data/timestamps")
-        pd = fh["photon_data"]
-        if "timestamps_specs" not in pd or "timestamps_unit" not in pd["timestamps_specs"]:
-            raise FileFormatError(f"{path!r}: missing /photon_data/timestamps_specs/timestamps_unit")
-        unit = _scalar(pd["timestamps_specs"], "timestamps_unit")
-        has_nano = "nanotimes" in pd
-        tcspc_unit = _tcspc_unit_s(fh, pd) if has_nano else None
-        if has_nano and not tcspc_unit:
-            raise FileFormatError(f"{path!r} has nanotimes but no TCSPC unit "
-                                  "(nanotimes_specs/tcspc_unit or /setup/detectors/tcspc_units)")
-        rate = _laser_rate_hz(fh, pd)
-        acq = _scalar(fh, "acquisition_duration")
-    except BaseException:
-        fh.close()
-        raise
-    n = int(pd["timestamps"].shape[0])
-    info = StreamInfo(
-        path=path, source="photon-hdf5", mode="t3" if has_nano else "t2", n_records=n,
-        sync_period_ps=1e12 / rate if rate else None,
-        microtime_bin_ps=tcspc_unit * 1e12 if tcspc_unit else None,
-        acquisition_time_s=acq, record_type="Photon-HDF5",
-    )
-    unit_ps = unit * 1e12
-    sync_based = bool(has_nano and rate and abs(unit * rate - 1.0) < 1e-6)
-
-    def gen() -> Iterator[PhotonChunk]:
-        try:
-            ts = pd["timestamps"]
-            det = pd["detectors"] if "detectors" in pd else None
-            nano = pd["nanotimes"] if has_nano else None
-            for i in range(0, n, chunk_records):
-                t = ts[i : i + chunk_records].astype(np.int64)
-                t = np.rint(t * unit_ps).astype(np.int64) if abs(unit_ps - round(unit_ps)) > 1e-9 else t * int(round(unit_ps))
-                c = np.zeros(t.size, np.int8)
-                if det is not None:
-                    d = det[i : i + chunk_records]
-                    if d.size and (int(d.max()) > _MAX_CHANNEL or int(d.min()) < 0):
-                        raise FileFormatError(f"{path!r}: detector ids {int(d.min())}..{int(d.max())} "
-                                              f"outside 0..{_MAX_CHANNEL}")
-                    c = d.astype(np.int8)
-                m = None
-                if nano is not None:
-                    raw = nano[i : i + chunk_records].astype(np.int64)
-                    m = np.where(raw >= 0, np.rint(raw * (tcspc_unit * 1e12)), -1).astype(np.int64)
-                    if sync_based:
-                        t = t + np.maximum(m, 0)
-                end = int(t[-1]) if t.size else 0
-                yield PhotonChunk(t, c, m, end, int(t.size))
-        finally:
-            fh.close()
-
-    return info, gen()
 
 
 # ------------------------------------------------------------------------------------- writer
@@ -290,8 +167,8 @@ def write_photon_hdf5(
     c = np.asarray(channels)
     if c.shape != t.shape:
         raise InputError(f"times_ps ({t.size}) and channels ({c.size}) must have the same length")
-    if c.size and (c.min() < 0 or c.max() > _MAX_CHANNEL):
-        raise InputError(f"channels must be 0..{_MAX_CHANNEL}, got {int(c.min())}..{int(c.max())}")
+    if c.size and (c.min() < 0 or c.max() > MAX_CHANNEL):
+        raise InputError(f"channels must be 0..{MAX_CHANNEL}, got {int(c.min())}..{int(c.max())}")
     if nanotimes_ps is not None and not laser_rate_hz:
         raise InputError("nanotimes_ps need the pulsed laser_rate_hz (Photon-HDF5 has no lifetime data for cw)")
     ids, cnt = np.unique(c, return_counts=True)
@@ -329,8 +206,6 @@ def convert_to_photon_hdf5(
     """
     import tables
 
-    from surfchem.experiment.stream import open_stream
-
     info, chunks = open_stream(src, chunk_records)
     unit_ps = info.microtime_bin_ps or 1.0
     rate = 1e12 / info.sync_period_ps if info.sync_period_ps else None
@@ -343,7 +218,7 @@ def convert_to_photon_hdf5(
         det = h5.create_earray(grp, "detectors", tables.UInt8Atom(), (0,), expectedrows=max(info.n_records, 1))
         nano = None
         nano_dtype = _nanotime_dtype(info.mode)
-        counts = np.zeros(_MAX_CHANNEL + 1, np.int64)
+        counts = np.zeros(MAX_CHANNEL + 1, np.int64)
         n, last = 0, 0
         for c in chunks:
             if len(c) == 0:

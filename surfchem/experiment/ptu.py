@@ -37,7 +37,9 @@ from typing import Any
 
 import numpy as np
 
+import surfchem
 from surfchem.errors import FileFormatError, InputError
+from surfchem.experiment import _fastdecode
 
 MAGIC = b"PQTTTR\x00\x00"
 
@@ -339,8 +341,6 @@ class RecordDecoder:
         return self._decode_ph(rec, fmt)
 
     def _decode_hh_numba(self, rec: np.ndarray, fmt: RecordFormat) -> PhotonChunk:
-        from surfchem.experiment import _fastdecode
-
         t3 = fmt.mode == "t3"
         if t3:
             wrap = HH_T3_WRAP
@@ -506,8 +506,6 @@ def iter_ptu_chunks(
         raise InputError(f"chunk_records must be >= 1, got {chunk_records}")
     header = path if isinstance(path, PtuHeader) else read_header(path, allow_truncated=allow_truncated)
     if use_numba is None:
-        from surfchem.experiment import _fastdecode
-
         use_numba = _fastdecode.enabled(header.n_records)
     dec = RecordDecoder(header, use_numba=bool(use_numba))
     size = header.record_format.record_bytes
@@ -525,12 +523,6 @@ def iter_ptu_chunks(
 
 
 # ----------------------------------------------------------------------------------- writer
-
-
-def _version() -> str:
-    import surfchem
-
-    return surfchem.__version__
 
 
 def _tag(name: str, typ: int, value: Any, idx: int = -1) -> bytes:
@@ -665,7 +657,7 @@ def write_ptu(
     now = (datetime.now() - datetime(1899, 12, 30)).total_seconds() / 86400.0
     parts.append(_tag("File_CreatingTime", TY_DATETIME, now))
     parts.append(_tag("CreatorSW_Name", TY_ANSISTRING, "surfchem"))  # read by phconvert's loader
-    parts.append(_tag("CreatorSW_Version", TY_ANSISTRING, _version()))
+    parts.append(_tag("CreatorSW_Version", TY_ANSISTRING, surfchem.__version__))
     parts.append(_tag("Measurement_Mode", TY_INT8, 2 if mode == "t2" else 3))
     parts.append(_tag("Measurement_SubMode", TY_INT8, 0))
     parts.append(_tag("HW_Type", TY_ANSISTRING, "HydraHarp"))

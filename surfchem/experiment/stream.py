@@ -17,23 +17,11 @@ from typing import Protocol
 import numpy as np
 
 from surfchem.errors import FileFormatError, InputError
-from surfchem.experiment import bhspc, legacy, ptu
+from surfchem.experiment import bhspc, legacy, photonhdf5_reader, ptu
 from surfchem.experiment.ptu import PhotonChunk
+from surfchem.experiment.streaminfo import StreamInfo
 
-
-@dataclass
-class StreamInfo:
-    """Metadata of a photon stream (units in the names)."""
-
-    path: str | None
-    source: str  # "ptu", legacy "pt3"/"pt2"/"ht3"/"ht2"/"t3r", "spc", "photon-hdf5", "array"
-    mode: str  # "t2" or "t3"
-    n_records: int
-    sync_period_ps: float | None  # laser period (None: cw / unknown)
-    microtime_bin_ps: float | None  # T3 dtime bin (None: T2)
-    acquisition_time_s: float | None = None
-    record_type: str = ""
-    extra: dict = field(default_factory=dict)
+__all__ = ["Accumulator", "StreamInfo", "StreamStats", "array_stream", "header_info", "open_stream", "run"]
 
 
 class Accumulator(Protocol):
@@ -84,9 +72,7 @@ def open_stream(
         hdr = legacy.read_header(path, allow_truncated=allow_truncated)
         return header_info(hdr), ptu.iter_ptu_chunks(hdr, chunk_records)
     if head[:8] == b"\x89HDF\r\n\x1a\n":
-        from surfchem.experiment import photonhdf5
-
-        return photonhdf5.open_photon_hdf5(path, chunk_records)
+        return photonhdf5_reader.open_photon_hdf5(path, chunk_records)
     if path.lower().endswith(".spc"):
         hdr = bhspc.read_header(path, allow_truncated=allow_truncated)
         return header_info(hdr), ptu.iter_ptu_chunks(hdr, chunk_records)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from surfchem.errors import InputError
+from surfchem.experiment import _fastdecode
 from surfchem.experiment.ptu import PhotonChunk, channel_selector, select_channels
 
 
@@ -123,8 +124,6 @@ class TraceAccumulator:
         """Add one chunk of photons to the binned counts."""
         if len(chunk) == 0:
             return
-        from surfchem.experiment import _fastdecode
-
         if _fastdecode.loaded():
             self._add_numba(chunk, _fastdecode)
             return
@@ -394,8 +393,6 @@ _VITERBI_NB = None
 
 def _viterbi(counts, log_e_off, log_e_on, lt) -> np.ndarray:
     global _VITERBI_NB
-    from surfchem.experiment import _fastdecode
-
     if counts.size > 200_000 and (_fastdecode.loaded() or _fastdecode.enabled(10**9)):
         if _VITERBI_NB is None:
             from numba import njit
