@@ -17,10 +17,10 @@ from pathlib import Path
 from ase.build import bulk
 
 from surfchem.campaign.engine import Engine
-from surfchem.campaign.hashing import task_hash
+from surfchem.core.hashing import task_hash
 from surfchem.campaign.run import _Loop
 from surfchem.campaign.spec import ExecutorSpec
-from surfchem.campaign.store import ResultStore
+from surfchem.core.store import ResultStore
 
 
 class _Bar:

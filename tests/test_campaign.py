@@ -16,7 +16,7 @@ import pytest
 from surfchem.campaign.engine import Engine, mpi_command, render_slurm_script
 from surfchem.campaign.run import count_tasks, run_campaign
 from surfchem.campaign.spec import ExecutorSpec, load_spec, parse_spec
-from surfchem.campaign.store import ResultStore
+from surfchem.core.store import ResultStore
 from surfchem.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,14 +137,14 @@ def test_failed_tasks_are_recorded_and_retried(tmp_path):
     spec = parse_spec({"name": "fail", "ligands": ["MA"], "n": "0-1", "out": str(tmp_path / "f"),
                        "stages": [{"calculator": "gfn2", "params": {"max_iterations": 2}}],
                        "executor": {"retry_failed": False}})
-    res = run_campaign(spec, progress=False, plot=False)
+    res = run_campaign(spec, progress=False)
     assert res.counts["failed"] == 3 and res.counts["done"] == 0  # bulk, salt, ion pair
     assert res.counts["pending"] == res.counts["total"] - 3
     assert all("SCF" in f["error"] or "converge" in f["error"].lower() for f in res.failures)
-    again = run_campaign(spec, progress=False, plot=False)
+    again = run_campaign(spec, progress=False)
     assert again.counts.get("cached_failed") == 3 and "computed_failed" not in again.counts
     retry = run_campaign(spec.model_copy(update={"executor": spec.executor.model_copy(
-        update={"retry_failed": True})}), progress=False, plot=False)
+        update={"retry_failed": True})}), progress=False)
     assert retry.counts.get("computed_failed") == 3
     assert len(ResultStore(spec.database_url())) == 3  # retried rows replaced, not duplicated
 
@@ -195,14 +195,14 @@ def test_postgresql_database(tmp_path):
     if stale:
         db.delete(stale)
     spec = load_spec(_tiny_spec(tmp_path, name="pgtiny", n="0-1", db=url))
-    res = run_campaign(spec, progress=False, plot=False)
+    res = run_campaign(spec, progress=False)
     assert res.counts["done"] == res.counts["total"] == 5
     rows = list(connect(url).select(campaign="pgtiny"))
     assert len(rows) == 5 and all(row.get("status") == "ok" for row in rows)
     slab = [row for row in rows if row.get("kind") == "slab" and row.get("n") == 1][0]
     assert slab.toatoms().get_chemical_formula() == "CH6Br28Cs11NPb8"
     assert abs(slab.energy_eV - res.table.query("n == 1").energy_eV.iloc[0]) < 1e-9
-    again = run_campaign(spec, progress=False, plot=False)
+    again = run_campaign(spec, progress=False)
     assert again.counts.get("cached_ok") == 5 and "computed_ok" not in again.counts
 
 
@@ -223,7 +223,7 @@ def test_funnel_refines_the_best_arrangements_and_reports_rankings(tmp_path):
                    {"calculator": "chgnet", "mode": "single_point", "keep": 2, "bulk_tilt_starts": 0}],
     })
     assert count_tasks(spec) == (2 + 1 + 1 + 1 + 5) + (2 + 1 + 1 + 1 + 2)
-    res = run_campaign(spec, progress=False, plot=False)
+    res = run_campaign(spec, progress=False)
     assert res.counts["done"] == count_tasks(spec) and res.counts["failed"] == 0
     t0, t1 = (s.table for s in res.stages)
     s0 = t0[t0["n"] == 2].sort_values("G_eV")

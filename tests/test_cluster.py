@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from surfchem.campaign.spec import load_spec
-from surfchem.campaign.store import ResultStore
+from surfchem.core.store import ResultStore
 
 pytestmark = pytest.mark.cluster
 
@@ -357,7 +357,7 @@ def test_claims_of_a_killed_driver_are_taken_over(tmp_path):
 
     db = str(tmp_path / "claims.db")
     store = ResultStore(db)
-    code = ("import sys, time; from surfchem.campaign.store import ResultStore, new_owner; "
+    code = ("import sys, time; from surfchem.core.store import ResultStore, new_owner; "
             f"c = ResultStore({db!r}).claims; assert c.claim('h' + '1' * 20, new_owner(), 600); "
             "print('claimed', flush=True); time.sleep(600)")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)

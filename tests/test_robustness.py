@@ -15,10 +15,10 @@ from ase import Atoms
 
 from surfchem.build import decorate, slab
 from surfchem.campaign import hashing
-from surfchem.campaign.hashing import hash_key, key_forms, task_hash
 from surfchem.campaign.run import _Planner, run_campaign
 from surfchem.campaign.spec import parse_spec
-from surfchem.campaign.store import ResultStore
+from surfchem.core.hashing import hash_key, key_forms, task_hash
+from surfchem.core.store import ResultStore
 from surfchem.thermo import References, coverage_table, n_min
 from surfchem.trust.diagnostics import close_contacts, invalid_reasons, structure_sanity
 from surfchem.trust.search import SearchSettings, checked_relax, minimum_search, perturb
@@ -86,7 +86,7 @@ def test_campaign_finishes_when_every_hash_looks_like_a_number(tmp_path, monkeyp
         return out
 
     monkeypatch.setattr(hashing, "digest", numeric_digest)
-    res = run_campaign(parse_spec(_tiny(tmp_path, "numeric", "0-1")), progress=False, plot=False)
+    res = run_campaign(parse_spec(_tiny(tmp_path, "numeric", "0-1")), progress=False)
     assert seen and all(np.isfinite(float(s)) or np.isinf(float(s)) for s in seen)  # number-like
     assert res.complete and not res.failures and res.n_min == {"MA": res.n_min["MA"]}
     assert res.n_min["MA"] in (0, 1)
@@ -94,7 +94,7 @@ def test_campaign_finishes_when_every_hash_looks_like_a_number(tmp_path, monkeyp
     assert sorted(table["n"]) == [0, 1]
     assert all(h.startswith(hashing.HASH_PREFIX) for h in table["task_hash"])
     # rerun: everything comes from the store under the same keys
-    again = run_campaign(parse_spec(_tiny(tmp_path, "numeric", "0-1")), progress=False, plot=False)
+    again = run_campaign(parse_spec(_tiny(tmp_path, "numeric", "0-1")), progress=False)
     assert again.counts.get("computed_ok", 0) == 0 and again.complete
 
 

@@ -21,6 +21,7 @@ from functools import lru_cache
 import numpy as np
 from ase import Atoms
 
+from surfchem.build.slab import inplane_distances, site_indices, site_positions, slab
 from surfchem.errors import InputError
 
 
@@ -44,8 +45,6 @@ def site_permutations(atoms: Atoms, symprec: float = 1e-3) -> np.ndarray:
     group. Ligands already present are ignored: pass the bare slab.
     """
     import spglib
-
-    from surfchem.build.slab import site_indices
 
     idx = site_indices(atoms)
     if (idx < 0).any():
@@ -89,8 +88,6 @@ def arrangements(n: int, atoms: Atoms | None = None, symprec: float = 1e-3) -> I
     ``atoms`` defaults to the reference slab (CsPbBr3, 2x2, 5 layers: 8 sites).
     """
     if atoms is None:
-        from surfchem.build.slab import slab
-
         atoms = slab()
     n_sites = len(atoms.info["surface_faces"])
     if isinstance(n, bool) or int(n) != n or not 0 <= n <= n_sites:
@@ -130,8 +127,6 @@ def grow_order(atoms: Atoms, occupied: list[int] | tuple[int, ...] = ()) -> list
     kind of site on the two faces, so their dG must agree (a free consistency check).
     """
     faces = list(atoms.info["surface_faces"])
-    from surfchem.build.slab import inplane_distances, site_positions
-
     pos = site_positions(atoms)
     occ = [int(s) for s in occupied]
     order: list[int] = []

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from ase import Atoms
 
+from surfchem.build import ion_pair
 from surfchem.build.arrangements import arrangements as enumerate_arrangements
 from surfchem.build.arrangements import grow_order, identify, site_permutations
 from surfchem.build.bulk import HALIDE_SALT, get_material
@@ -38,12 +39,15 @@ from surfchem.build.ligands import resolve_ligand
 from surfchem.build.slab import slab as build_slab
 from surfchem.build.sterics import STERIC_COLUMNS, steric_descriptors
 from surfchem.calculators import preset_parameters
-from surfchem.campaign.hashing import task_hash
+from surfchem.campaign.engine import Engine, is_lost
 from surfchem.campaign.spec import SEARCH_PLAN_KEYS, CampaignSpec, StageSpec
-from surfchem.campaign.store import ResultStore, new_owner
+from surfchem.core.hashing import task_hash
+from surfchem.core.spec import parse_n_range
+from surfchem.core.store import ResultStore, new_owner
 from surfchem.errors import InputError
 from surfchem.thermo import References, coverage_table, missing_coverages, n_min, summary
-from surfchem.trust.diagnostics import invalid_reasons
+from surfchem.trust.diagnostics import add_diagnostics, invalid_reasons, stage_rankings
+from surfchem.trust.splice import mirror_slab, splice_faces
 
 
 @dataclass
@@ -102,8 +106,6 @@ class CampaignResult:
 
 
 def parse_n(spec: CampaignSpec) -> list[int]:
-    from surfchem.campaign.screen import parse_n_range
-
     return parse_n_range(spec.n if isinstance(spec.n, str) else list(spec.n),
                          2 * spec.slab.size[0] * spec.slab.size[1])
 
@@ -118,7 +120,7 @@ class _Loop:
     finished task, also failed or rejected ones, so that chains (grow, sweeps) go on.
 
     Several drivers on one database: a task is computed only by the driver holding its claim
-    (:class:`surfchem.campaign.store.Claims`); the others wait for its row (``waiting``, polled
+    (:class:`surfchem.core.store.Claims`); the others wait for its row (``waiting``, polled
     every ``poll_s``) and use it as a cached result. Claims are released when the row is written,
     refreshed every ``claim_timeout_s / 4`` while the driver runs, and taken over when stale.
     """
@@ -247,8 +249,6 @@ class _Loop:
         """A task whose worker went away (Slurm job preempted/cancelled): nothing is stored and
         nothing planned from it; it stays pending and the next run computes it, restarting
         from its trajectory. Logged (``lost``) so the user knows to rerun."""
-        from surfchem.campaign.engine import is_lost
-
         if not is_lost(exc):
             return False
         self.counts["lost"] += 1
@@ -378,8 +378,6 @@ class _Planner:
             self.loop.guard({"ligand": spec.name, "n": None}, self._submit_ion_pair, spec)
 
     def _submit_ion_pair(self, spec) -> None:
-        from surfchem.build import ion_pair
-
         start = self.prev_structures.get(f"ion_pair/{spec.name}")
         if start is None:
             start = ion_pair(spec.smiles, halide=self.mat.x)
@@ -542,8 +540,6 @@ class _Planner:
 
     def _sweep_plan(self, spec, phase: str) -> list[tuple[int, str, tuple, Callable[[], Atoms]]]:
         """(N, label, parent keys, start factory) of one phase of a round."""
-        from surfchem.trust.splice import mirror_slab, splice_faces
-
         order = grow_order(self.template)
         n_max = max(self.n_values)
         lig = spec.name
@@ -642,8 +638,6 @@ class _Planner:
         table = table[table["n"].isin(self.n_values)].reset_index(drop=True)
         table["smiles"] = table["ligand"].map({sp.name: sp.smiles for sp in self.specs})  # bare rows too
         table["stage"] = self.s
-        from surfchem.trust.diagnostics import add_diagnostics
-
         table = add_diagnostics(table, self.perms, self.stage.diagnostics_tol_eV)
         summ = summary(table)
         extra_cols = ["n_starts", "energy_spread_eV", "gamma_err_J_m2", "dG_err_eV", "face_eq_violation_eV", "flags"]
@@ -682,7 +676,7 @@ def count_tasks(spec: CampaignSpec) -> int:
 
 
 def run_campaign(spec: CampaignSpec, progress: bool = True, dry: bool = False,
-                 calculator_object: Any = None, plot: bool = True) -> CampaignResult:
+                 calculator_object: Any = None) -> CampaignResult:
     """Run (or, with ``dry=True``, only count against the database) every stage of ``spec``.
 
     ``calculator_object``: an ASE calculator used instead of the first stage's preset (thread
@@ -700,8 +694,6 @@ def run_campaign(spec: CampaignSpec, progress: bool = True, dry: bool = False,
         raise InputError("a calculator object can only run with executor.kind = 'threads'")
     engine = None
     if not dry:
-        from surfchem.campaign.engine import Engine
-
         engine = Engine(spec.executor, out)
     loop = _Loop(store, engine, bar, spec.executor.retry_failed, dry=dry, log=out / "campaign.log",
                  claim_timeout_s=spec.executor.claim_timeout_s, max_inflight=_slots(spec))
@@ -737,7 +729,7 @@ def run_campaign(spec: CampaignSpec, progress: bool = True, dry: bool = False,
     result = CampaignResult(spec, stages, out, time.perf_counter() - t0, counts, loop.failures)
     counts["missing_rows"] = sum(len(v) for v in result.missing.values())
     if not dry and stages:
-        write_outputs(result, all_structures, plot=plot)
+        write_outputs(result, all_structures)
     return result
 
 
@@ -770,8 +762,9 @@ TABLE_COLUMNS = [
 ]
 
 
-def write_outputs(result: CampaignResult, structures: dict[str, Atoms], plot: bool = True) -> None:
-    """results.csv (all stages), summary.csv, references.json, lowest structures, fig1."""
+def write_outputs(result: CampaignResult, structures: dict[str, Atoms]) -> None:
+    """results.csv (all stages), summary.csv, references.json, lowest structures (the figure:
+    :func:`surfchem.plot.coverage.plot_coverage`, drawn by the CLI)."""
     from ase.io import write
 
     out = result.out
@@ -781,8 +774,6 @@ def write_outputs(result: CampaignResult, structures: dict[str, Atoms], plot: bo
     summ = pd.concat([s.summary for s in result.stages], ignore_index=True)
     summ.to_csv(out / "summary.csv", index=False)
     if len(result.stages) > 1:  # the funnel: did a higher level reorder the arrangements?
-        from surfchem.trust.diagnostics import stage_rankings
-
         ranks = stage_rankings([s.table for s in result.stages])
         ranks.to_csv(out / "stages.csv", index=False)
         result.files["stages"] = str(out / "stages.csv")
@@ -808,8 +799,3 @@ def write_outputs(result: CampaignResult, structures: dict[str, Atoms], plot: bo
         write(sdir / "bare_n0.extxyz", bare)
     result.files.update({"results": str(out / "results.csv"), "summary": str(out / "summary.csv"),
                          "references": str(out / "references.json")})
-    if plot and len(result.summary):  # nothing to plot when only references/bare slab finished
-        from surfchem.plot.coverage import plot_coverage
-
-        paths = plot_coverage(result.summary, out / "fig1", table=result.table)
-        result.files["figure"] = str(paths[0])

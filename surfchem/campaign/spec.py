@@ -42,20 +42,20 @@ Errors name the key, the value and what would be right; :func:`load_spec` raises
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from surfchem.errors import InputError
+from surfchem.build.bulk import get_material
+from surfchem.build.ligands import resolve_ligand
+from surfchem.calculators import PRESETS
+from surfchem.core.slurm import SlurmResources
+from surfchem.core.spec import Strict, parse_n_range, read_toml, validate_model
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SlabSpec(_Strict):
+class SlabSpec(Strict):
     size: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] = (2, 2)
     layers: Annotated[int, Field(ge=3)] = 5
     vacuum_A: Annotated[float, Field(ge=0)] = 15.0
@@ -74,7 +74,7 @@ class SlabSpec(_Strict):
 SEARCH_PLAN_KEYS = ("sweeps", "regrow", "bare_starts", "direct_start")
 
 
-class SearchSpec(_Strict):
+class SearchSpec(Strict):
     """Multi-start minimum search per ligand slab (:mod:`surfchem.trust.search`)."""
 
     n_starts: Annotated[int, Field(ge=1)] = 4
@@ -95,7 +95,7 @@ class SearchSpec(_Strict):
     bare_starts: Annotated[int, Field(ge=1)] = 8  # starts for the bare slab (cheap, framework tilts)
 
 
-class StageSpec(_Strict):
+class StageSpec(Strict):
     """One level of the funnel. ``keep``: how many lowest arrangements per (ligand, N) of the
     previous stage this stage recomputes (ignored for the first stage)."""
 
@@ -117,26 +117,21 @@ class StageSpec(_Strict):
     @field_validator("calculator")
     @classmethod
     def _known(cls, v: str) -> str:
-        from surfchem.calculators import PRESETS
-
         if v.lower() not in PRESETS:
             raise ValueError(f"unknown calculator preset {v!r}; choose one of: {', '.join(PRESETS)}")
         return v.lower()
 
 
-class ReferencesSpec(_Strict):
+class ReferencesSpec(Strict):
     mu_LX_eV: dict[str, float] = Field(default_factory=dict)
 
 
-class SlurmSpec(_Strict):
-    partition: str | None = None
-    account: str | None = None
-    qos: str | None = None
-    walltime: str = "01:00:00"
+class SlurmSpec(SlurmResources):
+    """``[executor.slurm]``: the Parsl blocks (pilot jobs) of a campaign on Slurm."""
+
     nodes_per_block: Annotated[int, Field(ge=1)] = 1
     cores_per_node: Annotated[int, Field(ge=1)] | None = None
     max_blocks: Annotated[int, Field(ge=1)] = 1
-    worker_init: str = ""
     scheduler_options: str = ""
     # MPI tasks (mpi_ranks > 1) start as a job step inside the Parsl pilot job, whose worker step
     # holds the node's CPUs: plain srun waits forever ("step creation temporarily disabled"),
@@ -146,17 +141,8 @@ class SlurmSpec(_Strict):
     # Parsl worker heartbeat: a worker silent for 4 heartbeats is lost (job preempted/cancelled)
     heartbeat_s: Annotated[int, Field(ge=1)] = 30
 
-    @field_validator("walltime")
-    @classmethod
-    def _walltime(cls, v: str) -> str:
-        import re
 
-        if not re.fullmatch(r"(\d+-)?\d{1,3}:\d{2}:\d{2}", v):
-            raise ValueError(f"walltime must look like HH:MM:SS or D-HH:MM:SS, got {v!r}")
-        return v
-
-
-class ExecutorSpec(_Strict):
+class ExecutorSpec(Strict):
     kind: Literal["threads", "processes", "slurm"] = "threads"
     workers: Annotated[int, Field(ge=1)] = 1
     retries: Annotated[int, Field(ge=0)] = 0
@@ -166,7 +152,7 @@ class ExecutorSpec(_Strict):
     slurm: SlurmSpec = Field(default_factory=SlurmSpec)
 
 
-class DatabaseSpec(_Strict):
+class DatabaseSpec(Strict):
     url: str | None = None
 
     @field_validator("url")
@@ -174,8 +160,6 @@ class DatabaseSpec(_Strict):
     def _url(cls, v: str | None) -> str | None:
         if v is None or "://" not in v:
             return v
-        from urllib.parse import urlparse
-
         u = urlparse(v)
         if u.scheme not in ("postgresql", "sqlite"):
             raise ValueError(f"database URL scheme {u.scheme!r} not supported: use a file path, "
@@ -185,7 +169,7 @@ class DatabaseSpec(_Strict):
         return v
 
 
-class CampaignSpec(_Strict):
+class CampaignSpec(Strict):
     name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
     material: str = "CsPbBr3"
     ligands: Annotated[list[str], Field(min_length=1)]
@@ -201,8 +185,6 @@ class CampaignSpec(_Strict):
     @field_validator("material")
     @classmethod
     def _material(cls, v: str) -> str:
-        from surfchem.build.bulk import get_material
-
         mat = get_material(v)
         if mat.kind != "perovskite":
             raise ValueError(f"material must be a perovskite (CsPbBr3, CsPbI3), got {v!r}")
@@ -211,8 +193,6 @@ class CampaignSpec(_Strict):
     @field_validator("ligands")
     @classmethod
     def _ligands(cls, v: list[str]) -> list[str]:
-        from surfchem.build.ligands import resolve_ligand
-
         for lig in v:
             resolve_ligand(lig)  # raises InputError naming the ligand
         if len(set(v)) != len(v):
@@ -221,8 +201,6 @@ class CampaignSpec(_Strict):
 
     @model_validator(mode="after")
     def _check_n(self) -> CampaignSpec:
-        from surfchem.campaign.screen import parse_n_range
-
         n_sites = 2 * self.slab.size[0] * self.slab.size[1]
         parse_n_range(self.n if isinstance(self.n, str) else list(self.n), n_sites)
         unknown = sorted(set(self.references.mu_LX_eV) - set(self.ligands))
@@ -239,41 +217,9 @@ class CampaignSpec(_Strict):
         return self.database.url or str(self.out_dir(base) / "results.db")
 
 
-def _format_errors(err: ValidationError, source: str, schema: str = "surfchem.campaign.spec") -> str:
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = f"unknown key (check the spelling; see {schema} for the schema)"
-        given = e.get("input")
-        shown = f" (got {given!r})" if e["type"] != "extra_forbidden" and not isinstance(given, dict) else ""
-        lines.append(f"{source}: {loc}: {msg}{shown}")
-    return "\n".join(lines)
-
-
 def parse_spec(data: dict[str, Any], source: str = "spec") -> CampaignSpec:
     """Validate a spec given as a dict (e.g. parsed TOML)."""
     return validate_model(CampaignSpec, data, source)
-
-
-def read_toml(path: str | Path, what: str = "spec") -> dict[str, Any]:
-    """A TOML file as a dict; a missing file or bad TOML is an InputError naming the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{what} {str(path)!r} not found")
-    try:
-        return tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML: {exc}") from None
-
-
-def validate_model(model: type[BaseModel], data: dict[str, Any], source: str) -> Any:
-    """``model.model_validate(data)`` with pydantic's errors as one line per problem."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        raise InputError(_format_errors(err, source, model.__module__)) from None
 
 
 def load_spec(path: str | Path) -> CampaignSpec:

@@ -19,6 +19,7 @@ import html
 import json
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -38,6 +39,8 @@ VERSION_PACKAGES = ("surfchem", "numpy", "scipy", "pandas", "matplotlib", "ase",
 
 @dataclass
 class LinkResult:
+    """The link's tables: joined descriptors and measurements, correlations, ranked candidates."""
+
     joined: JoinResult
     descriptors: pd.DataFrame
     measured: pd.DataFrame
@@ -65,6 +68,10 @@ class LinkResult:
         }
 
 
+#: draws the link's figures: ``(result, coverage summary, out dir) -> {name: png path}``
+FigureMaker = Callable[[LinkResult, pd.DataFrame, Path], dict[str, Path]]
+
+
 def versions() -> dict[str, str]:
     """Installed versions of surfchem and the packages behind the numbers (no heavy imports)."""
     out = {"python": platform.python_version()}
@@ -81,9 +88,14 @@ def link(results_dir: str | Path | list, experiments: str | Path | pd.DataFrame 
          target: str = "on_fraction", descriptors: list[str] | None = None,
          ligands: list[str] | None = None, strict: bool = False, n_full: int = 8,
          T: float = 298.15, experiments_ligand: str | None = None,
-         experiments_material: str | None = None, plot: bool = True,
+         experiments_material: str | None = None, figures: FigureMaker | None = None,
          report: bool = True, title: str | None = None, table: str = "auto") -> LinkResult:
-    """Join a screen/campaign output with measurements; write tables, figures and the report."""
+    """Join a screen/campaign output with measurements; write tables, figures and the report.
+
+    ``figures``: draws the figures into ``out`` (e.g. :func:`surfchem.plot.link.link_figures`),
+    called as ``figures(result, coverage_summary, out)`` and returning ``{name: png path}``; the
+    report embeds them. ``None``: tables (and a report without figures) only.
+    """
     t0 = time.perf_counter()
     desc = descriptors_from_results(results_dir, n_full=n_full, T=T, table=table)
     exp_raw = load_experiments(experiments, ligand=experiments_ligand, material=experiments_material)
@@ -117,19 +129,8 @@ def link(results_dir: str | Path | list, experiments: str | Path | pd.DataFrame 
             df.to_csv(out / f"{name}.csv", index=False)
             files[name] = str(out / f"{name}.csv")
         figs = {}
-        if plot:
-            from surfchem.plot.link import (
-                plot_comparison,
-                plot_on_vs_descriptors,
-                plot_rank_agreement,
-            )
-
-            summ = coverage_summary(results_dir, table)
-            figs["on_vs_descriptors"] = plot_on_vs_descriptors(jr.table, corr, out / "on_vs_descriptors",
-                                                               target=target, labels=DESCRIPTORS)[0]
-            figs["rank_agreement"] = plot_rank_agreement(corr, out / "rank_agreement",
-                                                         caveat=_main_caveat(corr, best), labels=DESCRIPTORS)[0]
-            figs["comparison"] = plot_comparison(summ, jr.table, out / "comparison", target=target)[0]
+        if figures is not None:
+            figs = figures(res, coverage_summary(results_dir, table), out)
             files.update({k: str(v) for k, v in figs.items()})
         res.settings["wall_s"] = time.perf_counter() - t0
         if report:
@@ -142,7 +143,8 @@ def link(results_dir: str | Path | list, experiments: str | Path | pd.DataFrame 
     return res
 
 
-def _main_caveat(corr: pd.DataFrame, best: str | None) -> str:
+def main_caveat(corr: pd.DataFrame, best: str | None) -> str:
+    """The caveat of the best descriptor's correlation (or why there is none), one sentence."""
     if best is None:
         n = int(corr["n"].max()) if len(corr) else 0
         return (f"At most {n} measured ligand(s) have a computed descriptor: no rank correlation "
@@ -203,7 +205,7 @@ def render_html(res: LinkResult, figs: dict[str, Path], experiments_raw: pd.Data
         parts.append("<h2>Ligand aliases</h2><ul>" + "".join(
             f"<li>{html.escape(n)}</li>" for n in res.joined.alias_notes) + "</ul>")
     parts.append("<h2>Rank agreement</h2>")
-    parts.append(f"<p class='caveat'>{html.escape(_main_caveat(res.correlations, res.best))}</p>")
+    parts.append(f"<p class='caveat'>{html.escape(main_caveat(res.correlations, res.best))}</p>")
     parts.append(f"<p>{html.escape(claim_statement(res.correlations))}</p>")
     parts.append(_table_html(res.correlations, ["descriptor", "n", "rho", "p_scipy", "p_exact",
                                                  "expected_sign", "ligands"]))

@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
+from surfchem.build.bulk import bulk
 from surfchem.calculators import DEFAULT_PRESET, calculator_name, get_calculator
+from surfchem.core.slabgeom import slab_layers
 from surfchem.errors import CalculatorError, InputError
 
 OPTIMIZERS = ("BFGS", "FIRE", "LBFGS", "BFGSLineSearch")
@@ -47,24 +49,6 @@ class RelaxResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "atoms"}
-
-
-def slab_layers(atoms: Atoms, tol_A: float = 0.6) -> list[np.ndarray]:
-    """Indices of the inorganic slab atoms grouped in atomic layers, bottom to top."""
-    lig = atoms.arrays.get("ligand_index", np.full(len(atoms), -1))
-    idx = np.flatnonzero(lig < 0)
-    if len(idx) == 0:
-        return []
-    z = atoms.positions[idx, 2]
-    order = np.argsort(z)
-    layers, current = [], [idx[order[0]]]
-    for a, b in zip(order[:-1], order[1:], strict=True):
-        if z[b] - z[a] > tol_A:
-            layers.append(np.array(current))
-            current = []
-        current.append(idx[b])
-    layers.append(np.array(current))
-    return layers
 
 
 def fixed_indices(atoms: Atoms, fix: str = "none", n_layers: int = 1) -> list[int]:
@@ -228,8 +212,6 @@ def relax_bulk_lattice(
     from ase.eos import EquationOfState
     from ase.units import GPa
 
-    from surfchem.build.bulk import bulk
-
     base = bulk(material, a=a_guess)
     a_ref = base.info["a_A"]
     calc = get_calculator(calculator, **calc_kwargs)
@@ -294,8 +276,6 @@ def bulk_tilt_minimum(
     2x2 in-plane cell. The cubic energy is kept if no start goes lower; pass it as
     ``cubic_energy_eV`` (e.g. from :func:`relax_bulk_lattice` at the same a0) to skip recomputing it.
     """
-    from surfchem.build.bulk import bulk
-
     calc = get_calculator(calculator, **calc_kwargs)
     cubic = bulk(material, a=a0)
     # the cubic cells of surfchem.build.bulk hold 1 formula unit

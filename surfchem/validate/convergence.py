@@ -13,8 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from surfchem.build.bulk import bulk, get_material
+from surfchem.calculators import GPAW_DEFAULTS
 from surfchem.errors import InputError
-from surfchem.validate.engine import Evaluator
+from surfchem.validate.engine import Evaluator, kpts_for
+from surfchem.validate.recipes import bulk_a0
 
 
 @dataclass
@@ -32,13 +35,6 @@ class ConvergenceRow:
     series: str = ""
 
 
-def kpts_for(atoms, density: float) -> tuple[int, ...]:
-    """Monkhorst-Pack grid of a k-point density (per Å^-1), as GPAW builds it."""
-    from ase.calculators.calculator import kptdensity2monkhorstpack
-
-    return tuple(int(k) for k in kptdensity2monkhorstpack(atoms, density, even=False))
-
-
 def convergence_scan(material: str = "CsPbBr3", ev: Evaluator | None = None,
                      cutoffs_eV=(300.0, 400.0, 500.0), kpt_densities_A=(2.0, 3.5, 5.0),
                      preset: str = "gpaw-pbe-pw", with_a0: bool = True, eos_points: int = 5,
@@ -53,15 +49,10 @@ def convergence_scan(material: str = "CsPbBr3", ev: Evaluator | None = None,
     """
     import time
 
-    from surfchem.build.bulk import bulk, get_material
-    from surfchem.validate.recipes import bulk_a0
-
     mat = get_material(material)
     if not cutoffs_eV or not kpt_densities_A:
         raise InputError("give at least one cutoff (eV) and one k-point density (per Å^-1)")
     ev = ev or Evaluator(None)
-    from surfchem.calculators import GPAW_DEFAULTS
-
     e_ref = float(ecut_ref_eV or GPAW_DEFAULTS["ecut_eV"])
     k_ref = float(kpt_ref_A or GPAW_DEFAULTS["kpt_density_A"])
     e_max, k_max = max(cutoffs_eV), max(kpt_densities_A)
