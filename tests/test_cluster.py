@@ -199,9 +199,9 @@ def test_two_drivers_split_the_work(tmp_path, fresh_pg_url):
     text = spec_path.read_text().replace('n = "0-2"', 'n = "0-2"\narrangements = 3')
     spec_path.write_text(text)
     spec = load_spec(spec_path)
-    from surfchem.campaign.run import count_tasks
+    from surfchem.campaign.plan import CampaignPlan
 
-    total = count_tasks(spec)
+    total = CampaignPlan(spec).n_tasks
     assert total == 8  # 2 EOS + ion pair + bare slab + 1 + 3 arrangements of N = 1, 2
     cmd = [sys.executable, "-m", "surfchem", "campaign", "run", str(spec_path), "--json", "--no-progress"]
     t0 = time.time()

@@ -67,7 +67,7 @@ def screen(
     """Run the coverage screen: a one-stage campaign (:func:`surfchem.campaign.run.run_campaign`).
 
     Writes ``OUT/results.csv``, ``summary.csv``, ``references.json`` and ``structures/`` (the
-    figure: :func:`surfchem.plot.coverage.plot_coverage`, drawn by ``surfchem screen``); returns a :class:`surfchem.campaign.run.CampaignResult` (``.table``,
+    figure: :func:`surfchem.plot.coverage.plot_coverage`, drawn by ``surfchem screen``); returns a :class:`surfchem.campaign.results.CampaignResult` (``.table``,
     ``.summary``, ``.references``, ``.n_min``, ``.files``).
 
     Parameters

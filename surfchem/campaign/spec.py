@@ -68,14 +68,10 @@ class SlabSpec(Strict):
         return v
 
 
-#: SearchSpec keys that plan the work around a search task (the campaign driver's sweeps, the
-#: bare slab's start count, the direct start) rather than the task itself: kept out of its hash
-#: and not passed to surfchem.trust.search.SearchSettings
-SEARCH_PLAN_KEYS = ("sweeps", "regrow", "bare_starts", "direct_start")
-
-
 class SearchSpec(Strict):
-    """Multi-start minimum search per ligand slab (:mod:`surfchem.trust.search`)."""
+    """Multi-start minimum search per ligand slab (:mod:`surfchem.trust.search`); ``sweeps``,
+    ``regrow``, ``bare_starts`` and ``direct_start`` plan the work around the searches
+    (:data:`surfchem.campaign.task.SEARCH_PLAN_KEYS`, :mod:`surfchem.trust.chain`)."""
 
     n_starts: Annotated[int, Field(ge=1)] = 4
     patience: Annotated[int, Field(ge=1)] = 2
@@ -86,7 +82,7 @@ class SearchSpec(Strict):
     anneal_T_K: Annotated[float, Field(gt=0)] = 300.0
     direct_start: bool = True  # in grow mode, also relax the arrangement built directly
     seed: int = 0
-    # grow mode: rounds of single relaxations after the chain (surfchem.campaign.run): shrink from
+    # grow mode: rounds of single relaxations after the chain (surfchem.trust.chain): shrink from
     # N+1, [regrow from N-1], mirror/splice whole faces; until a round improves nothing by more
     # than tol_eV, at most `sweeps` rounds. regrow is off by default: measured on C6A/PEA it never
     # gave a reported minimum (32 relaxations, 28 % of the sweep time)
@@ -201,12 +197,17 @@ class CampaignSpec(Strict):
 
     @model_validator(mode="after")
     def _check_n(self) -> CampaignSpec:
-        n_sites = 2 * self.slab.size[0] * self.slab.size[1]
-        parse_n_range(self.n if isinstance(self.n, str) else list(self.n), n_sites)
+        self.n_values()
         unknown = sorted(set(self.references.mu_LX_eV) - set(self.ligands))
         if unknown:
             raise ValueError(f"references.mu_LX_eV names ligands {unknown} that are not in ligands")
         return self
+
+    def n_values(self) -> list[int]:
+        """The requested coverages (ligands per slab), sorted, each within the slab's
+        ``2 * size[0] * size[1]`` surface sites."""
+        n_sites = 2 * self.slab.size[0] * self.slab.size[1]
+        return parse_n_range(self.n if isinstance(self.n, str) else list(self.n), n_sites)
 
     def out_dir(self, base: Path | None = None) -> Path:
         """Output directory: ``out`` if given, else ``results/<name>`` (relative to ``base``)."""

@@ -20,7 +20,6 @@ from typing import Any
 
 from surfchem.build.bulk import bulk
 from surfchem.calculators import get_calculator
-from surfchem.campaign.spec import SEARCH_PLAN_KEYS
 from surfchem.relax import bulk_tilt_minimum, relax_bulk_lattice, single_point
 from surfchem.trust.diagnostics import structure_sanity
 from surfchem.trust.search import SearchSettings, checked_relax, minimum_search
@@ -77,7 +76,7 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
             atoms = res.atoms if res is not None else task["atoms"]
             return {"record": rec, "atoms": atoms}
         if kind == "search":
-            opts = {k: v for k, v in task["search"].items() if k not in SEARCH_PLAN_KEYS}
+            opts = dict(task["search"])  # the search's own settings (Task.search_options)
             opts["depths_A"] = tuple(opts.get("depths_A", (0.0,)))
             prefix = task["trajectory"].removesuffix(".traj") if task.get("trajectory") else None
             sr = minimum_search(task["atoms"], calc, task["settings"], SearchSettings(**opts), prefix=prefix,

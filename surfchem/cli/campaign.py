@@ -104,7 +104,7 @@ def _dry(spec_path: str):
 def run_results(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from surfchem.campaign.run import TABLE_COLUMNS
+    from surfchem.campaign.output import TABLE_COLUMNS
 
     res = _dry(args.spec)
     table = pd.concat([s.table for s in res.stages], ignore_index=True)
