@@ -14,10 +14,10 @@ import pytest
 from ase import Atoms
 
 from surfchem.build import decorate, slab
-from surfchem.campaign import hashing
 from surfchem.campaign.run import run_campaign
 from surfchem.campaign.spec import parse_spec
 from surfchem.campaign.stage import StagePlanner
+from surfchem.core import hashing
 from surfchem.core.hashing import hash_key, key_forms, task_hash
 from surfchem.core.store import ResultStore
 from surfchem.thermo import References, coverage_table, n_min
