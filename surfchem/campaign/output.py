@@ -7,7 +7,6 @@ import json
 
 import pandas as pd
 from ase import Atoms
-from ase.io import write
 
 from surfchem.build.sterics import STERIC_COLUMNS
 from surfchem.campaign.results import CampaignResult
@@ -29,6 +28,8 @@ TABLE_COLUMNS = [
 def write_outputs(result: CampaignResult, structures: dict[str, Atoms]) -> None:
     """results.csv (all stages), summary.csv, references.json, lowest structures (the figure:
     :func:`surfchem.plot.coverage.plot_coverage`, drawn by the CLI)."""
+    from ase.io import write  # ase.io loads every file format (GPAW's too): only when writing
+
     out = result.out
     table = pd.concat([s.table for s in result.stages], ignore_index=True)
     cols = [c for c in TABLE_COLUMNS if c in table.columns]

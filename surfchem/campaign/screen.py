@@ -27,15 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from surfchem.calculators import DEFAULT_PRESET
+from surfchem.campaign.defaults import SCREEN_SEARCH
 from surfchem.campaign.run import run_campaign
 from surfchem.campaign.spec import parse_spec
 from surfchem.errors import CalculatorError, InputError
-
-#: the screen's minimum search, the default of both :func:`screen` and ``surfchem screen``
-#: (keys of :class:`surfchem.campaign.spec.SearchSpec`); ``search=None`` is the single-relaxation
-#: preview (rows flagged ``single_start``)
-SCREEN_SEARCH: dict[str, Any] = {"n_starts": 3, "patience": 2, "tol_eV": 0.05, "anneal_steps": 0,
-                                 "sweeps": 3, "regrow": False}
 
 
 def default_workers(n_ligands: int) -> int:
@@ -79,9 +74,9 @@ def screen(
     mu_LX_eV: user chemical potentials of L-HX per ligand (eV), instead of the ion pair.
     db: database path or ``postgresql://`` URL (default ``OUT/results.db``).
     workers: parallel tasks (Parsl thread pool; default :func:`default_workers`: one per ligand).
-    search: ``"default"`` (:data:`SCREEN_SEARCH`, as ``surfchem screen``), or multi-start minimum
+    search: ``"default"`` (:data:`surfchem.campaign.defaults.SCREEN_SEARCH`, as ``surfchem screen``), or multi-start minimum
     search settings per ligand slab (keys of :class:`surfchem.campaign.spec.SearchSpec`, e.g.
-    ``{"n_starts": 4}``, the rest from :data:`SCREEN_SEARCH`); ``None`` = one relaxation per slab
+    ``{"n_starts": 4}``, the rest from :data:`surfchem.campaign.defaults.SCREEN_SEARCH`); ``None`` = one relaxation per slab
     (the fast preview, flagged ``single_start``).
     """
     if out is None:

@@ -9,7 +9,7 @@ from surfchem.cli._common import print_json
 
 def register(sub: argparse._SubParsersAction) -> None:
     from surfchem.calculators import DEFAULT_PRESET, PRESETS
-    from surfchem.campaign.screen import SCREEN_SEARCH as D
+    from surfchem.campaign.defaults import SCREEN_SEARCH as D
 
     p = sub.add_parser(
         "screen", help="relax N = 0..8 ligand slabs, report gamma(N), dG(N) and plot them",
