@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from surfchem.campaign.screen import screen
     from surfchem.link import link
+    from surfchem.plot.link import link_figures
 
     setting = QUICK if args.quick else FULL
     candidates = args.candidates or (CANDIDATES[:1] if args.quick else CANDIDATES)
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                n=setting["n"], fmax=setting["fmax"], steps=setting["steps"], layers=setting["layers"],
                db=args.db, progress=sys.stderr.isatty(), search=None if args.quick else "default")
     t_screen = time.perf_counter() - t0
-    res = link(out / "screen", experiments=args.experiments, out=out / "link",
+    res = link(out / "screen", experiments=args.experiments, out=out / "link", figures=link_figures,
                title=f"New ligands vs DDA/IPA/PEA ({'quick, unconverged' if args.quick else 'full'})")
     summary = {
         "mode": "quick" if args.quick else "full", "setting": setting,

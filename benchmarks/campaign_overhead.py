@@ -17,10 +17,10 @@ from pathlib import Path
 from ase.build import bulk
 
 from surfchem.campaign.engine import Engine
-from surfchem.campaign.hashing import task_hash
-from surfchem.campaign.run import _Loop
+from surfchem.campaign.loop import Loop
 from surfchem.campaign.spec import ExecutorSpec
-from surfchem.campaign.store import ResultStore
+from surfchem.core.hashing import task_hash
+from surfchem.core.store import ResultStore
 
 
 class _Bar:
@@ -37,7 +37,7 @@ def main() -> None:
         store = ResultStore(Path(tmp) / "bench.db")
         t0 = time.perf_counter()
         with Engine(ExecutorSpec(kind="threads", workers=args.workers), tmp) as engine:
-            loop = _Loop(store, engine, _Bar(), retry_failed=True)
+            loop = Loop(store, engine, _Bar(), retry_failed=True)
             settings = {"fmax": 0.05, "steps": 50, "optimizer": "BFGS", "fix": "none"}
             for i in range(args.n):
                 atoms = bulk("Cu", cubic=True)

@@ -1,7 +1,9 @@
 """surfchem: surface chemistry of halide-perovskite quantum dots, tied to single-dot photophysics.
 
-Data flows one way: ``build`` -> ``calculators``/``relax`` -> ``thermo`` -> ``link``/``plot``;
-``experiment`` (photon statistics) stands alone. Heavy packages (torch, gpaw, tblite, rdkit,
+Layers, each importing only those below it (``pyproject.toml`` ``[tool.importlinter]``):
+``core`` (units, hashing, store, spec primitives) -> ``build`` -> ``calculators`` -> ``relax``
+-> ``thermo`` -> ``trust`` -> ``campaign`` | ``validate`` -> ``link`` -> ``plot`` -> ``cli``;
+``experiment`` (photon statistics) stands alone on the base layer. Heavy packages (torch, gpaw, tblite, rdkit,
 parsl) are imported inside the functions that need them, so ``import surfchem`` is fast.
 
 The public API is re-exported lazily from here (see ``__all__``).

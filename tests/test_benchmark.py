@@ -22,7 +22,7 @@ from surfchem.trust.benchmark import (
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("bench")
-    kw = dict(ligands=["MA"], n="0-2", layers=3, progress=False, plot=False, fmax=0.1, steps=200)
+    kw = dict(ligands=["MA"], n="0-2", layers=3, progress=False, fmax=0.1, steps=200)
     preview = screen(out=root / "preview", search=None, **kw)
     searched = screen(out=root / "searched", search={"n_starts": 2, "patience": 1, "bare_starts": 2,
                                                       "sweeps": 1}, **kw)

@@ -185,7 +185,7 @@ def test_decorate_errors():
 def test_undecorate_inverts_decorate():
     """Shrink starts: removing the ligand of a site puts a Cs back on that site, in the plane of
     the outermost layer of its face, and the result can be decorated again."""
-    from surfchem.relax import slab_layers
+    from surfchem.core.slabgeom import slab_layers
 
     s = slab()
     order = grow_order(s)

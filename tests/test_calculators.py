@@ -7,8 +7,9 @@ import pytest
 
 from surfchem.build import bulk, ion_pair, ligand
 from surfchem.calculators import PRESETS, get_calculator, preset_parameters
+from surfchem.core.slabgeom import slab_layers
 from surfchem.errors import InputError
-from surfchem.relax import fixed_indices, relax, relax_bulk_lattice, single_point, slab_layers
+from surfchem.relax import fixed_indices, relax, relax_bulk_lattice, single_point
 
 
 def test_registry_and_parameters():

@@ -14,9 +14,10 @@ import pandas as pd
 import pytest
 
 from surfchem.campaign.engine import Engine, mpi_command, render_slurm_script
-from surfchem.campaign.run import count_tasks, run_campaign
+from surfchem.campaign.plan import CampaignPlan
+from surfchem.campaign.run import run_campaign
 from surfchem.campaign.spec import ExecutorSpec, load_spec, parse_spec
-from surfchem.campaign.store import ResultStore
+from surfchem.core.store import ResultStore
 from surfchem.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,15 +32,15 @@ def _cli(*args, timeout=600):
 def test_shipped_specs_validate(name):
     spec = load_spec(ROOT / "calculations" / f"{name}.toml")
     assert spec.name and spec.stages
-    assert count_tasks(spec) > 0
+    assert CampaignPlan(spec).n_tasks > 0
 
 
-def test_count_tasks_matches_plan():
+def test_task_count_matches_plan():
     spec = load_spec(ROOT / "calculations" / "paper_fig1.toml")
     # per stage: 2 EOS + 2 ion pairs + bare slab + 2 ligands x 8 grown slabs = 21; two stages
-    assert count_tasks(spec) == 42
+    assert CampaignPlan(spec).n_tasks == 42
     all_arr = parse_spec({"name": "a", "ligands": ["PEA"], "arrangements": "all"})
-    assert count_tasks(all_arr) == 2 + 1 + 1 + 33  # 34 arrangements minus the bare one
+    assert CampaignPlan(all_arr).n_tasks == 2 + 1 + 1 + 33  # 34 arrangements minus the bare one
 
 
 @pytest.mark.parametrize("data, fragment", [
@@ -137,14 +138,14 @@ def test_failed_tasks_are_recorded_and_retried(tmp_path):
     spec = parse_spec({"name": "fail", "ligands": ["MA"], "n": "0-1", "out": str(tmp_path / "f"),
                        "stages": [{"calculator": "gfn2", "params": {"max_iterations": 2}}],
                        "executor": {"retry_failed": False}})
-    res = run_campaign(spec, progress=False, plot=False)
+    res = run_campaign(spec, progress=False)
     assert res.counts["failed"] == 3 and res.counts["done"] == 0  # bulk, salt, ion pair
     assert res.counts["pending"] == res.counts["total"] - 3
     assert all("SCF" in f["error"] or "converge" in f["error"].lower() for f in res.failures)
-    again = run_campaign(spec, progress=False, plot=False)
+    again = run_campaign(spec, progress=False)
     assert again.counts.get("cached_failed") == 3 and "computed_failed" not in again.counts
     retry = run_campaign(spec.model_copy(update={"executor": spec.executor.model_copy(
-        update={"retry_failed": True})}), progress=False, plot=False)
+        update={"retry_failed": True})}), progress=False)
     assert retry.counts.get("computed_failed") == 3
     assert len(ResultStore(spec.database_url())) == 3  # retried rows replaced, not duplicated
 
@@ -195,14 +196,14 @@ def test_postgresql_database(tmp_path):
     if stale:
         db.delete(stale)
     spec = load_spec(_tiny_spec(tmp_path, name="pgtiny", n="0-1", db=url))
-    res = run_campaign(spec, progress=False, plot=False)
+    res = run_campaign(spec, progress=False)
     assert res.counts["done"] == res.counts["total"] == 5
     rows = list(connect(url).select(campaign="pgtiny"))
     assert len(rows) == 5 and all(row.get("status") == "ok" for row in rows)
     slab = [row for row in rows if row.get("kind") == "slab" and row.get("n") == 1][0]
     assert slab.toatoms().get_chemical_formula() == "CH6Br28Cs11NPb8"
     assert abs(slab.energy_eV - res.table.query("n == 1").energy_eV.iloc[0]) < 1e-9
-    again = run_campaign(spec, progress=False, plot=False)
+    again = run_campaign(spec, progress=False)
     assert again.counts.get("cached_ok") == 5 and "computed_ok" not in again.counts
 
 
@@ -222,9 +223,9 @@ def test_funnel_refines_the_best_arrangements_and_reports_rankings(tmp_path):
         "stages": [{"calculator": "chgnet-d3", "fmax_eV_A": 0.1, "steps": 150, "bulk_tilt_starts": 0},
                    {"calculator": "chgnet", "mode": "single_point", "keep": 2, "bulk_tilt_starts": 0}],
     })
-    assert count_tasks(spec) == (2 + 1 + 1 + 1 + 5) + (2 + 1 + 1 + 1 + 2)
-    res = run_campaign(spec, progress=False, plot=False)
-    assert res.counts["done"] == count_tasks(spec) and res.counts["failed"] == 0
+    assert CampaignPlan(spec).n_tasks == (2 + 1 + 1 + 1 + 5) + (2 + 1 + 1 + 1 + 2)
+    res = run_campaign(spec, progress=False)
+    assert res.counts["done"] == CampaignPlan(spec).n_tasks and res.counts["failed"] == 0
     t0, t1 = (s.table for s in res.stages)
     s0 = t0[t0["n"] == 2].sort_values("G_eV")
     s1 = t1[t1["n"] == 2].sort_values("G_eV")
@@ -256,13 +257,14 @@ def test_slab_task_hash_holds_the_ligand_smiles(tmp_path):
     """The same structure under the same name but another molecule (the old DDA6 = hexylammonium
     vs the truncated DDA) never shares a cached result: the canonical SMILES is in the hash."""
     from surfchem.build import slab
-    from surfchem.campaign.run import _Loop, _Planner
+    from surfchem.campaign.loop import Loop
+    from surfchem.campaign.stage import StagePlanner
 
     spec = parse_spec({"name": "h", "ligands": ["DDA6"], "out": str(tmp_path)})
-    planner = _Planner(spec, 0, _Loop(None, None, None, False, dry=True), tmp_path, None, {})
+    planner = StagePlanner(CampaignPlan(spec), 0, Loop(None, None, None, False, dry=True), tmp_path, None, {})
     atoms = slab()
     rec = {"ligand": "DDA6", "n": 1}
-    new = planner._task("slab", {**rec, "smiles": "CCCCCC[N+](C)(C)CCCCCC"}, atoms)
-    old = planner._task("slab", {**rec, "smiles": "CCCCCC[NH3+]"}, atoms)
-    assert new["hash"] != old["hash"] and new["record"]["smiles"] == "CCCCCC[N+](C)(C)CCCCCC"
-    assert planner._task("slab", {**rec, "smiles": "CCCCCC[NH3+]"}, atoms)["hash"] == old["hash"]
+    new = planner.task("slab", {**rec, "smiles": "CCCCCC[N+](C)(C)CCCCCC"}, atoms)
+    old = planner.task("slab", {**rec, "smiles": "CCCCCC[NH3+]"}, atoms)
+    assert new.key() != old.key() and new.record["smiles"] == "CCCCCC[N+](C)(C)CCCCCC"
+    assert planner.task("slab", {**rec, "smiles": "CCCCCC[NH3+]"}, atoms).key() == old.key()

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from surfchem.campaign.spec import load_spec
-from surfchem.campaign.store import ResultStore
+from surfchem.core.store import ResultStore
 
 pytestmark = pytest.mark.cluster
 
@@ -199,9 +199,9 @@ def test_two_drivers_split_the_work(tmp_path, fresh_pg_url):
     text = spec_path.read_text().replace('n = "0-2"', 'n = "0-2"\narrangements = 3')
     spec_path.write_text(text)
     spec = load_spec(spec_path)
-    from surfchem.campaign.run import count_tasks
+    from surfchem.campaign.plan import CampaignPlan
 
-    total = count_tasks(spec)
+    total = CampaignPlan(spec).n_tasks
     assert total == 8  # 2 EOS + ion pair + bare slab + 1 + 3 arrangements of N = 1, 2
     cmd = [sys.executable, "-m", "surfchem", "campaign", "run", str(spec_path), "--json", "--no-progress"]
     t0 = time.time()
@@ -357,7 +357,7 @@ def test_claims_of_a_killed_driver_are_taken_over(tmp_path):
 
     db = str(tmp_path / "claims.db")
     store = ResultStore(db)
-    code = ("import sys, time; from surfchem.campaign.store import ResultStore, new_owner; "
+    code = ("import sys, time; from surfchem.core.store import ResultStore, new_owner; "
             f"c = ResultStore({db!r}).claims; assert c.claim('h' + '1' * 20, new_owner(), 600); "
             "print('claimed', flush=True); time.sleep(600)")
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)

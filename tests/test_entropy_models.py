@@ -6,10 +6,9 @@ import numpy as np
 import pytest
 from ase.thermochemistry import HarmonicThermo
 
+from surfchem.core.units import CM1_IN_EV, KB_EV_K
 from surfchem.errors import InputError
 from surfchem.thermo.entropy import (
-    CM1_IN_EV,
-    KB_EV_K,
     boltzmann_entropy_eV_K,
     conformer_ensemble_entropy,
     count_rotors,

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from surfchem.core.units import KB_EV_K
 from surfchem.errors import InputError
 from surfchem.link import (
     aggregate,
@@ -29,8 +30,9 @@ from surfchem.link import (
     parse_aliases,
     rank_candidates,
 )
-from surfchem.link.descriptors import K_B_EV, ligand_size
+from surfchem.link.descriptors import ligand_size
 from surfchem.link.join import canonical_smiles
+from surfchem.plot.link import link_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = Path("/work/shared/seeds/000_3c5a8938328da44e.txt")
@@ -117,8 +119,8 @@ def test_ligand_size_descriptors():
     assert dda["heavy_atoms"] == 27 and dda["tail_heavy_atoms"] == 26 and dda["rotors"] == 22
     assert pea["tail_heavy_atoms"] == 8 and pea["rotors"] == 1
     # rotor counting: R ln 3 per frozen sp3-sp3 rotor (science brief, section 2)
-    assert c12["TS_conf_rotor_eV"] == pytest.approx(10 * K_B_EV * 298.15 * math.log(3))
-    assert dda["TS_conf_rotor_eV"] == pytest.approx(22 * K_B_EV * 298.15 * math.log(3))
+    assert c12["TS_conf_rotor_eV"] == pytest.approx(10 * KB_EV_K * 298.15 * math.log(3))
+    assert dda["TS_conf_rotor_eV"] == pytest.approx(22 * KB_EV_K * 298.15 * math.log(3))
 
 
 def test_join_by_alias_smiles_and_name():
@@ -304,7 +306,7 @@ def test_link_report_and_cli(mini_screen, tmp_path):
                          "condition": ["user test row"], "primary": [1]})
     pd.concat([paper_table(), user]).to_csv(exp, index=False)
     out = tmp_path / "link"
-    res = link(mini_screen.out, exp, out=out)
+    res = link(mini_screen.out, exp, out=out, figures=link_figures)
     for f in ("joined.csv", "correlations.csv", "candidates.csv", "report.html", "link.json",
               "comparison.png", "on_vs_descriptors.png", "rank_agreement.png"):
         assert (out / f).is_file(), f

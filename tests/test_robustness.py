@@ -14,12 +14,14 @@ import pytest
 from ase import Atoms
 
 from surfchem.build import decorate, slab
-from surfchem.campaign import hashing
-from surfchem.campaign.hashing import hash_key, key_forms, task_hash
-from surfchem.campaign.run import _Planner, run_campaign
+from surfchem.campaign.run import run_campaign
 from surfchem.campaign.spec import parse_spec
-from surfchem.campaign.store import ResultStore
+from surfchem.campaign.stage import StagePlanner
+from surfchem.core import hashing
+from surfchem.core.hashing import hash_key, key_forms, task_hash
+from surfchem.core.store import ResultStore
 from surfchem.thermo import References, coverage_table, n_min
+from surfchem.trust import chain
 from surfchem.trust.diagnostics import close_contacts, invalid_reasons, structure_sanity
 from surfchem.trust.search import SearchSettings, checked_relax, minimum_search, perturb
 
@@ -86,7 +88,7 @@ def test_campaign_finishes_when_every_hash_looks_like_a_number(tmp_path, monkeyp
         return out
 
     monkeypatch.setattr(hashing, "digest", numeric_digest)
-    res = run_campaign(parse_spec(_tiny(tmp_path, "numeric", "0-1")), progress=False, plot=False)
+    res = run_campaign(parse_spec(_tiny(tmp_path, "numeric", "0-1")), progress=False)
     assert seen and all(np.isfinite(float(s)) or np.isinf(float(s)) for s in seen)  # number-like
     assert res.complete and not res.failures and res.n_min == {"MA": res.n_min["MA"]}
     assert res.n_min["MA"] in (0, 1)
@@ -94,27 +96,27 @@ def test_campaign_finishes_when_every_hash_looks_like_a_number(tmp_path, monkeyp
     assert sorted(table["n"]) == [0, 1]
     assert all(h.startswith(hashing.HASH_PREFIX) for h in table["task_hash"])
     # rerun: everything comes from the store under the same keys
-    again = run_campaign(parse_spec(_tiny(tmp_path, "numeric", "0-1")), progress=False, plot=False)
+    again = run_campaign(parse_spec(_tiny(tmp_path, "numeric", "0-1")), progress=False)
     assert again.counts.get("computed_ok", 0) == 0 and again.complete
 
 
 def test_raising_callback_and_plan_fail_only_their_rows(tmp_path, monkeypatch, capsys):
     """One (ligand, N) whose row recording raises, one whose start cannot be planned: both are
     recorded failures; every other N is done; N_min is undetermined; the CLI exits nonzero."""
-    real_done, real_start = _Planner._slab_done, _Planner._grown_start
+    real_done, real_start = StagePlanner._slab_done, chain.grown_start
 
     def done(self, lig, k, atoms, rec):
         if lig == "MA" and k == 1:
             raise RuntimeError("callback broke on purpose")
         return real_done(self, lig, k, atoms, rec)
 
-    def start(self, spec, k):
+    def start(state, smiles, order, k, name):
         if k == 3:
             raise RuntimeError("planning broke on purpose")
-        return real_start(self, spec, k)
+        return real_start(state, smiles, order, k, name)
 
-    monkeypatch.setattr(_Planner, "_slab_done", done)
-    monkeypatch.setattr(_Planner, "_grown_start", start)
+    monkeypatch.setattr(StagePlanner, "_slab_done", done)
+    monkeypatch.setattr(chain, "grown_start", start)
     data = _tiny(tmp_path, "broken", "0-4")
     spec_file = tmp_path / "broken.toml"
     spec_file.write_text(

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from surfchem.core.units import EV_PER_A2_IN_J_PER_M2, KB_EV_K
 from surfchem.errors import InputError
-from surfchem.thermo import EV_PER_A2_IN_J_PER_M2, References, coverage_table
-from surfchem.thermo.entropy import KB_EV_K
+from surfchem.thermo import References, coverage_table
 from surfchem.thermo.models import (
     corrections,
     parse_model,

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from surfchem.core.units import EV_PER_A2_IN_J_PER_M2
 from surfchem.errors import InputError
 from surfchem.thermo import (
-    EV_PER_A2_IN_J_PER_M2,
     References,
     coverage_table,
     differential_binding,
@@ -84,7 +84,7 @@ def test_screen_real_energies(mini_screen):
 
 def test_screen_outputs_and_resume(mini_screen):
     out = mini_screen.out
-    for name in ("results.csv", "summary.csv", "fig1.png", "fig1.pdf", "references.json", "results.db"):
+    for name in ("results.csv", "summary.csv", "references.json", "results.db"):
         assert (out / name).stat().st_size > 0
     csv = pd.read_csv(out / "results.csv")
     for col in ("ligand", "n", "arrangement", "energy_eV", "gamma_J_m2", "dG_eV", "converged", "calculator"):
@@ -92,7 +92,7 @@ def test_screen_outputs_and_resume(mini_screen):
     assert (csv.calculator == "chgnet-d3").all()
     # rerun: every task is a cache hit (no relaxation), identical numbers
     from surfchem.campaign.screen import screen
-    from surfchem.campaign.store import ResultStore
+    from surfchem.core.store import ResultStore
 
     n_rows = len(ResultStore(out / "results.db"))
     again = screen(ligands=["MA"], n="0-2", out=out, fmax=0.1, steps=150, progress=False, search=None)
@@ -102,7 +102,7 @@ def test_screen_outputs_and_resume(mini_screen):
     # a changed setting is a different task
     from surfchem.build import slab
     from surfchem.calculators import preset_parameters
-    from surfchem.campaign.hashing import task_hash
+    from surfchem.core.hashing import task_hash
 
     s = slab()
     p = preset_parameters("chgnet-d3")
@@ -111,7 +111,8 @@ def test_screen_outputs_and_resume(mini_screen):
 
 
 def test_screen_input_errors(tmp_path):
-    from surfchem.campaign.screen import parse_n_range, screen
+    from surfchem.campaign.screen import screen
+    from surfchem.core.spec import parse_n_range
 
     assert parse_n_range("0-2,5") == [0, 1, 2, 5]
     with pytest.raises(InputError, match="0..8"):

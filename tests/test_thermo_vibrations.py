@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from ase.thermochemistry import HarmonicThermo
 
-from surfchem.thermo.entropy import CM1_IN_EV, vib_thermo
+from surfchem.core.units import CM1_IN_EV
+from surfchem.thermo.entropy import vib_thermo
 from surfchem.thermo.vibrations import hessian_frequencies_cm1, vibrational_modes
 
 

@@ -258,9 +258,9 @@ def test_consistency_sweeps_reach_the_bare_slab(chgnet_d3, tmp_path):
     N = 1) must run, and the two face-equivalent steps (0->1 top, 1->2 bottom) must agree within
     0.15 eV."""
     from surfchem.campaign.screen import screen
-    from surfchem.campaign.store import ResultStore
+    from surfchem.core.store import ResultStore
 
-    kw = dict(ligands=["MA"], n="0-2", layers=3, out=tmp_path, progress=False, plot=False,
+    kw = dict(ligands=["MA"], n="0-2", layers=3, out=tmp_path, progress=False,
               search={"n_starts": 2, "patience": 1, "bare_starts": 3, "sweeps": 2})
     res = screen(**kw)
     t = res.table

@@ -50,7 +50,7 @@ def run_set(name: str, configs: list[str], workers: int | None) -> pd.DataFrame:
         out = HERE / "runs" / name / cfg
         t0 = time.perf_counter()
         screen(ligands=spec["ligands"], n=spec["n"], layers=spec["layers"], out=out,
-               search=CONFIGS[cfg], workers=workers, progress=False, plot=False)
+               search=CONFIGS[cfg], workers=workers, progress=False)
         print(f"{name}/{cfg}: {time.perf_counter() - t0:.0f} s", flush=True)
         dirs.append(out)
     return score_dirs(dirs, update=True)

@@ -8,7 +8,15 @@ import numpy as np
 
 from surfchem.build.arrangements import Arrangement, arrangements, site_permutations
 from surfchem.build.bulk import HALIDE_SALT, MATERIALS, bulk, get_material
-from surfchem.build.decorate import decorate, min_clearance, set_vacuum, undecorate, vacuum_gap
+from surfchem.build.decorate import (
+    HEAD_CLEARANCE_A,
+    decorate,
+    has_nh,
+    min_clearance,
+    set_vacuum,
+    undecorate,
+    vacuum_gap,
+)
 from surfchem.build.ligands import LIGANDS, conformer_ensemble, ligand, resolve_ligand, rotor_count
 from surfchem.build.slab import build_slab, site_indices, site_positions, slab
 from surfchem.build.sterics import CLOSE_PACKED_CHAINS_NM2, STERIC_COLUMNS, steric_descriptors
@@ -48,8 +56,6 @@ def ion_pair(name_or_smiles: str, box: float = 22.0, halide: str = "Br", n_hbond
         ``reference = "ion_pair"``, ``halide`` and ``n_x_distance_A`` (the N-X distance, Å).
     """
     from ase import Atoms
-
-    from surfchem.build.decorate import HEAD_CLEARANCE_A, has_nh
 
     mol = ligand(name_or_smiles)
     dist = float(n_hbond_A)

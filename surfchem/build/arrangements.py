@@ -21,6 +21,7 @@ from functools import lru_cache
 import numpy as np
 from ase import Atoms
 
+from surfchem.build.slab import inplane_distances, site_indices, site_positions, slab
 from surfchem.errors import InputError
 
 
@@ -73,8 +74,6 @@ def site_permutations(atoms: Atoms, symprec: float = 1e-3) -> np.ndarray:
         If a site is occupied or spglib finds no symmetry.
     """
     import spglib
-
-    from surfchem.build.slab import site_indices
 
     idx = site_indices(atoms)
     if (idx < 0).any():
@@ -141,8 +140,6 @@ def arrangements(n: int, atoms: Atoms | None = None, symprec: float = 1e-3) -> I
     [8]
     """
     if atoms is None:
-        from surfchem.build.slab import slab
-
         atoms = slab()
     n_sites = len(atoms.info["surface_faces"])
     if isinstance(n, bool) or int(n) != n or not 0 <= n <= n_sites:
@@ -182,8 +179,6 @@ def grow_order(atoms: Atoms, occupied: list[int] | tuple[int, ...] = ()) -> list
     kind of site on the two faces, so their dG must agree (a free consistency check).
     """
     faces = list(atoms.info["surface_faces"])
-    from surfchem.build.slab import inplane_distances, site_positions
-
     pos = site_positions(atoms)
     occ = [int(s) for s in occupied]
     order: list[int] = []

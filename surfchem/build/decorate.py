@@ -39,6 +39,7 @@ from itertools import chain
 import numpy as np
 from ase import Atoms
 
+from surfchem.build.bulk import get_material
 from surfchem.build.ligands import acidic_hydrogens, conformer_ensemble, tail_contact
 from surfchem.build.ligands import ligand as make_ligand
 from surfchem.build.slab import (
@@ -48,6 +49,7 @@ from surfchem.build.slab import (
     site_positions,
     surface_normals,
 )
+from surfchem.core.slabgeom import slab_layers
 from surfchem.errors import InputError
 
 #: smallest allowed distance (Å) between a placed ligand atom and any other fragment's atom
@@ -338,9 +340,6 @@ def undecorate(atoms: Atoms, site: int, vacuum: float | None = None) -> Atoms:
     surfchem.errors.InputError
         If ``site`` holds no ligand or no head is found on its face.
     """
-    from surfchem.build.bulk import get_material
-    from surfchem.relax import slab_layers
-
     occupied = [int(s) for s in atoms.info.get("occupied_sites", [])]
     if int(site) not in occupied:
         raise InputError(f"site {site} holds no ligand; occupied sites: {occupied}")

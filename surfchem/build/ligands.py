@@ -187,12 +187,13 @@ def resolve_ligand(ligand: str) -> LigandSpec:
     text = ligand.strip()
     named = _named(text)
     name, smiles = named if named else (text, text)
-    mol = _mol_from_smiles(smiles)
+    mol = mol_from_smiles(smiles)
     _head_index(mol, smiles)
     return LigandSpec(name, Chem.MolToSmiles(mol))
 
 
-def _mol_from_smiles(smiles: str):
+def mol_from_smiles(smiles: str):
+    """An RDKit molecule (implicit hydrogens) from a SMILES; an unparsable one is an InputError."""
     from rdkit import Chem, RDLogger
 
     RDLogger.DisableLog("rdApp.*")
@@ -288,7 +289,7 @@ def _head_index(mol, smiles: str) -> int:
 def head_class(name_or_smiles: str) -> str:
     """``"primary"``, ``"secondary"``, ``"tertiary"`` or ``"quaternary"`` (number of N-H: 3..0)."""
     spec = resolve_ligand(name_or_smiles)
-    mol = _mol_from_smiles(spec.smiles)
+    mol = mol_from_smiles(spec.smiles)
     return HEAD_CLASSES[mol.GetAtomWithIdx(_head_index(mol, spec.smiles)).GetTotalNumHs(includeNeighbors=True)]
 
 
@@ -495,7 +496,7 @@ def _embedded(spec: LigandSpec, n_conformers: int, seed: int) -> tuple[Atoms, ..
     """The oriented conformers of ``spec`` in embedding order (cached; callers copy them)."""
     from rdkit import Chem
 
-    mol = Chem.AddHs(_mol_from_smiles(spec.smiles))
+    mol = Chem.AddHs(mol_from_smiles(spec.smiles))
     head = _head_index(mol, spec.smiles)
     cids, results = embed_conformers(mol, n_conformers, seed, spec.smiles, max_iters=2000)
     symbols = [a.GetSymbol() for a in mol.GetAtoms()]
@@ -599,4 +600,4 @@ def rotor_count(name_or_smiles: str) -> int:
     from rdkit.Chem import rdMolDescriptors
 
     spec = resolve_ligand(name_or_smiles)
-    return int(rdMolDescriptors.CalcNumRotatableBonds(_mol_from_smiles(spec.smiles)))
+    return int(rdMolDescriptors.CalcNumRotatableBonds(mol_from_smiles(spec.smiles)))

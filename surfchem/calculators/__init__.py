@@ -65,7 +65,18 @@ class Preset:
     cost_rank: int = 0  # 0 fastest
 
 
-def _d3(**kw):
+def d3_calculator(**kw):
+    """Grimme's D3 dispersion as an ASE calculator (``dftd3`` package), to add to another one.
+
+    Parameters
+    ----------
+    d3_method
+        Functional the damping parameters belong to (default ``"PBE"``).
+    d3_damping
+        Damping function (default ``"d3bj"``, Becke-Johnson).
+    **kw
+        Other keys are ignored (a preset's full parameter dict may be passed).
+    """
     try:
         from dftd3.ase import DFTD3
     except ImportError as exc:  # pragma: no cover - install problem
@@ -327,5 +338,5 @@ def get_calculator(calculator: Any = DEFAULT_PRESET, **overrides: Any):
     if p.d3:
         from ase.calculators.mixing import SumCalculator
 
-        calc = SumCalculator([calc, _d3(**params)])
+        calc = SumCalculator([calc, d3_calculator(**params)])
     return calc

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from surfchem.campaign.spec import ExecutorSpec, SlurmSpec
+from surfchem.campaign.tasks import execute
+from surfchem.core.slurm import sbatch_directives
 
 
 def _htex(spec: ExecutorSpec, provider) -> Any:
@@ -111,15 +113,8 @@ def render_slurm_script(spec: ExecutorSpec, path: str | os.PathLike, command: st
 
 
 def _scheduler_options(s: SlurmSpec) -> str:
-    lines = []
-    if s.partition:
-        lines.append(f"#SBATCH --partition={s.partition}")
-    if s.account:
-        lines.append(f"#SBATCH --account={s.account}")
-    if s.qos:
-        lines.append(f"#SBATCH --qos={s.qos}")
-    if s.cores_per_node:
-        lines.append(f"#SBATCH --cpus-per-task={s.cores_per_node}")
+    lines = sbatch_directives(partition=s.partition, account=s.account, qos=s.qos,
+                              cpus_per_task=s.cores_per_node)
     if s.scheduler_options:
         lines.append(s.scheduler_options)
     return "\n".join(lines)
@@ -139,8 +134,6 @@ class Engine:
     def __init__(self, spec: ExecutorSpec, run_dir: str | os.PathLike):
         from parsl.app.app import bash_app, python_app
         from parsl.dataflow.dflow import DataFlowKernel
-
-        from surfchem.campaign.tasks import execute
 
         self.spec = spec
         self.run_dir = Path(run_dir)

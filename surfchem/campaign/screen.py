@@ -21,47 +21,21 @@ For each N the reported gamma and dG use the lowest-energy arrangement computed;
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from surfchem.calculators import DEFAULT_PRESET
-from surfchem.errors import InputError
-
-#: the screen's minimum search, the default of both :func:`screen` and ``surfchem screen``
-#: (keys of :class:`surfchem.campaign.spec.SearchSpec`); ``search=None`` is the single-relaxation
-#: preview (rows flagged ``single_start``)
-SCREEN_SEARCH: dict[str, Any] = {"n_starts": 3, "patience": 2, "tol_eV": 0.05, "anneal_steps": 0,
-                                 "sweeps": 3, "regrow": False}
+from surfchem.campaign.defaults import SCREEN_SEARCH
+from surfchem.campaign.run import run_campaign
+from surfchem.campaign.spec import parse_spec
+from surfchem.errors import CalculatorError, InputError
 
 
 def default_workers(n_ligands: int) -> int:
     """One worker per ligand (each grow chain is sequential), at most the CPU count."""
-    import os
-
     return max(1, min(int(n_ligands), os.cpu_count() or 1))
-
-
-def parse_n_range(spec: str | Iterable[int], n_sites: int = 8) -> list[int]:
-    """``"0-8"``, ``"0,2,4"``, ``"3"`` or an iterable of ints -> sorted list within 0..n_sites."""
-    if isinstance(spec, str):
-        values: set[int] = set()
-        try:
-            for part in spec.split(","):
-                part = part.strip()
-                if "-" in part:
-                    lo, hi = (int(x) for x in part.split("-", 1))
-                    values.update(range(lo, hi + 1))
-                elif part:
-                    values.add(int(part))
-        except ValueError:
-            raise InputError(f"n range {spec!r}: use forms like '0-8', '0,2,4' or '3'") from None
-    else:
-        values = {int(v) for v in spec}
-    bad = sorted(v for v in values if not 0 <= v <= n_sites)
-    if bad or not values:
-        raise InputError(f"n values must lie in 0..{n_sites} (surface sites), got {sorted(values)}")
-    return sorted(values)
 
 
 def screen(
@@ -83,14 +57,13 @@ def screen(
     workers: int | None = None,
     search: dict[str, Any] | str | None = "default",
     progress: bool = True,
-    plot: bool = True,
     **calc_kwargs: Any,
 ):
     """Run the coverage screen: a one-stage campaign (:func:`surfchem.campaign.run.run_campaign`).
 
     Builds, relaxes (with the minimum search by default) and analyses the N-ligand slabs of each
     ligand; every relaxation is cached by content hash, so a rerun resumes. Same defaults as
-    ``surfchem screen`` (:data:`SCREEN_SEARCH`, :func:`default_workers`).
+    ``surfchem screen`` (:data:`surfchem.campaign.defaults.SCREEN_SEARCH`, :func:`default_workers`).
 
     Parameters
     ----------
@@ -132,24 +105,23 @@ def screen(
         Parallel tasks in the Parsl thread pool (default :func:`default_workers`: one per
         ligand, at most the CPU count).
     search : dict, "default" or None, default "default"
-        ``"default"`` = :data:`SCREEN_SEARCH` (as ``surfchem screen``); a dict of multi-start
+        ``"default"`` = :data:`surfchem.campaign.defaults.SCREEN_SEARCH` (as ``surfchem screen``); a dict of multi-start
         search settings (keys of :class:`surfchem.campaign.spec.SearchSpec`, e.g.
-        ``{"n_starts": 4}``, the rest from :data:`SCREEN_SEARCH`); ``None`` = one relaxation per
+        ``{"n_starts": 4}``, the rest from :data:`surfchem.campaign.defaults.SCREEN_SEARCH`); ``None`` = one relaxation per
         slab (the fast preview, rows flagged ``single_start``).
     progress : bool, default True
         Show a progress bar.
-    plot : bool, default True
-        Write the figure ``fig1.png``/``fig1.pdf``.
     **calc_kwargs
         Overrides of the preset's parameters (e.g. ``torch_threads=1``).
 
     Returns
     -------
-    surfchem.campaign.run.CampaignResult
+    surfchem.campaign.results.CampaignResult
         ``.table`` (every relaxed structure), ``.summary`` (per ligand and N: ``G_eV``,
         ``gamma_J_m2``, ``gamma_meV_A2``, ``dG_eV``), ``.references``, ``.n_min``, ``.files``.
-        Written to ``out``: ``results.csv``, ``summary.csv``, ``references.json``,
-        ``structures/*.extxyz`` and ``fig1.png``/``.pdf``.
+        Written to ``out``: ``results.csv``, ``summary.csv``, ``references.json`` and
+        ``structures/*.extxyz``; the figure ``fig1.png``/``.pdf`` is drawn by ``surfchem screen``
+        (in Python: :func:`surfchem.plot.coverage.plot_coverage`).
 
     Raises
     ------
@@ -165,9 +137,6 @@ def screen(
     >>> res.n_min  # doctest: +SKIP
     {'C6A': 8, 'PEA': 8}
     """
-    from surfchem.campaign.run import run_campaign
-    from surfchem.campaign.spec import parse_spec
-
     if out is None:
         raise InputError("give out= (a directory for results, figures and the database)")
     if not (arrangements in ("grow", "first", "all") or (isinstance(arrangements, int) and arrangements > 0)):
@@ -192,10 +161,8 @@ def screen(
         "executor": {"kind": "threads", "workers": workers},
         "database": {"url": str(db) if db else None}, "out": str(out),
     }, source="screen")
-    res = run_campaign(spec, progress=progress, calculator_object=obj, plot=plot)
+    res = run_campaign(spec, progress=progress, calculator_object=obj)
     if not res.stages:
-        from surfchem.errors import CalculatorError
-
         first = res.failures[0] if res.failures else {}
         raise CalculatorError(f"screen produced no results: {len(res.failures)} task(s) failed, first: "
                               f"{first.get('kind')} {first.get('ligand') or ''}: {first.get('error')}")

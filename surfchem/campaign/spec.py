@@ -42,20 +42,20 @@ Errors name the key, the value and what would be right; :func:`load_spec` raises
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from surfchem.errors import InputError
+from surfchem.build.bulk import get_material
+from surfchem.build.ligands import resolve_ligand
+from surfchem.calculators import PRESETS
+from surfchem.core.slurm import SlurmResources
+from surfchem.core.spec import Strict, parse_n_range, read_toml, validate_model
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SlabSpec(_Strict):
+class SlabSpec(Strict):
     """The ``[slab]`` table: the symmetric AX-terminated (100) slab.
 
     Attributes
@@ -79,14 +79,10 @@ class SlabSpec(_Strict):
         return v
 
 
-#: SearchSpec keys that plan the work around a search task (the campaign driver's sweeps, the
-#: bare slab's start count, the direct start) rather than the task itself: kept out of its hash
-#: and not passed to surfchem.trust.search.SearchSettings
-SEARCH_PLAN_KEYS = ("sweeps", "regrow", "bare_starts", "direct_start")
-
-
-class SearchSpec(_Strict):
-    """Multi-start minimum search per ligand slab (:mod:`surfchem.trust.search`)."""
+class SearchSpec(Strict):
+    """Multi-start minimum search per ligand slab (:mod:`surfchem.trust.search`); ``sweeps``,
+    ``regrow``, ``bare_starts`` and ``direct_start`` plan the work around the searches
+    (:data:`surfchem.campaign.task.SEARCH_PLAN_KEYS`, :mod:`surfchem.trust.chain`)."""
 
     n_starts: Annotated[int, Field(ge=1)] = 4
     patience: Annotated[int, Field(ge=1)] = 2
@@ -97,7 +93,7 @@ class SearchSpec(_Strict):
     anneal_T_K: Annotated[float, Field(gt=0)] = 300.0
     direct_start: bool = True  # in grow mode, also relax the arrangement built directly
     seed: int = 0
-    # grow mode: rounds of single relaxations after the chain (surfchem.campaign.run): shrink from
+    # grow mode: rounds of single relaxations after the chain (surfchem.trust.chain): shrink from
     # N+1, [regrow from N-1], mirror/splice whole faces; until a round improves nothing by more
     # than tol_eV, at most `sweeps` rounds. regrow is off by default: measured on C6A/PEA it never
     # gave a reported minimum (32 relaxations, 28 % of the sweep time)
@@ -106,7 +102,7 @@ class SearchSpec(_Strict):
     bare_starts: Annotated[int, Field(ge=1)] = 8  # starts for the bare slab (cheap, framework tilts)
 
 
-class StageSpec(_Strict):
+class StageSpec(Strict):
     """One level of the funnel. ``keep``: how many lowest arrangements per (ligand, N) of the
     previous stage this stage recomputes (ignored for the first stage)."""
 
@@ -128,57 +124,21 @@ class StageSpec(_Strict):
     @field_validator("calculator")
     @classmethod
     def _known(cls, v: str) -> str:
-        from surfchem.calculators import PRESETS
-
         if v.lower() not in PRESETS:
             raise ValueError(f"unknown calculator preset {v!r}; choose one of: {', '.join(PRESETS)}")
         return v.lower()
 
 
-class ReferencesSpec(_Strict):
-    """The ``[references]`` table.
-
-    Attributes
-    ----------
-    mu_LX_eV : dict of str to float
-        User chemical potential of L-HX per ligand, eV (instead of the relaxed ion pair).
-    """
+class ReferencesSpec(Strict):
     mu_LX_eV: dict[str, float] = Field(default_factory=dict)
 
 
-class SlurmSpec(_Strict):
-    """The ``[executor.slurm]`` table: Parsl's Slurm provider (docs: "Running on a cluster").
+class SlurmSpec(SlurmResources):
+    """``[executor.slurm]``: the Parsl blocks (pilot jobs) of a campaign on Slurm."""
 
-    Attributes
-    ----------
-    partition, account, qos : str or None
-        ``#SBATCH`` options, if the site needs them.
-    walltime : str, default "01:00:00"
-        Per pilot job, ``HH:MM:SS`` or ``D-HH:MM:SS``.
-    nodes_per_block : int, default 1
-        Nodes per pilot job.
-    cores_per_node : int or None
-        ``#SBATCH --cpus-per-task`` (None: Slurm decides).
-    max_blocks : int, default 1
-        Pilot jobs at most at once.
-    worker_init : str
-        Shell lines run before the workers start (modules, virtualenv).
-    scheduler_options : str
-        Extra ``#SBATCH`` lines, verbatim.
-    mpi_launcher : str, default "srun --overlap"
-        Launcher of MPI tasks (``mpi_ranks > 1``) inside the pilot job; ``--overlap`` lets the MPI
-        step share the CPUs the worker step holds.
-    heartbeat_s : int, default 30
-        Parsl worker heartbeat, s (a worker silent for 4 heartbeats is lost).
-    """
-    partition: str | None = None
-    account: str | None = None
-    qos: str | None = None
-    walltime: str = "01:00:00"
     nodes_per_block: Annotated[int, Field(ge=1)] = 1
     cores_per_node: Annotated[int, Field(ge=1)] | None = None
     max_blocks: Annotated[int, Field(ge=1)] = 1
-    worker_init: str = ""
     scheduler_options: str = ""
     # MPI tasks (mpi_ranks > 1) start as a job step inside the Parsl pilot job, whose worker step
     # holds the node's CPUs: plain srun waits forever ("step creation temporarily disabled"),
@@ -188,34 +148,8 @@ class SlurmSpec(_Strict):
     # Parsl worker heartbeat: a worker silent for 4 heartbeats is lost (job preempted/cancelled)
     heartbeat_s: Annotated[int, Field(ge=1)] = 30
 
-    @field_validator("walltime")
-    @classmethod
-    def _walltime(cls, v: str) -> str:
-        import re
 
-        if not re.fullmatch(r"(\d+-)?\d{1,3}:\d{2}:\d{2}", v):
-            raise ValueError(f"walltime must look like HH:MM:SS or D-HH:MM:SS, got {v!r}")
-        return v
-
-
-class ExecutorSpec(_Strict):
-    """The ``[executor]`` table.
-
-    Attributes
-    ----------
-    kind : {"threads", "processes", "slurm"}, default "threads"
-        Parsl executor.
-    workers : int, default 1
-        Worker processes/threads per node (tasks running at once per node).
-    retries : int, default 0
-        Parsl resubmissions of a task whose worker was lost.
-    retry_failed : bool, default True
-        Rerun tasks stored as failed (SCF not converged, ...).
-    claim_timeout_s : float, default 600.0
-        Several drivers on one database: a task claimed by a driver whose heartbeat is older than
-        this is taken over, s.
-    slurm : SlurmSpec
-    """
+class ExecutorSpec(Strict):
     kind: Literal["threads", "processes", "slurm"] = "threads"
     workers: Annotated[int, Field(ge=1)] = 1
     retries: Annotated[int, Field(ge=0)] = 0
@@ -225,7 +159,7 @@ class ExecutorSpec(_Strict):
     slurm: SlurmSpec = Field(default_factory=SlurmSpec)
 
 
-class DatabaseSpec(_Strict):
+class DatabaseSpec(Strict):
     """The ``[database]`` table.
 
     Attributes
@@ -241,8 +175,6 @@ class DatabaseSpec(_Strict):
     def _url(cls, v: str | None) -> str | None:
         if v is None or "://" not in v:
             return v
-        from urllib.parse import urlparse
-
         u = urlparse(v)
         if u.scheme not in ("postgresql", "sqlite"):
             raise ValueError(f"database URL scheme {u.scheme!r} not supported: use a file path, "
@@ -252,7 +184,7 @@ class DatabaseSpec(_Strict):
         return v
 
 
-class CampaignSpec(_Strict):
+class CampaignSpec(Strict):
     """A campaign: the validated TOML spec (``calculations/*.toml``).
 
     Attributes
@@ -291,8 +223,6 @@ class CampaignSpec(_Strict):
     @field_validator("material")
     @classmethod
     def _material(cls, v: str) -> str:
-        from surfchem.build.bulk import get_material
-
         mat = get_material(v)
         if mat.kind != "perovskite":
             raise ValueError(f"material must be a perovskite (CsPbBr3, CsPbI3), got {v!r}")
@@ -301,8 +231,6 @@ class CampaignSpec(_Strict):
     @field_validator("ligands")
     @classmethod
     def _ligands(cls, v: list[str]) -> list[str]:
-        from surfchem.build.ligands import resolve_ligand
-
         for lig in v:
             resolve_ligand(lig)  # raises InputError naming the ligand
         if len(set(v)) != len(v):
@@ -311,14 +239,17 @@ class CampaignSpec(_Strict):
 
     @model_validator(mode="after")
     def _check_n(self) -> CampaignSpec:
-        from surfchem.campaign.screen import parse_n_range
-
-        n_sites = 2 * self.slab.size[0] * self.slab.size[1]
-        parse_n_range(self.n if isinstance(self.n, str) else list(self.n), n_sites)
+        self.n_values()
         unknown = sorted(set(self.references.mu_LX_eV) - set(self.ligands))
         if unknown:
             raise ValueError(f"references.mu_LX_eV names ligands {unknown} that are not in ligands")
         return self
+
+    def n_values(self) -> list[int]:
+        """The requested coverages (ligands per slab), sorted, each within the slab's
+        ``2 * size[0] * size[1]`` surface sites."""
+        n_sites = 2 * self.slab.size[0] * self.slab.size[1]
+        return parse_n_range(self.n if isinstance(self.n, str) else list(self.n), n_sites)
 
     def out_dir(self, base: Path | None = None) -> Path:
         """Output directory: ``out`` if given, else ``results/<name>`` (relative to ``base``)."""
@@ -328,19 +259,6 @@ class CampaignSpec(_Strict):
     def database_url(self, base: Path | None = None) -> str:
         """Database URL: ``database.url`` if given, else ``<out>/results.db``."""
         return self.database.url or str(self.out_dir(base) / "results.db")
-
-
-def _format_errors(err: ValidationError, source: str, schema: str = "surfchem.campaign.spec") -> str:
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = f"unknown key (check the spelling; see {schema} for the schema)"
-        given = e.get("input")
-        shown = f" (got {given!r})" if e["type"] != "extra_forbidden" and not isinstance(given, dict) else ""
-        lines.append(f"{source}: {loc}: {msg}{shown}")
-    return "\n".join(lines)
 
 
 def parse_spec(data: dict[str, Any], source: str = "spec") -> CampaignSpec:
@@ -363,25 +281,6 @@ def parse_spec(data: dict[str, Any], source: str = "spec") -> CampaignSpec:
         One line per validation problem.
     """
     return validate_model(CampaignSpec, data, source)
-
-
-def read_toml(path: str | Path, what: str = "spec") -> dict[str, Any]:
-    """A TOML file as a dict; a missing file or bad TOML is an InputError naming the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{what} {str(path)!r} not found")
-    try:
-        return tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML: {exc}") from None
-
-
-def validate_model(model: type[BaseModel], data: dict[str, Any], source: str) -> Any:
-    """``model.model_validate(data)`` with pydantic's errors as one line per problem."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        raise InputError(_format_errors(err, source, model.__module__)) from None
 
 
 def load_spec(path: str | Path) -> CampaignSpec:

@@ -18,6 +18,12 @@ import threading
 import traceback
 from typing import Any
 
+from surfchem.build.bulk import bulk
+from surfchem.calculators import get_calculator
+from surfchem.relax import bulk_tilt_minimum, relax_bulk_lattice, single_point
+from surfchem.trust.diagnostics import structure_sanity
+from surfchem.trust.search import SearchSettings, checked_relax, minimum_search
+
 _local = threading.local()
 
 
@@ -25,8 +31,6 @@ def _calculator(task: dict[str, Any]):
     """One calculator per (worker thread, preset, parameters): models load once per worker."""
     if task.get("calculator_object") is not None:
         return task["calculator_object"]
-    from surfchem.calculators import get_calculator
-
     cache = getattr(_local, "calcs", None)
     if cache is None:
         cache = _local.calcs = {}
@@ -37,8 +41,6 @@ def _calculator(task: dict[str, Any]):
 
 
 def _sanity(start, final) -> dict[str, bool]:
-    from surfchem.trust.diagnostics import structure_sanity
-
     flags = structure_sanity(start, final, start.info.get("vacuum_A"))
     return {f"flag_{k}": v for k, v in flags.items()}
 
@@ -49,17 +51,12 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
     try:
         calc = _calculator(task)
         if kind == "eos":
-            from surfchem.build.bulk import bulk
-            from surfchem.relax import relax_bulk_lattice
-
             lat = relax_bulk_lattice(task["material"], calc)
             rec = {"a0_A": lat.a0_A, "energy_eV": lat.energy_per_fu_eV,
                    "bulk_modulus_GPa": lat.bulk_modulus_GPa, "converged": True, "status": "ok"}
             atoms = bulk(task["material"], a=lat.a0_A)
             starts = int(task.get("bulk_tilt_starts") or 0)
             if starts > 0:  # reference consistent with a slab whose octahedra may tilt
-                from surfchem.relax import bulk_tilt_minimum
-
                 tilt = bulk_tilt_minimum(task["material"], lat.a0_A, calc, starts=starts,
                                          cubic_energy_eV=lat.energy_per_fu_eV)
                 rec.update(energy_eV=tilt.energy_per_fu_eV, cubic_energy_eV=tilt.cubic_energy_per_fu_eV,
@@ -69,24 +66,17 @@ def execute(task: dict[str, Any]) -> dict[str, Any]:
         if kind == "single_point":
             import time
 
-            from surfchem.relax import single_point
-
             t0 = time.perf_counter()
             e = single_point(task["atoms"], calc)
             rec = {"energy_eV": e, "converged": True, "n_steps": 0, "wall_s": time.perf_counter() - t0,
                    "status": "ok"}
             return {"record": rec, "atoms": task["atoms"]}
         if kind == "relax":
-            from surfchem.trust.search import checked_relax
-
             res, rec = checked_relax(task["atoms"], calc, task["settings"], trajectory=task.get("trajectory"))
             atoms = res.atoms if res is not None else task["atoms"]
             return {"record": rec, "atoms": atoms}
         if kind == "search":
-            from surfchem.campaign.spec import SEARCH_PLAN_KEYS
-            from surfchem.trust.search import SearchSettings, minimum_search
-
-            opts = {k: v for k, v in task["search"].items() if k not in SEARCH_PLAN_KEYS}
+            opts = dict(task["search"])  # the search's own settings (Task.search_options)
             opts["depths_A"] = tuple(opts.get("depths_A", (0.0,)))
             prefix = task["trajectory"].removesuffix(".traj") if task.get("trajectory") else None
             sr = minimum_search(task["atoms"], calc, task["settings"], SearchSettings(**opts), prefix=prefix,

@@ -51,12 +51,22 @@ def report_problems(res) -> int:
     return 1 if res.failures or res.missing or not res.stages else 0
 
 
+def draw_coverage(res) -> None:
+    """Fig. 1c,d of a finished run (``OUT/fig1.png``/``.pdf``), its path in ``res.files``."""
+    from surfchem.plot.coverage import plot_coverage
+
+    if res.stages and len(res.summary):  # nothing to plot when only references/bare slab finished
+        paths = plot_coverage(res.summary, res.out / "fig1", table=res.table)
+        res.files["figure"] = str(paths[0])
+
+
 def run_run(args: argparse.Namespace) -> int:
     from surfchem.campaign.run import run_campaign
     from surfchem.campaign.spec import load_spec
 
     spec = load_spec(args.spec)
     res = run_campaign(spec, progress=not args.no_progress)
+    draw_coverage(res)
     info = {**_status_dict(res), "wall_s": res.wall_s, "files": res.files, "counts": res.counts}
     if args.json:
         print_json(info)
@@ -94,7 +104,7 @@ def _dry(spec_path: str):
 def run_results(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from surfchem.campaign.run import TABLE_COLUMNS
+    from surfchem.campaign.output import TABLE_COLUMNS
 
     res = _dry(args.spec)
     table = pd.concat([s.table for s in res.stages], ignore_index=True)

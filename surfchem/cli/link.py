@@ -86,12 +86,14 @@ def run(args: argparse.Namespace) -> int:
     results = [Path(r) for r in args.results] if args.results else _campaign_dir(args.campaign)
     from surfchem.link.join import parse_aliases
     from surfchem.link.report import link
+    from surfchem.plot.link import link_figures
 
     ligands = [s.strip() for s in args.ligands.split(",") if s.strip()] if args.ligands else None
     res = link(results, experiments=args.experiments, out=args.out, aliases=parse_aliases(args.alias),
                select=args.select, target=args.target, descriptors=args.descriptor, ligands=ligands,
                strict=args.strict, n_full=args.n_full, T=args.temperature,
-               experiments_ligand=args.experiments_ligand, experiments_material=args.experiments_material, plot=not args.no_plots,
+               experiments_ligand=args.experiments_ligand, experiments_material=args.experiments_material,
+               figures=None if args.no_plots else link_figures,
                report=not args.no_plots, table=args.table)
     d = res.as_dict()
     d.pop("settings", None)

@@ -9,7 +9,7 @@ from surfchem.cli._common import print_json
 
 def register(sub: argparse._SubParsersAction) -> None:
     from surfchem.calculators import DEFAULT_PRESET, PRESETS
-    from surfchem.campaign.screen import SCREEN_SEARCH as D
+    from surfchem.campaign.defaults import SCREEN_SEARCH as D
 
     p = sub.add_parser(
         "screen", help="relax N = 0..8 ligand slabs, report gamma(N), dG(N) and plot them",
@@ -68,6 +68,7 @@ def _mu(items: list[str]) -> dict[str, float]:
 
 def run_screen(args: argparse.Namespace) -> int:
     from surfchem.campaign.screen import screen
+    from surfchem.cli.campaign import draw_coverage, report_problems
 
     arr = int(args.arrangements) if args.arrangements.isdigit() else args.arrangements
     res = screen(
@@ -80,6 +81,7 @@ def run_screen(args: argparse.Namespace) -> int:
                                               "tol_eV": args.search_tol, "anneal_steps": args.anneal_steps,
                                               "sweeps": args.sweeps, "regrow": args.regrow},
     )
+    draw_coverage(res)
     if args.json:
         print_json({
             "n_min": res.n_min,
@@ -96,6 +98,4 @@ def run_screen(args: argparse.Namespace) -> int:
         print(res.summary.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
         print(f"N_min: {res.n_min}; wrote {res.files.get('results')} and {res.files.get('figure')} "
               f"in {res.wall_s:.0f} s")
-    from surfchem.cli.campaign import report_problems
-
     return report_problems(res)

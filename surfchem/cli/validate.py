@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    from ase.parallel import world
+
+    from surfchem.plot.validate import plot_validation
     from surfchem.validate.suite import cli_rows, run_validation
 
     calcs = [c for c in args.calculators.split(",") if c.strip()]
@@ -70,6 +73,8 @@ def run_validate(args: argparse.Namespace) -> int:
     res = run_validation(calcs, profile, out, gpaw_overrides=overrides,
                          geometry_calculator=args.geometry_calculator, parts=parts, log=log,
                          materials=tuple(args.materials.split(",")) if args.materials else None)
+    if world.rank == 0 and (res.parity or res.bulk):  # rank 0 alone writes (as the tables)
+        plot_validation(res, out)
     if args.convergence:
         from surfchem.validate.convergence import convergence_scan
         from surfchem.validate.engine import Evaluator

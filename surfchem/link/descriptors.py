@@ -48,10 +48,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from surfchem.build.ligands import legacy_meaning, recorded_smiles, resolve_ligand
 from surfchem.errors import InputError
-
-#: Boltzmann constant, eV/K
-K_B_EV = 8.617333262e-5
+from surfchem.thermo.entropy import count_rotors, rotor_entropy_eV_K
 
 #: descriptor columns in the order they are shown and tried for the correlation
 DESCRIPTORS: dict[str, str] = {
@@ -78,9 +77,6 @@ def ligand_size(name_or_smiles: str, T: float = 298.15) -> dict[str, float]:
     """Heavy atoms, tail heavy atoms (without the ammonium N), sp3-sp3 rotors and the rotor-counting
     entropy penalty ``TS_conf_rotor_eV`` of a ligand cation (:mod:`surfchem.thermo.entropy`)."""
     from rdkit import Chem
-
-    from surfchem.build.ligands import resolve_ligand
-    from surfchem.thermo.entropy import count_rotors, rotor_entropy_eV_K
 
     spec = resolve_ligand(name_or_smiles)
     mol = Chem.MolFromSmiles(spec.smiles)
@@ -343,8 +339,6 @@ def _smiles_of(ligand: str, table: pd.DataFrame) -> str:
     """The ligand's recorded SMILES (``smiles`` column), else the SMILES its name resolves to
     ('' when it resolves to none); an old ``DDA``/``DDA<n>`` name without a recorded SMILES
     raises (:func:`surfchem.build.ligands.recorded_smiles`)."""
-    from surfchem.build.ligands import legacy_meaning, recorded_smiles
-
     recorded = table.loc[table["ligand"] == ligand, "smiles"].tolist() if "smiles" in table.columns else []
     try:
         return recorded_smiles(ligand, recorded)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from surfchem.errors import InputError
+from surfchem.link.paper import paper_table
 
 #: measured quantities carried through the link (a table needs at least one of them)
 MEASURED = ("on_fraction", "mandel_q", "k_on", "k_off", "g2_0")
@@ -49,8 +50,6 @@ def load_experiments(source: str | Path | pd.DataFrame = "paper", ligand: str | 
     surfchem.errors.InputError
         Naming the file and the missing or bad column.
     """
-    from surfchem.link.paper import paper_table
-
     if isinstance(source, pd.DataFrame):
         df, name = source.copy(), "experiments table"
     elif str(source) == "paper":

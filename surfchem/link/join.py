@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from surfchem.build.ligands import dda_smiles, resolve_ligand
 from surfchem.errors import InputError
 
 _DDA_TRUNC = re.compile(r"^DDA[-_:]?C?(\d+)$", re.IGNORECASE)
@@ -74,8 +75,6 @@ class JoinResult:
 
 def canonical_smiles(name_or_smiles: str) -> str | None:
     """Canonical SMILES of a ligand name or SMILES, or None when it is not one cation."""
-    from surfchem.build.ligands import resolve_ligand
-
     try:
         return _canon(resolve_ligand(str(name_or_smiles)).smiles) if name_or_smiles else None
     except InputError:
@@ -129,8 +128,6 @@ def dda_truncation(computed: str, smiles: str = "") -> int | None:
     :func:`surfchem.build.ligands.dda_smiles` (n). A ``DDA<n>`` name with a recorded SMILES of
     another molecule raises :class:`InputError` (e.g. an old ``DDA6`` = hexylammonium row).
     """
-    from surfchem.build.ligands import dda_smiles
-
     got = _canon(smiles) if smiles else None
     m = _DDA_TRUNC.match(str(computed))
     if m:

@@ -19,6 +19,7 @@ import html
 import json
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -88,6 +89,10 @@ class LinkResult:
         }
 
 
+#: draws the link's figures: ``(result, coverage summary, out dir) -> {name: png path}``
+FigureMaker = Callable[[LinkResult, pd.DataFrame, Path], dict[str, Path]]
+
+
 def versions() -> dict[str, str]:
     """Installed versions of surfchem and the packages behind the numbers (no heavy imports)."""
     out = {"python": platform.python_version()}
@@ -104,7 +109,7 @@ def link(results_dir: str | Path | list, experiments: str | Path | pd.DataFrame 
          target: str = "on_fraction", descriptors: list[str] | None = None,
          ligands: list[str] | None = None, strict: bool = False, n_full: int = 8,
          T: float = 298.15, experiments_ligand: str | None = None,
-         experiments_material: str | None = None, plot: bool = True,
+         experiments_material: str | None = None, figures: FigureMaker | None = None,
          report: bool = True, title: str | None = None, table: str = "auto") -> LinkResult:
     """Join a screen/campaign output with measurements; write tables, figures and the report.
 
@@ -136,8 +141,10 @@ def link(results_dir: str | Path | list, experiments: str | Path | pd.DataFrame 
         Ligand of a measured table without a ``ligand`` column (a photons batch CSV).
     experiments_material : str, optional
         Material of such a table.
-    plot : bool, default True
-        Write the figures.
+    figures : callable, optional
+        Draws the figures into ``out`` (e.g. :func:`surfchem.plot.link.link_figures`), called as
+        ``figures(result, coverage_summary, out)`` and returning ``{name: png path}``; the report
+        embeds them. ``None``: tables (and a report without figures) only.
     report : bool, default True
         Write ``report.html``.
     title : str, optional
@@ -187,19 +194,8 @@ def link(results_dir: str | Path | list, experiments: str | Path | pd.DataFrame 
             df.to_csv(out / f"{name}.csv", index=False)
             files[name] = str(out / f"{name}.csv")
         figs = {}
-        if plot:
-            from surfchem.plot.link import (
-                plot_comparison,
-                plot_on_vs_descriptors,
-                plot_rank_agreement,
-            )
-
-            summ = coverage_summary(results_dir, table)
-            figs["on_vs_descriptors"] = plot_on_vs_descriptors(jr.table, corr, out / "on_vs_descriptors",
-                                                               target=target, labels=DESCRIPTORS)[0]
-            figs["rank_agreement"] = plot_rank_agreement(corr, out / "rank_agreement",
-                                                         caveat=_main_caveat(corr, best), labels=DESCRIPTORS)[0]
-            figs["comparison"] = plot_comparison(summ, jr.table, out / "comparison", target=target)[0]
+        if figures is not None:
+            figs = figures(res, coverage_summary(results_dir, table), out)
             files.update({k: str(v) for k, v in figs.items()})
         res.settings["wall_s"] = time.perf_counter() - t0
         if report:
@@ -212,7 +208,8 @@ def link(results_dir: str | Path | list, experiments: str | Path | pd.DataFrame 
     return res
 
 
-def _main_caveat(corr: pd.DataFrame, best: str | None) -> str:
+def main_caveat(corr: pd.DataFrame, best: str | None) -> str:
+    """The caveat of the best descriptor's correlation (or why there is none), one sentence."""
     if best is None:
         n = int(corr["n"].max()) if len(corr) else 0
         return (f"At most {n} measured ligand(s) have a computed descriptor: no rank correlation "
@@ -288,7 +285,7 @@ def render_html(res: LinkResult, figs: dict[str, Path], experiments_raw: pd.Data
         parts.append("<h2>Ligand aliases</h2><ul>" + "".join(
             f"<li>{html.escape(n)}</li>" for n in res.joined.alias_notes) + "</ul>")
     parts.append("<h2>Rank agreement</h2>")
-    parts.append(f"<p class='caveat'>{html.escape(_main_caveat(res.correlations, res.best))}</p>")
+    parts.append(f"<p class='caveat'>{html.escape(main_caveat(res.correlations, res.best))}</p>")
     parts.append(f"<p>{html.escape(claim_statement(res.correlations))}</p>")
     parts.append(_table_html(res.correlations, ["descriptor", "n", "rho", "p_scipy", "p_exact",
                                                  "expected_sign", "ligands"]))

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from surfchem.core.units import EV_PER_A2_IN_J_PER_M2
+from surfchem.plot._common import pyplot, save_png_pdf
+
 
 def plot_coverage(summary: pd.DataFrame, path: str | Path, table: pd.DataFrame | None = None,
                   unit: str = "J/m2") -> list[Path]:
@@ -15,11 +18,9 @@ def plot_coverage(summary: pd.DataFrame, path: str | Path, table: pd.DataFrame |
     columns ``gamma_err_J_m2``, ``dG_err_eV`` are drawn as error bars). ``table`` (all computed
     arrangements) adds small grey dots for the non-lowest gamma values.
     """
-    from surfchem.plot._common import pyplot, save_png_pdf
-
     plt = pyplot()
     ligands = list(dict.fromkeys(summary["ligand"]))
-    scale, label = (1.0, r"$\gamma$ (J m$^{-2}$)") if unit == "J/m2" else (1e3 / 16.02176634, r"$\gamma$ (meV Å$^{-2}$)")
+    scale, label = (1.0, r"$\gamma$ (J m$^{-2}$)") if unit == "J/m2" else (1e3 / EV_PER_A2_IN_J_PER_M2, r"$\gamma$ (meV Å$^{-2}$)")
     fig, axes = plt.subplots(1, len(ligands), figsize=(4.2 * len(ligands), 3.6), squeeze=False)
     for ax, lig in zip(axes[0], ligands, strict=True):
         s = summary[summary["ligand"] == lig].sort_values("n")

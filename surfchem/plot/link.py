@@ -8,8 +8,40 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from surfchem.link.descriptors import DESCRIPTORS
+from surfchem.link.report import LinkResult, main_caveat
 from surfchem.plot._common import pyplot as _plt
 from surfchem.plot._common import save_png_pdf as _save
+
+
+def link_figures(res: LinkResult, summary: pd.DataFrame, out: str | Path) -> dict[str, Path]:
+    """The link's three figures in ``out`` (pass as ``figures=`` to :func:`surfchem.link.link`).
+
+    Parameters
+    ----------
+    res
+        The link's tables (:class:`surfchem.link.report.LinkResult`).
+    summary
+        Coverage summary of the screen(s) (:func:`surfchem.link.descriptors.coverage_summary`):
+        gamma (J/m²) and dG (eV) per (ligand, N).
+    out
+        Directory; each figure is written as ``.png`` and ``.pdf``.
+
+    Returns
+    -------
+    dict
+        ``on_vs_descriptors``, ``rank_agreement``, ``comparison``: path of each PNG.
+    """
+    out = Path(out)
+    target = res.settings.get("target", "on_fraction")
+    joined, corr = res.joined.table, res.correlations
+    return {
+        "on_vs_descriptors": plot_on_vs_descriptors(joined, corr, out / "on_vs_descriptors", target=target,
+                                                    labels=DESCRIPTORS)[0],
+        "rank_agreement": plot_rank_agreement(corr, out / "rank_agreement",
+                                              caveat=main_caveat(corr, res.best), labels=DESCRIPTORS)[0],
+        "comparison": plot_comparison(summary, joined, out / "comparison", target=target)[0],
+    }
 
 
 def _label(row) -> str:

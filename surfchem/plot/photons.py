@@ -15,6 +15,8 @@ import os
 
 import numpy as np
 
+from surfchem.experiment.decay import periodic_decay_model
+
 
 def _plt():
     import matplotlib
@@ -114,8 +116,6 @@ def plot_decay(res, path: str) -> str:
     ax.semilogy(t, np.maximum(n, 0.5), lw=0.5, color="tab:green", label="data")
     lf = d.lifetime_fit
     if lf is not None and np.isfinite(lf.irf_sigma_ns):
-        from surfchem.experiment.decay import periodic_decay_model
-
         edges = np.arange(n.size + 1) * d.decay_bin_ps
         m = lf.amplitude_counts * periodic_decay_model(edges, n.size * d.decay_bin_ps if d.sync_period_ps is None else d.sync_period_ps,
                                                       lf.t0_ns * 1e3, lf.irf_sigma_ns * 1e3, lf.lifetime_ns * 1e3) + lf.background_per_bin

@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
+from surfchem.build.bulk import bulk
 from surfchem.calculators import DEFAULT_PRESET, calculator_name, get_calculator
+from surfchem.core.slabgeom import slab_layers
 from surfchem.errors import CalculatorError, InputError
 
 OPTIMIZERS = ("BFGS", "FIRE", "LBFGS", "BFGSLineSearch")
@@ -76,37 +78,6 @@ class RelaxResult:
     def as_dict(self) -> dict[str, Any]:
         """The fields except ``atoms``, as a plain dict."""
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "atoms"}
-
-
-def slab_layers(atoms: Atoms, tol_A: float = 0.6) -> list[np.ndarray]:
-    """Indices of the inorganic slab atoms grouped in atomic layers, bottom to top.
-
-    Parameters
-    ----------
-    atoms : ase.Atoms
-        A slab (ligand atoms, ``ligand_index >= 0``, are left out).
-    tol_A : float, default 0.6
-        Atoms closer than this in z share a layer, Å.
-
-    Returns
-    -------
-    list of numpy.ndarray
-        One index array per layer.
-    """
-    lig = atoms.arrays.get("ligand_index", np.full(len(atoms), -1))
-    idx = np.flatnonzero(lig < 0)
-    if len(idx) == 0:
-        return []
-    z = atoms.positions[idx, 2]
-    order = np.argsort(z)
-    layers, current = [], [idx[order[0]]]
-    for a, b in zip(order[:-1], order[1:], strict=True):
-        if z[b] - z[a] > tol_A:
-            layers.append(np.array(current))
-            current = []
-        current.append(idx[b])
-    layers.append(np.array(current))
-    return layers
 
 
 def fixed_indices(atoms: Atoms, fix: str = "none", n_layers: int = 1) -> list[int]:
@@ -388,8 +359,6 @@ def relax_bulk_lattice(
     from ase.eos import EquationOfState
     from ase.units import GPa
 
-    from surfchem.build.bulk import bulk
-
     base = bulk(material, a=a_guess)
     a_ref = base.info["a_A"]
     calc = get_calculator(calculator, **calc_kwargs)
@@ -499,8 +468,6 @@ def bulk_tilt_minimum(
     TiltResult
         Lowest and cubic energies per formula unit (eV), every start's energy, the structure.
     """
-    from surfchem.build.bulk import bulk
-
     calc = get_calculator(calculator, **calc_kwargs)
     cubic = bulk(material, a=a0)
     # the cubic cells of surfchem.build.bulk hold 1 formula unit

@@ -26,10 +26,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from surfchem.core.units import EV_PER_A2_IN_J_PER_M2
 from surfchem.errors import InputError
-
-#: 1 eV/Å² in J/m² (1.602176634e-19 J / 1e-20 m²)
-EV_PER_A2_IN_J_PER_M2 = 16.02176634
 
 
 @dataclass

@@ -45,19 +45,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from ase import units
 
+from surfchem.build.ligands import embed_conformers, mol_from_smiles, resolve_ligand
+from surfchem.calculators import get_calculator
+from surfchem.core.units import C_CM_S, CM1_IN_EV, H_J_S, KB_EV_K, KB_J_K
 from surfchem.errors import InputError
 
-#: Boltzmann constant, eV/K (ASE CODATA value)
-KB_EV_K = units.kB
-#: Planck constant in eV s
-H_EV_S = 4.135667696e-15
-#: speed of light in cm/s
-C_CM_S = 2.99792458e10
-#: one cm^-1 in eV (h c)
-CM1_IN_EV = H_EV_S * C_CM_S
-#: Planck constant in J s and Boltzmann constant in J/K (SI, exact)
-H_J_S = 6.62607015e-34
-KB_J_K = 1.380649e-23
 #: Grimme's average molecular moment of inertia B_av (kg m^2)
 B_AV_KG_M2 = 1.0e-44
 #: Grimme's qRRHO cross-over wavenumber (cm^-1) and damping exponent
@@ -88,10 +80,8 @@ class RotorCount:
 
 
 def _mol(name_or_smiles: str):
-    from surfchem.build.ligands import _mol_from_smiles, resolve_ligand
-
     spec = resolve_ligand(name_or_smiles)
-    return spec, _mol_from_smiles(spec.smiles)
+    return spec, mol_from_smiles(spec.smiles)
 
 
 def _torsion_bonds(mol) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -274,15 +264,11 @@ def conformer_ensemble_entropy(
     spec, mol0 = _mol(name_or_smiles)
     sp3, other = _torsion_bonds(mol0)
     mol = Chem.AddHs(mol0)  # AddHs keeps heavy-atom indices
-    from surfchem.build.ligands import embed_conformers
-
     cids, res = embed_conformers(mol, n_conformers, seed, spec.smiles, max_iters=5000)
     e_kcal = np.array([e for _, e in res], float)
     e_eV = e_kcal * units.kcal / units.mol
     if energies != "mmff":
         from ase import Atoms
-
-        from surfchem.calculators import get_calculator
 
         calc = get_calculator(energies, charge=1)
         symbols = [a.GetSymbol() for a in mol.GetAtoms()]

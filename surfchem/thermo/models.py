@@ -69,14 +69,21 @@ import numpy as np
 import pandas as pd
 from ase import Atoms
 
+from surfchem.build import ion_pair
+from surfchem.build.ligands import recorded_smiles
+from surfchem.calculators import get_calculator, preset_parameters
+from surfchem.core.hashing import task_hash
 from surfchem.errors import InputError
 from surfchem.thermo import References, coverage_table
 from surfchem.thermo.entropy import (
     KB_EV_K,
     conformer_ensemble_entropy,
+    count_rotors,
     rotor_entropy_eV_K,
+    trans_rot_free_energy_eV,
     vib_thermo,
 )
+from surfchem.thermo.vibrations import ligand_indices, vibrational_modes
 
 CONF_MODELS = ("rotor", "conformers")
 VIB_MODELS = ("harmonic", "qrrho")
@@ -190,9 +197,6 @@ def _free_entropy(smiles: str, conf: str, s: ThermoSettings, memo: Memo) -> floa
 
 def _modes(key: str, atoms: Atoms, indices: list[int] | None, s: ThermoSettings, memo: Memo):
     if key not in memo.modes:
-        from surfchem.calculators import get_calculator, preset_parameters
-        from surfchem.thermo.vibrations import vibrational_modes
-
         if memo.calc is None:
             memo.calc = get_calculator(s.calculator)
         memo.modes[key] = vibrational_modes(
@@ -276,8 +280,6 @@ def corrections(
         for lig, smi in smiles_of.items():
             pair = free_reference(lig) if free_reference else None
             if pair is None:
-                from surfchem.build import ion_pair
-
                 pair = ion_pair(smi)
             m = _modes(f"free:{lig}:{_fingerprint(pair)}", pair, None, s, memo)
             th = vib_thermo(m.frequencies_cm1, T, vib)
@@ -291,8 +293,6 @@ def corrections(
             if at is None:
                 fb.append(np.nan), nim.append(-1), ims.append("")
                 continue
-            from surfchem.thermo.vibrations import ligand_indices
-
             m = _modes(f"slab:{_fingerprint(at)}", at, ligand_indices(at), s, memo)
             fb.append(vib_thermo(m.frequencies_cm1, T, vib).F_vib_eV)
             nim.append(m.n_imaginary)
@@ -322,14 +322,10 @@ def corrections(
                 df.loc[j, "TS_cfg_eV"] = geff - Gi[j]
     df["G_transrot_eV"] = 0.0
     if s.free_state == "gas":
-        from surfchem.thermo.entropy import trans_rot_free_energy_eV
-
         g_tr = {}
         for lig, smi in smiles_of.items():
             pair = free_reference(lig) if free_reference else None
             if pair is None:
-                from surfchem.build import ion_pair
-
                 pair = ion_pair(smi)
             g_tr[lig] = trans_rot_free_energy_eV(pair, T, s.pressure_Pa)["G_eV"]
         df["G_transrot_eV"] = -n * df["ligand"].map(g_tr).astype(float).fillna(0.0)
@@ -339,16 +335,12 @@ def corrections(
 
 
 def _fingerprint(atoms: Atoms) -> str:
-    from surfchem.campaign.hashing import task_hash
-
     return task_hash(atoms, {}, {})
 
 
 def _smiles_map(df: pd.DataFrame) -> dict[str, str]:
     """Ligand name -> recorded SMILES (else resolved from the name; an old ``DDA<n>`` row without
     a recorded SMILES raises, :func:`surfchem.build.ligands.recorded_smiles`)."""
-    from surfchem.build.ligands import recorded_smiles
-
     return {str(lig): recorded_smiles(str(lig), grp["smiles"].tolist() if "smiles" in grp else [])
             for lig, grp in df[df["n"] > 0].groupby("ligand")}
 
@@ -386,8 +378,6 @@ def entropy_penalties(ligands, T_K: float = 298.15, models=("rotor", "conformers
     Columns: ligand, model, T_K, n_rotors (sp3-sp3), n_distinct (conformers found; rotor: 3^n),
     S_conf_free_eV_K, TS_conf_per_ligand_eV.
     """
-    from surfchem.thermo.entropy import count_rotors
-
     s = ThermoSettings(T_K=T_K, n_conformers=n_conformers, conformer_energies=conformer_energies,
                        include_other_rotors=include_other_rotors)
     memo = Memo()

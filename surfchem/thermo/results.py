@@ -16,8 +16,11 @@ import numpy as np
 import pandas as pd
 from ase import Atoms
 
+from surfchem.build.bulk import get_material
+from surfchem.core.hashing import key_forms
 from surfchem.errors import FileFormatError, InputError
 from surfchem.thermo import References
+from surfchem.thermo.models import Memo, ThermoSettings, thermo_summary, thermo_table
 
 
 @dataclass
@@ -63,8 +66,6 @@ class ScreenData:
         """Relaxed slab of a results row (db by task_hash, else the lowest extxyz if it matches)."""
         h = row.get("task_hash")
         if isinstance(h, str) and h:
-            from surfchem.campaign.hashing import key_forms
-
             for form in key_forms(h):
                 at = self._from_db(task_hash=form)
                 if at is not None:
@@ -104,8 +105,6 @@ def load_screen(path: str | Path) -> ScreenData:
         raise FileFormatError(f"{ref}: not a screen references file ({exc})") from None
     df = pd.read_csv(csv, keep_default_na=True, dtype={"task_hash": str, "ligand": str})
     df["ligand"] = df["ligand"].fillna("").astype(str)
-    from surfchem.build.bulk import get_material
-
     mat = get_material(refs.material)
     if "n_A" not in df or "n_B" not in df:
         from ase.symbols import string2symbols
@@ -141,8 +140,6 @@ def thermo_for_screen(path: str | Path, settings=None, out: str | Path | None = 
     summary : pandas.DataFrame
         The lowest row per (ligand, N).
     """
-    from surfchem.thermo.models import Memo, ThermoSettings, thermo_summary, thermo_table
-
     if settings is None:
         settings = ThermoSettings()
     elif isinstance(settings, dict):

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from surfchem.core.units import EV_PER_A2_IN_J_PER_M2
 from surfchem.errors import InputError
-from surfchem.thermo import EV_PER_A2_IN_J_PER_M2, n_min
+from surfchem.thermo import n_min
 from surfchem.thermo.models import Memo, ThermoSettings, thermo_summary, thermo_table
 
 

@@ -38,6 +38,8 @@ from typing import Any
 import numpy as np
 from ase import Atoms, units
 
+from surfchem.calculators import get_calculator, preset_parameters
+from surfchem.core.hashing import task_hash
 from surfchem.errors import InputError
 
 #: default displacement (Å) and pre-relaxation force criterion (eV/Å)
@@ -78,8 +80,6 @@ class Modes:
 
 def _key(atoms: Atoms, indices: list[int], distance: float, project: bool,
          prerelax_fmax: float | None, calc_params: dict) -> str:
-    from surfchem.campaign.hashing import task_hash
-
     return "vib-" + task_hash(atoms, calc_params, {
         "task": "vib", "indices": indices, "distance": distance, "project": project,
         "prerelax_fmax": prerelax_fmax, "engine": "phonopy-fd-1",
@@ -174,8 +174,6 @@ def vibrational_modes(
     rotations (default: True when all atoms are displaced, i.e. a free molecule). ``cache_dir``:
     force cache (default :func:`default_cache_dir`; ``False``-y string ``"none"`` disables it).
     """
-    from surfchem.calculators import get_calculator, preset_parameters
-
     t0 = time.perf_counter()
     n = len(atoms)
     idx = sorted(range(n)) if indices is None else sorted({int(i) for i in indices})

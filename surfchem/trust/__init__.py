@@ -11,4 +11,6 @@ consistency conditions that must hold whatever the calculator:
   normal, MD anneal + quench) with a stop rule;
 * :mod:`surfchem.trust.diagnostics`: structure sanity after relaxation, face-equivalence of
   binding steps, grown-vs-direct agreement, and uncertainties of gamma and dG.
+* :mod:`surfchem.trust.chain`: the grow chain and the consistency sweeps (shrink, regrow,
+  mirror, splice) of one ligand, as a generator that yields starts and receives results.
 """

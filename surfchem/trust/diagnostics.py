@@ -48,8 +48,10 @@ import numpy as np
 import pandas as pd
 from ase import Atoms
 
+from surfchem.build.decorate import vacuum_gap
+from surfchem.build.ligands import acidic_hydrogens
 from surfchem.build.slab import inplane_distances
-from surfchem.thermo import EV_PER_A2_IN_J_PER_M2
+from surfchem.core.units import EV_PER_A2_IN_J_PER_M2
 
 FLAGS = ("bonds", "clash", "head_off_site", "pb_coordination", "vacuum", "face_eq", "grow_vs_direct",
          "single_start")
@@ -162,8 +164,6 @@ def proton_transferred(start: Atoms, final: Atoms, cutoff_A: float = PROTON_TRAN
     """
     from ase.neighborlist import neighbor_list
 
-    from surfchem.build.ligands import acidic_hydrogens
-
     if len(start) != len(final):
         raise ValueError(f"start ({len(start)} atoms) and final ({len(final)} atoms) must be the same "
                          "structure in the same atom order")
@@ -222,8 +222,6 @@ def head_sites(atoms: Atoms) -> tuple[list[int], list[float]]:
 def structure_sanity(start: Atoms, final: Atoms, vacuum_A: float | None = None) -> dict[str, bool]:
     """Sanity flags of a relaxed ligand slab (True = problem), see module docstring."""
     from ase.neighborlist import neighbor_list
-
-    from surfchem.build.decorate import vacuum_gap
 
     flags = {"bonds": False, "clash": False, "head_off_site": False, "pb_coordination": False,
              "vacuum": False}

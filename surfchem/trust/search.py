@@ -39,7 +39,10 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
+from surfchem.build.ligands import acidic_hydrogens
+from surfchem.core.slabgeom import slab_layers
 from surfchem.errors import InputError
+from surfchem.relax import relax
 from surfchem.trust.diagnostics import close_contacts, describe_contacts, structure_sanity
 from surfchem.trust.fingerprint import deduplicate
 
@@ -172,8 +175,6 @@ def _ligands(atoms: Atoms) -> list[np.ndarray]:
 
 def surface_planes(atoms: Atoms) -> tuple[float, float]:
     """z (Å) of the bottom and top outermost inorganic layers."""
-    from surfchem.relax import slab_layers
-
     layers = slab_layers(atoms)
     z = atoms.positions[:, 2]
     return float(z[layers[0]].mean()), float(z[layers[-1]].mean())
@@ -216,8 +217,6 @@ def perturb(atoms: Atoms, depth_A: float | None, rng: np.random.Generator, rotat
     -------
     ase.Atoms
     """
-    from surfchem.build.ligands import acidic_hydrogens
-
     out = atoms.copy()
     bottom, top = surface_planes(out)
     mid = (bottom + top) / 2
@@ -275,8 +274,6 @@ def perturbed_starts(atoms: Atoms, settings: SearchSettings) -> Iterator[tuple[s
     tuple of (str, ase.Atoms)
         Label (e.g. ``"s2 depth=1.60"``) and start structure.
     """
-    from surfchem.build.ligands import acidic_hydrogens
-
     acid = acidic_hydrogens(atoms)
     no_nh = any(not acid[idx].any() for idx in _ligands(atoms))
     yield "as-built", atoms.copy()
@@ -357,8 +354,6 @@ def checked_relax(start: Atoms, calculator: Any, relax_settings: dict[str, Any],
         ``status`` (``"ok"``, ``"rejected"`` or ``"failed"``), ``error`` (why, for the last two),
         ``n_rounds`` and the ``flag_*`` sanity flags.
     """
-    from surfchem.relax import relax
-
     contacts = close_contacts(start)
     if contacts:
         return None, {"status": "rejected", "error": f"start overlaps: {describe_contacts(start, contacts)}",

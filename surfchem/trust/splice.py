@@ -21,6 +21,9 @@ from __future__ import annotations
 import numpy as np
 from ase import Atoms
 
+from surfchem.build.bulk import get_material
+from surfchem.build.decorate import set_vacuum
+from surfchem.build.slab import inplane_distances, site_positions
 from surfchem.errors import InputError
 
 
@@ -32,8 +35,6 @@ def _middle(atoms: Atoms, half_width_A: float = 1.0) -> tuple[float, np.ndarray]
     (the next layers are a0/2 ~ 3 Å away). Counting layers instead fails on relaxed slabs whose
     surface layers rumple into sub-layers (seen on PEA N = 8).
     """
-    from surfchem.build.bulk import get_material
-
     lig = atoms.arrays.get("ligand_index", np.full(len(atoms), -1))
     inorganic = np.flatnonzero(lig < 0)
     b = get_material(atoms.info.get("material", "CsPbBr3")).b
@@ -49,8 +50,6 @@ def _middle(atoms: Atoms, half_width_A: float = 1.0) -> tuple[float, np.ndarray]
 
 def _partner_sites(atoms: Atoms) -> np.ndarray:
     """partner[s]: the site with the same in-plane position on the other face."""
-    from surfchem.build.slab import inplane_distances, site_positions
-
     pos = site_positions(atoms)
     faces = atoms.info["surface_faces"]
     cell = atoms.cell[:2, :2]
@@ -101,7 +100,6 @@ def mirror_slab(atoms: Atoms) -> Atoms:
     -------
     ase.Atoms
     """
-    from surfchem.build.decorate import set_vacuum
 
     z_mid, _ = _middle(atoms)
     partner = _partner_sites(atoms)
@@ -137,7 +135,6 @@ def splice_faces(top_from: Atoms, bottom_from: Atoms) -> Atoms:
     surfchem.errors.InputError
         Different in-plane cells.
     """
-    from surfchem.build.decorate import set_vacuum
 
     if not np.allclose(top_from.cell[:2], bottom_from.cell[:2], atol=1e-6):
         raise InputError("splice_faces needs two slabs with the same in-plane cell")

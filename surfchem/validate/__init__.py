@@ -15,8 +15,8 @@ Energies are cached by content hash (:class:`Evaluator`), GPAW writes ``.txt`` +
 Spin-orbit coupling is out of scope throughout.
 """
 
-from surfchem.validate.convergence import ConvergenceRow, convergence_scan, kpts_for
-from surfchem.validate.engine import ALIASES, EnergyRecord, Evaluator, resolve_calculator
+from surfchem.validate.convergence import ConvergenceRow, convergence_scan
+from surfchem.validate.engine import ALIASES, EnergyRecord, Evaluator, kpts_for, resolve_calculator
 from surfchem.validate.literature import LATTICE_REFERENCES, LatticeReference
 from surfchem.validate.recipes import (
     BindingRecord,

@@ -13,8 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from surfchem.build.bulk import bulk, get_material
+from surfchem.calculators import GPAW_DEFAULTS
 from surfchem.errors import InputError
-from surfchem.validate.engine import Evaluator
+from surfchem.validate.engine import Evaluator, kpts_for
+from surfchem.validate.recipes import bulk_a0
 
 
 @dataclass
@@ -55,25 +58,6 @@ class ConvergenceRow:
     da0_A: float
     wall_s: float
     series: str = ""
-
-
-def kpts_for(atoms, density: float) -> tuple[int, ...]:
-    """Monkhorst-Pack grid of a k-point density, as GPAW builds it (n_i = ceil(2 pi density / a_i)).
-
-    Parameters
-    ----------
-    atoms : ase.Atoms
-        Periodic structure.
-    density : float
-        k-points per Å⁻¹.
-
-    Returns
-    -------
-    tuple of int
-    """
-    from ase.calculators.calculator import kptdensity2monkhorstpack
-
-    return tuple(int(k) for k in kptdensity2monkhorstpack(atoms, density, even=False))
 
 
 def convergence_scan(material: str = "CsPbBr3", ev: Evaluator | None = None,
@@ -118,15 +102,10 @@ def convergence_scan(material: str = "CsPbBr3", ev: Evaluator | None = None,
     """
     import time
 
-    from surfchem.build.bulk import bulk, get_material
-    from surfchem.validate.recipes import bulk_a0
-
     mat = get_material(material)
     if not cutoffs_eV or not kpt_densities_A:
         raise InputError("give at least one cutoff (eV) and one k-point density (per Å^-1)")
     ev = ev or Evaluator(None)
-    from surfchem.calculators import GPAW_DEFAULTS
-
     e_ref = float(ecut_ref_eV or GPAW_DEFAULTS["ecut_eV"])
     k_ref = float(kpt_ref_A or GPAW_DEFAULTS["kpt_density_A"])
     e_max, k_max = max(cutoffs_eV), max(kpt_densities_A)

@@ -1,8 +1,8 @@
 """Energies with a content-hash cache, GPAW output kept per task, D3 split off.
 
 :class:`Evaluator` is the one place where validation recipes get energies. Each single point is
-keyed by :func:`surfchem.campaign.hashing.task_hash` (structure + calculator parameters) and
-stored in a :class:`surfchem.campaign.store.ResultStore` (``<outdir>/validation.db``), so a rerun
+keyed by :func:`surfchem.core.hashing.task_hash` (structure + calculator parameters) and
+stored in a :class:`surfchem.core.store.ResultStore` (``<outdir>/validation.db``), so a rerun
 is free and a killed run resumes where it stopped.
 
 - **D3 is additive.** For a ``*-d3`` preset the energy is E(base preset) + E(D3(BJ)) computed
@@ -26,7 +26,15 @@ from typing import Any
 
 from ase import Atoms
 
-from surfchem.calculators import PRESETS, get_calculator, get_preset, preset_parameters
+from surfchem.calculators import (
+    PRESETS,
+    d3_calculator,
+    get_calculator,
+    get_preset,
+    preset_parameters,
+)
+from surfchem.core.hashing import task_hash
+from surfchem.core.store import ResultStore
 from surfchem.errors import CalculatorError, InputError
 
 #: short names accepted by the validation CLI -> preset names
@@ -187,8 +195,6 @@ class Evaluator:
         self._calcs: dict[str, Any] = {}
         self.records: list[EnergyRecord] = []
         if self.outdir is not None:
-            from surfchem.campaign.store import ResultStore
-
             self.outdir.mkdir(parents=True, exist_ok=True)
             self.store = ResultStore(self.outdir / "validation.db")
 
@@ -209,8 +215,6 @@ class Evaluator:
         return new
 
     def _hash(self, atoms: Atoms, calc_params: dict[str, Any]) -> str:
-        from surfchem.campaign.hashing import task_hash
-
         return task_hash(atoms, calc_params, {"kind": "single_point", "version": VALIDATE_VERSION,
                                               "charge": float(atoms.info.get(CHARGE_KEY, 0.0))})
 
@@ -298,9 +302,7 @@ class Evaluator:
         txt = gpw = None
         kw = {**self.overrides.get(preset, {}), **extra}
         if preset == "d3":
-            from surfchem.calculators import _d3
-
-            calc = _d3(**{k: v for k, v in d3_params.items() if k.startswith("d3_")})
+            calc = d3_calculator(**{k: v for k, v in d3_params.items() if k.startswith("d3_")})
         elif is_gpaw(preset):
             if self.outdir is not None:
                 gdir = self.outdir / "gpaw"
@@ -348,3 +350,10 @@ class Evaluator:
                                           "kind": "validation_energy"})
         self.records.append(rec)
         return rec
+
+
+def kpts_for(atoms, density: float) -> tuple[int, ...]:
+    """Monkhorst-Pack grid of a k-point density (per Å^-1), as GPAW builds it."""
+    from ase.calculators.calculator import kptdensity2monkhorstpack
+
+    return tuple(int(k) for k in kptdensity2monkhorstpack(atoms, density, even=False))

@@ -27,8 +27,13 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
+from surfchem.build import decorate, ion_pair, slab
+from surfchem.build.bulk import HALIDE_SALT, bulk, get_material
+from surfchem.core.hashing import task_hash
+from surfchem.core.units import EV_PER_A2_IN_J_PER_M2
 from surfchem.errors import CalculatorError, InputError
-from surfchem.validate.engine import Evaluator, resolve_calculator
+from surfchem.relax import relax
+from surfchem.validate.engine import Evaluator, kpts_for, resolve_calculator
 from surfchem.validate.literature import LATTICE_REFERENCES
 
 
@@ -120,8 +125,6 @@ def bulk_a0(material: str, calculator: str, ev: Evaluator, strain: float = 0.04,
     from ase.eos import EquationOfState
     from ase.units import GPa
 
-    from surfchem.build.bulk import bulk, get_material
-
     mat = get_material(material)
     ref = LATTICE_REFERENCES.get(mat.name)
     if n_points < 5:
@@ -131,8 +134,6 @@ def bulk_a0(material: str, calculator: str, ev: Evaluator, strain: float = 0.04,
     t0 = time.perf_counter()
     extra = {}
     if calc.startswith("gpaw"):  # one k-grid for the whole scan (a density would jump with a)
-        from surfchem.validate.convergence import kpts_for
-
         base = calc.replace("-d3", "")
         dens = ev.params(base).get("kpt_density_A", 3.5)
         extra["kpts"] = {"size": list(kpts_for(bulk(mat.name, a=a_ref), dens)), "gamma": True}
@@ -258,9 +259,6 @@ def surface_gamma(material: str, layers: int, calculator: str, ev: Evaluator,
     SurfaceRecord
         gamma in meV/Å² and J/m².
     """
-    from surfchem.build.bulk import HALIDE_SALT, bulk, get_material
-    from surfchem.build.slab import slab
-
     mat = get_material(material)
     calc = resolve_calculator(calculator)
     salt = HALIDE_SALT[mat.name]
@@ -276,7 +274,7 @@ def surface_gamma(material: str, layers: int, calculator: str, ev: Evaluator,
     area = float(np.linalg.norm(np.cross(s.cell[0], s.cell[1])))
     gamma = excess / (2 * area)
     return SurfaceRecord(mat.name, calc, int(layers), f"{size[0]}x{size[1]}", 1000 * gamma,
-                         gamma * 16.0218, excess, len(s), area, float(vacuum),
+                         gamma * EV_PER_A2_IN_J_PER_M2, excess, len(s), area, float(vacuum),
                          time.perf_counter() - t0, e_slab, e_bulk, e_salt, n_b, n_a)
 
 
@@ -285,9 +283,6 @@ def relaxed(atoms: Atoms, ev: Evaluator, calculator: str = "chgnet-d3", fmax: fl
             steps: int = 300, system: str = "") -> Atoms:
     """``atoms`` relaxed with ``calculator`` (cached by input hash so every rerun and every
     calculator sees the identical geometry)."""
-    from surfchem.campaign.hashing import task_hash
-    from surfchem.relax import relax
-
     calc = resolve_calculator(calculator)
     h = task_hash(atoms, ev.params(calc), {"kind": "relax", "fmax": fmax, "steps": steps,
                                             "version": "validate-geom-1"})
@@ -397,9 +392,6 @@ def binding_systems(ligand: str, ev: Evaluator, material: str = "CsPbBr3",
     BindingSystems
         The same structures for every calculator.
     """
-    from surfchem.build import decorate, ion_pair, slab
-    from surfchem.build.bulk import HALIDE_SALT, bulk, get_material
-
     mat = get_material(material)
     tag = f"{size[0]}x{size[1]}x{layers}"
     bare = slab(mat.name, size=size, layers=layers, vacuum=vacuum)
@@ -511,8 +503,6 @@ def stacking_systems(ev: Evaluator, ligand: str = "PEA", material: str = "CsPbBr
     tuple of ase.Atoms
         (dimer, monomer A, monomer B).
     """
-    from surfchem.build import decorate, slab
-
     s = slab(material, size=(2, 1), layers=layers, vacuum=vacuum)
     dec = decorate(s, ligand, [0, 1])
     dec = relaxed(dec, ev, geometry_calculator, system=f"2{ligand}-on-2x1x{layers}")

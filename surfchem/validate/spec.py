@@ -13,40 +13,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from surfchem.campaign.spec import read_toml, validate_model
+from surfchem.core.slurm import SlurmResources, sbatch_directives
+from surfchem.core.spec import Strict, read_toml, validate_model
 from surfchem.validate.engine import resolve_calculator
+from surfchem.validate.suite import PROFILES
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SlurmSpec(SlurmResources):
+    """``[slurm]`` of a validation spec: one MPI job (GPAW ranks = nodes x tasks per node)."""
 
-
-class SlurmSpec(_Strict):
-    """The ``[slurm]`` table of a validation spec: resources of the one MPI job.
-
-    Attributes
-    ----------
-    partition : str, default "compute"
-    nodes : int, default 1
-    tasks_per_node : int, default 64
-        MPI ranks per node.
-    walltime : str, default "24:00:00"
-        ``HH:MM:SS`` or ``D-HH:MM:SS``.
-    launcher : {"srun", "mpiexec", "mpirun"}, default "srun"
-    worker_init : str
-        Shell lines run before the job (virtualenv, modules).
-    """
-    partition: str = "compute"
+    partition: str | None = "compute"
+    walltime: str = "24:00:00"
+    worker_init: str = "source ~/venvs/surfchem/bin/activate"
     nodes: Annotated[int, Field(ge=1)] = 1
     tasks_per_node: Annotated[int, Field(ge=1)] = 64
-    walltime: str = "24:00:00"
     launcher: Literal["srun", "mpiexec", "mpirun"] = "srun"
-    worker_init: str = "source ~/venvs/surfchem/bin/activate"
 
 
-class ValidationSpec(_Strict):
+class ValidationSpec(Strict):
     """Schema of a validation spec (declarative, checked like the campaign specs)."""
 
     name: str = ""
@@ -62,8 +48,6 @@ class ValidationSpec(_Strict):
     @field_validator("profile")
     @classmethod
     def _profile(cls, v: str) -> str:
-        from surfchem.validate.suite import PROFILES
-
         if v not in PROFILES:
             raise ValueError(f"profile must be one of {', '.join(PROFILES)}")
         return v
@@ -96,14 +80,13 @@ def sbatch_script(spec: dict[str, Any], spec_path: str) -> str:
     s = spec["slurm"]
     nodes = int(s.get("nodes", 1))
     tasks = int(s.get("tasks_per_node", 64))
+    header = sbatch_directives(job_name=spec["name"], partition=s.get("partition"),
+                               account=s.get("account"), qos=s.get("qos"), nodes=nodes,
+                               ntasks_per_node=tasks, cpus_per_task=1,
+                               walltime=s.get("walltime", "24:00:00"))
     lines = [
         "#!/bin/bash",
-        f"#SBATCH --job-name={spec['name']}",
-        f"#SBATCH --partition={s.get('partition', 'compute')}",
-        f"#SBATCH --nodes={nodes}",
-        f"#SBATCH --ntasks-per-node={tasks}",
-        "#SBATCH --cpus-per-task=1",
-        f"#SBATCH --time={s.get('walltime', '24:00:00')}",
+        *header,
         "",
         s.get("worker_init", "source ~/venvs/surfchem/bin/activate"),
         "export OMP_NUM_THREADS=1",

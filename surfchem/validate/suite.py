@@ -27,6 +27,15 @@ import numpy as np
 
 from surfchem.errors import CalculatorError, InputError
 from surfchem.validate.engine import Evaluator, includes_dispersion, is_gpaw, resolve_calculator
+from surfchem.validate.recipes import (
+    binding_systems,
+    bulk_a0,
+    gamma_linear_fit,
+    ligand_exchange,
+    stacking_energy,
+    stacking_systems,
+    surface_gamma,
+)
 
 #: reduced GPAW settings of the profiles run on this machine (the cluster spec uses the defaults
 #: of surfchem.calculators.GPAW_DEFAULTS: PW 400 eV, LCAO dzp, k density 3.5 Å)
@@ -236,8 +245,6 @@ def run_validation(calculators=DEFAULT_CALCULATORS, profile: str = "quick",
                 res.bulk.append(_safe(_bulk, mat, c, ev, prof, keys={"material": mat, "calculator": c}))
     slab_calcs = [c for c in calcs if not (c.endswith("-pw") and c.replace("-pw", "-lcao") in calcs)]
     if "surface" in parts:
-        from surfchem.validate.recipes import surface_gamma
-
         for layers in prof.gamma_layers:
             for c in slab_calcs:
                 say(f"gamma {layers} layers {c}")
@@ -246,8 +253,6 @@ def run_validation(calculators=DEFAULT_CALCULATORS, profile: str = "quick",
                                          keys={"layers": layers, "calculator": c}))
         res.surface_fit = surface_fits(res.surface)
     if "binding" in parts:
-        from surfchem.validate.recipes import binding_systems, ligand_exchange
-
         for lig in prof.ligands:
             say(f"binding geometries {lig}")
             systems = binding_systems(lig, ev, size=prof.binding_size, layers=prof.binding_layers,
@@ -257,8 +262,6 @@ def run_validation(calculators=DEFAULT_CALCULATORS, profile: str = "quick",
                 res.binding.append(_safe(ligand_exchange, systems, c, ev,
                                          keys={"ligand": lig, "calculator": c}))
     if "stacking" in parts and prof.stacking:
-        from surfchem.validate.recipes import stacking_energy, stacking_systems
-
         say("stacking geometries PEA")
         systems = stacking_systems(ev, "PEA", layers=prof.binding_layers, vacuum=prof.vacuum_A,
                                    geometry_calculator=geometry_calculator)
@@ -278,8 +281,6 @@ def run_validation(calculators=DEFAULT_CALCULATORS, profile: str = "quick",
 
 def surface_fits(surface: list[dict]) -> list[dict]:
     """Per calculator: gamma from the Fiorentini-Methfessel fit over all its layer counts."""
-    from surfchem.validate.recipes import gamma_linear_fit
-
     out = []
     ok = [r for r in surface if not r.get("error")]
     for c in dict.fromkeys(r["calculator"] for r in ok):
@@ -292,8 +293,6 @@ def surface_fits(surface: list[dict]) -> list[dict]:
 
 
 def _bulk(mat, c, ev, prof):
-    from surfchem.validate.recipes import bulk_a0
-
     return bulk_a0(mat, c, ev, strain=prof.eos_strain, n_points=prof.eos_points, recentre=1)
 
 
@@ -394,7 +393,8 @@ def parity_summary(rows: list[dict]) -> list[dict]:
 
 
 def write_tables(res: ValidationResult, outdir: str | Path) -> dict[str, str]:
-    """CSV per table, parity.csv, summary.csv, results.json, and the parity plot."""
+    """CSV per table, parity.csv, summary.csv, validation.md and results.json (the figure:
+    :func:`surfchem.plot.validate.plot_validation`, drawn by ``surfchem validate``)."""
     import pandas as pd
 
     out = Path(outdir)
@@ -411,13 +411,6 @@ def write_tables(res: ValidationResult, outdir: str | Path) -> dict[str, str]:
     p = out / "results.json"
     p.write_text(json.dumps(res.as_dict(), indent=1, default=str))
     files["json"] = str(p)
-    if res.parity or res.bulk:
-        try:
-            from surfchem.plot.validate import plot_validation
-
-            files.update(plot_validation(res, out))
-        except ImportError:  # pragma: no cover
-            pass
     return files
 
 

@@ -1,7 +1,7 @@
 """Results in an ASE database (SQLite file by default, PostgreSQL by ``postgresql://`` URL).
 
 One row per finished task, keyed by its content hash (``task_hash``, always in the form of
-:func:`surfchem.campaign.hashing.hash_key`, which no database or CSV reader takes for a number;
+:func:`surfchem.core.hashing.hash_key`, which no database or CSV reader takes for a number;
 rows written before that form existed are found too). The relaxed structure is the
 row's ``Atoms``; plain-data results are key-value pairs (units in their names); per-atom labels
 (``surface_site``, ``ligand_index``) and ``atoms.info`` go to the row's ``data`` so a structure can
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
-from surfchem.campaign.hashing import hash_key, key_forms
+from surfchem.core.hashing import hash_key, key_forms
 from surfchem.errors import InputError
 
 #: the key names ASE's database accepts (ASCII identifiers; ``str.isidentifier`` also admits
@@ -107,7 +107,7 @@ class ResultStore:
         key = hash_key(task_hash)
         if not _kv_ok(key):
             raise InputError(f"task key {task_hash!r} is not a valid database key: give a content "
-                             "hash from surfchem.campaign.hashing.task_hash")
+                             "hash from surfchem.core.hashing.task_hash")
         if self.get(key) is not None:
             return
         kv: dict[str, Any] = {"task_hash": key}

@@ -1,0 +1,133 @@
+"""A campaign's results: per-stage tables (:class:`StageResult`) and the whole run
+(:class:`CampaignResult`); :func:`stage_result` turns a stage's finished rows into its tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from ase.symbols import string2symbols
+
+from surfchem.build.bulk import Material
+from surfchem.build.ligands import LigandSpec, resolve_ligand
+from surfchem.campaign.spec import CampaignSpec
+from surfchem.thermo import References, coverage_table, missing_coverages, n_min, summary
+from surfchem.trust.diagnostics import add_diagnostics
+
+
+@dataclass
+class StageResult:
+    """One stage's tables. ``n_min`` is ``None`` for a ligand whose coverage range is incomplete;
+    ``missing`` lists the requested N without a valid minimum, per ligand."""
+
+    stage: int
+    calculator: str
+    table: pd.DataFrame
+    summary: pd.DataFrame
+    references: References
+    n_min: dict[str, int | None]
+    missing: dict[str, list[int]] = field(default_factory=dict)
+
+
+@dataclass
+class CampaignResult:
+    """Per-stage tables; ``table``/``summary``/``references`` are those of the last stage.
+
+    ``counts``: tasks by outcome (``total``, ``done``, ``failed``, ``rejected``, ``pending``,
+    ``cached_*``, ``computed_*``, ...); ``failures``: one dict per recorded failure; ``files``:
+    the written outputs by name; ``wall_s``: wall time (s).
+    """
+
+    spec: CampaignSpec
+    stages: list[StageResult]
+    out: Path
+    wall_s: float
+    counts: dict[str, int]
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self.stages[-1].table
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.stages[-1].summary
+
+    @property
+    def references(self) -> References:
+        return self.stages[-1].references
+
+    @property
+    def n_min(self) -> dict[str, int | None]:
+        return self.stages[-1].n_min
+
+    @property
+    def missing(self) -> dict[str, list[int]]:
+        """Requested (ligand, N) without a valid minimum in the last stage (all, if no stage ran)."""
+        if not self.stages:
+            return {resolve_ligand(lig).name: self.spec.n_values() for lig in self.spec.ligands}
+        return self.stages[-1].missing
+
+    @property
+    def complete(self) -> bool:
+        """Every requested (ligand, N) has a valid minimum in every planned stage."""
+        return len(self.stages) == len(self.spec.stages) and not any(s.missing for s in self.stages)
+
+
+def stage_result(stage: int, rows: list[dict[str, Any]], refs: dict[str, Any], material: Material,
+                 preset: str, ligands: list[LigandSpec], n_values: list[int], perms: Any,
+                 diagnostics_tol_eV: float) -> StageResult | None:
+    """The tables of one stage from its finished rows, or ``None`` without references or rows.
+
+    Parameters
+    ----------
+    stage
+        Stage index.
+    rows
+        One record per finished task of the stage (slab rows: ``ligand``, ``n``, ``energy_eV``
+        (eV), ``formula``, ``area_A2`` (Å²), ``status``, ``valid``, ...).
+    refs
+        ``g_bulk_eV``, ``mu_AX_eV``, ``mu_LX_eV`` and ``mu_LX_kind`` per ligand, ``a0_A``,
+        ``bulk_tilt_gain_eV`` (eV, Å).
+    material, preset, ligands, n_values
+        The slab's material, the calculator preset, the ligands and the requested coverages.
+    perms, diagnostics_tol_eV
+        Site permutations of the slab and the energy tolerance (eV) of the diagnostics
+        (:func:`surfchem.trust.diagnostics.add_diagnostics`).
+    """
+    needed = {"g_bulk_eV", "mu_AX_eV"}
+    if not needed <= set(refs) or not rows:
+        return None
+    refs_ = References(material.name, refs["g_bulk_eV"], refs["mu_AX_eV"], dict(refs["mu_LX_eV"]),
+                       dict(refs["mu_LX_kind"]), refs.get("a0_A"), preset, refs.get("bulk_tilt_gain_eV"))
+    df = pd.DataFrame(rows)
+    for col in df.columns:  # list values (e.g. start_energies_eV) as tuples: hashable rows
+        if df[col].map(lambda v: isinstance(v, list)).any():
+            df[col] = df[col].map(lambda v: tuple(v) if isinstance(v, list) else v)
+    if "status" in df:  # finished tasks; rejected ones stay visible (valid = False, never is_min)
+        df = df[df["status"].isin(["ok", "rejected"])]
+    if "valid" not in df:
+        df["valid"] = True
+    if df.empty:
+        return None
+    df["n_A"] = [string2symbols(f).count(material.a) for f in df["formula"]]
+    df["n_B"] = [string2symbols(f).count(material.b) for f in df["formula"]]
+    ligs = [s.name for s in ligands if s.name in refs_.mu_LX_eV]
+    df = df[df["ligand"].isin(["", *ligs])]
+    table = coverage_table(df, refs_)
+    table = table[table["n"].isin(n_values)].reset_index(drop=True)
+    table["smiles"] = table["ligand"].map({sp.name: sp.smiles for sp in ligands})  # bare rows too
+    table["stage"] = stage
+    table = add_diagnostics(table, perms, diagnostics_tol_eV)
+    summ = summary(table)
+    extra_cols = ["n_starts", "energy_spread_eV", "gamma_err_J_m2", "dG_err_eV", "face_eq_violation_eV", "flags"]
+    best = table[table["is_min"]].drop_duplicates(["ligand", "n"])[["ligand", "n", *extra_cols]]
+    summ = summ.merge(best, on=["ligand", "n"], how="left")
+    summ["stage"] = stage
+    names = [s.name for s in ligands]
+    missing = missing_coverages(summ, names, n_values)
+    nm = n_min(summ, n_values)
+    return StageResult(stage, preset, table, summ, refs_, {lig: nm.get(lig) for lig in names}, missing)
