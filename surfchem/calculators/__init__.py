@@ -65,15 +65,15 @@ class Preset:
     cost_rank: int = 0  # 0 fastest
 
 
-def d3_calculator(**kw):
+def d3_calculator(d3_method: str = "PBE", d3_damping: str = "d3bj", **kw):
     """Grimme's D3 dispersion as an ASE calculator (``dftd3`` package), to add to another one.
 
     Parameters
     ----------
-    d3_method
-        Functional the damping parameters belong to (default ``"PBE"``).
-    d3_damping
-        Damping function (default ``"d3bj"``, Becke-Johnson).
+    d3_method : str, default "PBE"
+        Functional the damping parameters belong to.
+    d3_damping : str, default "d3bj"
+        Damping function (Becke-Johnson).
     **kw
         Other keys are ignored (a preset's full parameter dict may be passed).
     """
@@ -81,7 +81,7 @@ def d3_calculator(**kw):
         from dftd3.ase import DFTD3
     except ImportError as exc:  # pragma: no cover - install problem
         raise CalculatorError("D3 dispersion needs the 'dftd3' package: pip install dftd3") from exc
-    return DFTD3(method=kw.get("d3_method", "PBE"), damping=kw.get("d3_damping", "d3bj"))
+    return DFTD3(method=d3_method, damping=d3_damping)
 
 
 def _torch_threads(threads: int | None) -> None:

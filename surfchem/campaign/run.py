@@ -50,8 +50,6 @@ def run_campaign(spec: CampaignSpec, progress: bool = True, dry: bool = False,
     calculator_object : ase.calculators.calculator.Calculator, optional
         An ASE calculator used instead of the first stage's preset (thread executor only;
         recorded by its class name and parameters).
-    plot : bool, default True
-        Write the figure.
 
     Returns
     -------

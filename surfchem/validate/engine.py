@@ -353,7 +353,19 @@ class Evaluator:
 
 
 def kpts_for(atoms, density: float) -> tuple[int, ...]:
-    """Monkhorst-Pack grid of a k-point density (per Å^-1), as GPAW builds it."""
+    """Monkhorst-Pack grid of a k-point density, as GPAW builds it (n_i = ceil(2 pi density / a_i)).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        Periodic structure.
+    density : float
+        k-points per Å⁻¹.
+
+    Returns
+    -------
+    tuple of int
+    """
     from ase.calculators.calculator import kptdensity2monkhorstpack
 
     return tuple(int(k) for k in kptdensity2monkhorstpack(atoms, density, even=False))
