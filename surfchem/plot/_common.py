@@ -24,3 +24,11 @@ def save_png_pdf(fig, path: str | Path, dpi: int = 150) -> list[Path]:
         fig.savefig(p, dpi=dpi)
     pyplot().close(fig)
     return paths
+
+
+def save_png(fig, path: str, dpi: int = 120) -> str:
+    """Lay out ``fig``, write it to ``path`` (format from the suffix), close it, return ``path``."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+    return path

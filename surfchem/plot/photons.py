@@ -16,15 +16,8 @@ import os
 import numpy as np
 
 from surfchem.experiment.decay import periodic_decay_model
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from surfchem.plot._common import pyplot as _plt
+from surfchem.plot._common import save_png
 
 
 def plot_trace(res, path: str) -> str:
@@ -58,10 +51,7 @@ def plot_trace(res, path: str) -> str:
     axh.barh(vals, h, height=1.0, color="tab:red")
     axh.set_xscale("log")
     axh.set_xlabel("occurrences")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def plot_g2(res, path: str) -> str:
@@ -87,10 +77,7 @@ def plot_g2(res, path: str) -> str:
     ax.set_ylabel("coincidences")
     if res.g2_0_raw is not None:
         ax.set_title(f"g2(0) raw {res.g2_0_raw:.3f}" + (f", corrected {res.g2_0:.3f}" if res.g2_0 is not None else ""))
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def plot_decay(res, path: str) -> str:
@@ -125,10 +112,7 @@ def plot_decay(res, path: str) -> str:
     ax.set_xlabel("delay after sync (ns)")
     ax.set_ylabel("counts")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def _intensity_map(x_edges, y_edges, hist, xlabel: str, ylabel: str, path: str) -> str:
@@ -138,10 +122,7 @@ def _intensity_map(x_edges, y_edges, hist, xlabel: str, ylabel: str, path: str) 
     ax.pcolormesh(x_edges, y_edges, hist, cmap="viridis")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def plot_flid(res, path: str) -> str:
@@ -178,10 +159,7 @@ def plot_cpa_levels(res, path: str) -> str:
     ax.set_xlabel("time (s)")
     ax.set_ylabel(f"counts / {d.bin_s * 1e3:g} ms")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def plot_dwell(res, path: str) -> str:
@@ -208,10 +186,7 @@ def plot_dwell(res, path: str) -> str:
     ax.set_xlabel("duration (s)")
     ax.set_ylabel("probability density (1/s)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def plot_analysis(res, outdir: str) -> list[str]:
