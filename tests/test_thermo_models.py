@@ -17,7 +17,12 @@ from surfchem.thermo.models import (
     thermo_summary,
     thermo_table,
 )
-from surfchem.thermo.sweeps import gamma_vs_mu, stability_windows, temperature_sweep
+from surfchem.thermo.sweeps import (
+    contrast_windows,
+    gamma_vs_mu,
+    stability_windows,
+    temperature_sweep,
+)
 
 AREA = 141.58
 #: real CHGNet+D3 energies of a C6A grow screen (hexylammonium, named DDA6 before issue 13;
@@ -121,6 +126,34 @@ def test_stability_windows_match_brute_force():
     n0 = int(s.loc[s["gamma_J_m2"].idxmin(), "n"])
     w0 = win[(win["dmu_lo_eV"] <= 0) & (win["dmu_hi_eV"] >= 0)]
     assert list(w0["n"]) == [n0]
+
+
+def test_contrast_window_matches_brute_force():
+    """Two ligands whose lines cross differently: the contrast interval is exactly where one
+    stops short of full coverage (N = 6 here) and the other reaches it."""
+    import dataclasses
+
+    recs = records()
+    other = recs[recs["n"] > 0].copy()
+    other["ligand"] = "PEA"
+    other["energy_eV"] = other["energy_eV"] - 0.05 * other["n"] ** 2  # crowding rewarded: PEA fills up earlier
+    refs = dataclasses.replace(REFS, mu_LX_eV={"C6A": -125.4510, "PEA": -125.4510},
+                               mu_LX_kind={"C6A": "ion_pair", "PEA": "ion_pair"})
+    tab = thermo_table(pd.concat([recs, other], ignore_index=True), refs, model="none")
+    win = stability_windows(tab)
+    con = contrast_windows(win)
+    assert list(con["ligand_below"]) == ["C6A"] and list(con["ligand_full"]) == ["PEA"]
+    lo, hi = con[["dmu_lo_eV", "dmu_hi_eV"]].iloc[0]
+    grid = np.linspace(lo - 1.0, hi + 1.0, 801)
+    curves = gamma_vs_mu(tab, grid)
+    st = curves[curves["stable"]].pivot(index="dmu_eV", columns="ligand", values="n")
+    both = (st["C6A"] < 6) & (st["PEA"] == 6)
+    x = st.index.to_numpy()
+    assert both[(x > lo + 1e-3) & (x < hi - 1e-3)].all()
+    assert not both[(x < lo - 1e-3) | (x > hi + 1e-3)].any()
+    assert contrast_windows(win[win["ligand"] == "PEA"]).empty
+    inside = sorted(set(st.loc[(x > lo + 1e-3) & (x < hi - 1e-3), "C6A"].astype(int)))
+    assert con["n_below"].iloc[0] == ",".join(map(str, inside))
 
 
 def test_temperature_sweep_scales_with_T():

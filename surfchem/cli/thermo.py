@@ -67,6 +67,7 @@ def run_thermo(args: argparse.Namespace) -> int:
     )
     from surfchem.thermo.results import load_screen
     from surfchem.thermo.sweeps import (
+        contrast_windows,
         gamma_vs_mu,
         parse_range,
         stability_windows,
@@ -98,6 +99,7 @@ def run_thermo(args: argparse.Namespace) -> int:
     summ = thermo_summary(table)
     base = thermo_summary(thermo_table(data.records, data.refs, ThermoSettings(model="none", T_K=args.T)))
     windows = stability_windows(table)
+    contrast = contrast_windows(windows)
     ligands = sorted(set(summ.loc[summ["n"] > 0, "ligand"]))
     conf, _ = parse_model(settings.model)
     penalties = entropy_penalties(ligands, args.T, models=[conf] if conf else ["rotor"],
@@ -113,6 +115,7 @@ def run_thermo(args: argparse.Namespace) -> int:
         table.to_csv(out / "thermo.csv", index=False)
         summ.to_csv(out / "thermo_summary.csv", index=False)
         windows.to_csv(out / "stability_windows.csv", index=False)
+        contrast.to_csv(out / "contrast_windows.csv", index=False)
         files = {"table": str(out / "thermo.csv"), "summary": str(out / "thermo_summary.csv")}
         if tsweep is not None:
             tsweep.to_csv(out / "n_min_vs_T.csv", index=False)
@@ -139,6 +142,7 @@ def run_thermo(args: argparse.Namespace) -> int:
         "rows": summ.to_dict(orient="records"),
         "entropy_penalty": penalties.to_dict(orient="records"),
         "stability_windows": windows.to_dict(orient="records"),
+        "contrast_windows": contrast.to_dict(orient="records"),
         "files": files,
     }
     if tsweep is not None:
@@ -152,6 +156,13 @@ def run_thermo(args: argparse.Namespace) -> int:
         print(f"entropy model {settings.model} at {settings.T_K:g} K (corrections vs the free ion pair; eV, J/m2)")
         print(summ[cols].to_string(index=False, float_format=lambda x: f"{x:.4f}"))
         print(f"N_min: {result['n_min']} (energy only: {result['n_min_energy_only']})")
+        print("stability windows (dmu_LX, eV): " + "; ".join(
+            f"{w.ligand} N={w.n}: [{w.dmu_lo_eV:.3f}, {w.dmu_hi_eV:.3f})" for w in windows.itertuples()))
+        for c in contrast.itertuples():
+            print(f"N_min({c.ligand_below}) < full while N_min({c.ligand_full}) = full for dmu_LX in "
+                  f"[{c.dmu_lo_eV:.3f}, {c.dmu_hi_eV:.3f}) eV (there {c.ligand_below} takes N = {c.n_below})")
+        if len(ligands) > 1 and contrast.empty:
+            print("no dmu_LX at which one ligand stops short of full coverage while another reaches it")
         if tsweep is not None:
             for lig, g in tsweep.groupby("ligand"):
                 print(f"N_min(T) {lig}: " + ", ".join(f"{t:g} K: {k}" for t, k in zip(g["T_K"], g["n_min"], strict=True)))

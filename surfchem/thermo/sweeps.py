@@ -101,6 +101,57 @@ def stability_windows(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["ligand", "n", "dmu_lo_eV", "dmu_hi_eV"])
 
 
+def contrast_windows(windows: pd.DataFrame, n_full: int | None = None) -> pd.DataFrame:
+    """dmu interval where one ligand stops short of full coverage while another reaches it.
+
+    For every ordered pair (a, b) of ligands: the dmu at which N_min(a) < ``n_full`` and
+    N_min(b) = ``n_full`` at once (the paper's contrast: DDA below full coverage, PEA at it).
+    With the full-coverage window of a ligand being ``[lo, +inf)`` (the highest N is stable at
+    large dmu, or never), the interval is ``[lo_b, lo_a)``. dmu is each ligand's own
+    ``mu_LX - mu_LX(ion pair)``: comparing ligands at equal dmu means equal offsets from each
+    ligand's own salt reference.
+
+    Parameters
+    ----------
+    windows : pandas.DataFrame
+        :func:`stability_windows` output (``ligand``, ``n``, ``dmu_lo_eV``, ``dmu_hi_eV``).
+    n_full : int, optional
+        Full coverage; default the largest N in ``windows``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ligand_below``, ``ligand_full``, ``dmu_lo_eV``, ``dmu_hi_eV`` (eV; ``dmu_hi_eV`` is
+        +inf when ``ligand_below`` never reaches full coverage) and ``n_below``, the coverages
+        ``ligand_below`` takes inside the interval (``"0"`` alone means it is simply bare there).
+        Only non-empty intervals.
+
+    Examples
+    --------
+    >>> w = pd.DataFrame({"ligand": ["A", "A", "B"], "n": [6, 8, 8],
+    ...                   "dmu_lo_eV": [-np.inf, 0.3, -np.inf], "dmu_hi_eV": [0.3, np.inf, np.inf]})
+    >>> contrast_windows(w).to_dict(orient="records")
+    [{'ligand_below': 'A', 'ligand_full': 'B', 'dmu_lo_eV': -inf, 'dmu_hi_eV': 0.3, 'n_below': '6'}]
+    """
+    cols = ["ligand_below", "ligand_full", "dmu_lo_eV", "dmu_hi_eV", "n_below"]
+    if windows.empty:
+        return pd.DataFrame(columns=cols)
+    full = int(windows["n"].max()) if n_full is None else int(n_full)
+    ligands = sorted(set(windows["ligand"]))
+    lo = {}
+    for lig in ligands:
+        w = windows[(windows["ligand"] == lig) & (windows["n"] == full)]
+        lo[lig] = float(w["dmu_lo_eV"].iloc[0]) if len(w) else np.inf
+    out = []
+    for a in ligands:
+        wa = windows[windows["ligand"] == a]
+        for b in ligands:
+            if a != b and lo[b] < lo[a]:
+                inside = wa[(wa["dmu_hi_eV"] > lo[b]) & (wa["dmu_lo_eV"] < lo[a])]
+                out.append((a, b, lo[b], lo[a], ",".join(str(int(k)) for k in sorted(inside["n"]))))
+    return pd.DataFrame(out, columns=cols)
+
+
 def temperature_sweep(
     records: pd.DataFrame, refs, temperatures_K: Sequence[float], settings: ThermoSettings | None = None,
     structure=None, free_reference=None, memo: Memo | None = None, **kw: Any,
