@@ -170,7 +170,8 @@ def relax(
     n_fixed_layers : int, default 1
         Layers frozen with ``fix``.
     trajectory : str or os.PathLike, optional
-        ASE trajectory path, appended to; an existing one restarts from its last frame.
+        ASE trajectory path, appended to; an existing one restarts from its last frame (BFGS and
+        LBFGS replay the frames into their Hessian / history).
     logfile : str, optional
         Optimiser log (``"-"`` = stdout; default none).
     **calc_kwargs
@@ -221,6 +222,11 @@ def relax(
     converged = False
     try:
         opt = opt_cls(work, logfile=logfile)
+        if restarted and hasattr(opt, "_replay_trajectory"):
+            # ASE rebuilds the BFGS Hessian / LBFGS history from the frames (positions and
+            # forces are stored), so a resumed relaxation takes the steps an uninterrupted one
+            # would have taken; FIRE and BFGSLineSearch restart with a fresh state.
+            opt.replay_trajectory(str(trajectory))
         if trajectory is not None:
             from ase.io import Trajectory
 
