@@ -15,6 +15,7 @@ import pytest
 
 from surfchem.campaign.engine import Engine, mpi_command, render_slurm_script
 from surfchem.campaign.plan import CampaignPlan
+from surfchem.campaign.progress import TrajectoryProgress
 from surfchem.campaign.run import run_campaign
 from surfchem.campaign.spec import ExecutorSpec, load_spec, parse_spec
 from surfchem.core.store import ResultStore
@@ -268,3 +269,24 @@ def test_slab_task_hash_holds_the_ligand_smiles(tmp_path):
     old = planner.task("slab", {**rec, "smiles": "CCCCCC[NH3+]"}, atoms)
     assert new.key() != old.key() and new.record["smiles"] == "CCCCCC[N+](C)(C)CCCCCC"
     assert planner.task("slab", {**rec, "smiles": "CCCCCC[NH3+]"}, atoms).key() == old.key()
+
+
+def test_progress_counts_relaxations_and_steps(tmp_path, chgnet_d3):
+    """The bar's relaxation and step counts come from real trajectories of this run only."""
+    from surfchem.build import ligand
+    from surfchem.relax import relax
+
+    mol = ligand("MA")
+    mol.set_cell([12, 12, 12])
+    mol.pbc = True
+    mol.center()
+    mol.rattle(0.05, seed=1)
+    old = relax(mol, chgnet_d3, fmax=0.02, steps=2, trajectory=tmp_path / "old.traj")
+    os.utime(tmp_path / "old.traj", (1.0, 1.0))  # written by an earlier run
+    progress = TrajectoryProgress(tmp_path)
+    assert progress.poll() == (0, 0)
+    a = relax(mol, chgnet_d3, fmax=0.02, steps=3, trajectory=tmp_path / "a_s0.traj")
+    assert progress.poll() == (1, a.n_steps)
+    b = relax(mol, chgnet_d3, fmax=0.02, steps=2, trajectory=tmp_path / "a_s1.traj")
+    assert progress.label() == f"2 relaxations, {a.n_steps + b.n_steps} steps"
+    assert old.n_steps == 2 and TrajectoryProgress(tmp_path, since=0).poll()[0] == 3

@@ -18,6 +18,7 @@ from typing import Any
 from ase import Atoms
 
 from surfchem.campaign.engine import is_lost
+from surfchem.campaign.progress import TrajectoryProgress
 from surfchem.core.store import ResultStore, new_owner
 
 
@@ -38,8 +39,13 @@ class Loop:
 
     def __init__(self, store: ResultStore, engine: Any, bar: Any, retry_failed: bool, dry: bool = False,
                  log: Path | None = None, claim_timeout_s: float = 600.0, poll_s: float = 2.0,
-                 max_inflight: int | None = None):
+                 max_inflight: int | None = None, progress: TrajectoryProgress | None = None,
+                 progress_s: float = 10.0):
         self.store, self.engine, self.bar = store, engine, bar
+        # inside long tasks: relaxations and steps from the trajectories, every progress_s
+        self.progress, self.progress_s = progress, progress_s
+        self.stage_label = ""
+        self._shown = 0.0
         self.retry_failed, self.dry = retry_failed, dry
         self.log = log
         self.owner = new_owner()
@@ -172,8 +178,23 @@ class Loop:
                   "nothing stored: run the campaign again to compute it")
         return True
 
+    def set_stage(self, label: str) -> None:
+        """Name the running stage on the bar (``"stage 0: chgnet-d3"``)."""
+        self.stage_label = label
+        self._show(force=True)
+
+    def _show(self, force: bool = False) -> None:
+        if self.progress is None:
+            self.bar.set_postfix_str(self.stage_label)
+            return
+        if force or time.time() - self._shown >= self.progress_s:
+            self.bar.set_postfix_str(f"{self.stage_label}; {self.progress.label()}")
+            self._shown = time.time()
+
     def run(self) -> None:
         while self.pending or self.ready or self.waiting or self.queued:
+            if self.progress is not None:
+                self._show()
             while self.ready:
                 then, atoms, rec = self.ready.popleft()
                 self.guard(rec, then, atoms, rec)
@@ -183,6 +204,8 @@ class Loop:
                     time.sleep(self.poll_s)
                 continue
             timeout = self.poll_s if self.waiting else self.claim_timeout_s / 4
+            if self.progress is not None:
+                timeout = min(timeout, self.progress_s)
             done, _ = cf.wait(list(self.pending), timeout=timeout, return_when=cf.FIRST_COMPLETED)
             for fut in done:
                 task, then = self.pending.pop(fut)

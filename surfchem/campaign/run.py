@@ -23,6 +23,7 @@ from surfchem.campaign.engine import Engine
 from surfchem.campaign.loop import Loop
 from surfchem.campaign.output import write_outputs
 from surfchem.campaign.plan import CampaignPlan
+from surfchem.campaign.progress import TrajectoryProgress
 from surfchem.campaign.results import CampaignResult, StageResult
 from surfchem.campaign.spec import CampaignSpec
 from surfchem.campaign.stage import StagePlanner
@@ -74,7 +75,8 @@ def run_campaign(spec: CampaignSpec, progress: bool = True, dry: bool = False,
     if not dry:
         engine = Engine(spec.executor, out)
     loop = Loop(store, engine, bar, spec.executor.retry_failed, dry=dry, log=out / "campaign.log",
-                claim_timeout_s=spec.executor.claim_timeout_s, max_inflight=_slots(spec))
+                claim_timeout_s=spec.executor.claim_timeout_s, max_inflight=_slots(spec),
+                progress=TrajectoryProgress(out / "trajectories") if progress and not dry else None)
     stages: list[StageResult] = []
     previous, prev_structures = None, {}
     all_structures: dict[str, Atoms] = {}
@@ -82,7 +84,7 @@ def run_campaign(spec: CampaignSpec, progress: bool = True, dry: bool = False,
         for s in range(len(spec.stages)):
             planner = StagePlanner(plan, s, loop, out, previous, prev_structures,
                                    calculator_object if s == 0 else None)
-            bar.set_postfix_str(f"stage {s}: {spec.stages[s].calculator}")
+            loop.set_stage(f"stage {s}: {spec.stages[s].calculator}")
             planner.start()
             loop.run()
             res = planner.result()
