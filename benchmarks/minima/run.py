@@ -30,7 +30,7 @@ BEST_KNOWN = HERE / "best_known.csv"
 #: systems: the cheap set runs in minutes; fig1 is the README main job's slab (5 layers)
 SETS = {
     "cheap": {"ligands": ["MA", "IPA"], "layers": 3, "n": "0-8"},
-    "fig1": {"ligands": ["C6A", "PEA"], "layers": 5, "n": "0-8"},
+    "fig1": {"ligands": ["DDA2", "PEA"], "layers": 5, "n": "0-8"},
 }
 #: search configurations (``screen(search=...)``); ``default`` is what ``surfchem screen`` runs
 CONFIGS = {
