@@ -26,6 +26,7 @@ import numpy as np
 from ase import Atoms
 
 from surfchem.build.ligands import tails
+from surfchem.core.screendir import STERIC_COLUMNS  # defined with the results.csv columns
 
 #: chains per nm^2 of close-packed all-trans alkyl chains (crystalline polyethylene, 18.3 Å^2
 #: per chain; Bunn 1939, see the module docstring)
@@ -33,10 +34,6 @@ CLOSE_PACKED_CHAINS_NM2 = 5.5
 
 #: contacts (Å) searched up to this distance; none closer gives NaN
 CONTACT_CUTOFF_A = 8.0
-
-#: columns of :func:`steric_descriptors`, in order
-STERIC_COLUMNS = ("chains_top_nm2", "chains_bottom_nm2", "tail_hh_min_A", "tail_cc_min_A",
-                  "tail_tilt_deg", "flag_overpacked")
 
 
 def face_area_nm2(atoms: Atoms) -> float:

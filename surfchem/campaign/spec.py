@@ -51,6 +51,7 @@ from pydantic import Field, field_validator, model_validator
 from surfchem.build.bulk import get_material
 from surfchem.build.ligands import resolve_ligand
 from surfchem.calculators import PRESETS
+from surfchem.core.screendir import DATABASE
 from surfchem.core.slurm import SlurmResources
 from surfchem.core.spec import Strict, parse_n_range, read_toml, validate_model
 
@@ -258,7 +259,7 @@ class CampaignSpec(Strict):
 
     def database_url(self, base: Path | None = None) -> str:
         """Database URL: ``database.url`` if given, else ``<out>/results.db``."""
-        return self.database.url or str(self.out_dir(base) / "results.db")
+        return self.database.url or str(self.out_dir(base) / DATABASE)
 
 
 def parse_spec(data: dict[str, Any], source: str = "spec") -> CampaignSpec:

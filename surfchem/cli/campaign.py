@@ -104,11 +104,11 @@ def _dry(spec_path: str):
 def run_results(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from surfchem.campaign.output import TABLE_COLUMNS
+    from surfchem.core.screendir import results_columns
 
     res = _dry(args.spec)
     table = pd.concat([s.table for s in res.stages], ignore_index=True)
-    table[[c for c in TABLE_COLUMNS if c in table.columns]].to_csv(args.csv, index=False)
+    table[results_columns(table.columns)].to_csv(args.csv, index=False)
     print(f"wrote {len(table)} rows to {args.csv}")
     return 0
 

@@ -65,9 +65,11 @@ def _campaign_dir(toml: str) -> Path:
     except ImportError:
         raise InputError(f"--campaign {toml}: this surfchem cannot read campaign specs; give the "
                          "campaign's output directory with --results DIR") from None
+    from surfchem.core.screendir import RESULTS_CSV, ScreenDir
+
     out = Path(load_spec(toml).out_dir())
-    if not (out / "results.csv").is_file():
-        raise InputError(f"campaign {toml}: its output directory {str(out)!r} has no results.csv yet; "
+    if not ScreenDir(out).results_csv.is_file():
+        raise InputError(f"campaign {toml}: its output directory {str(out)!r} has no {RESULTS_CSV} yet; "
                          f"run `surfchem campaign run {toml}` first (or give --results DIR)")
     return out
 

@@ -54,6 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_thermo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from surfchem.core.screendir import ScreenDir
     from surfchem.errors import InputError
     from surfchem.thermo import n_min
     from surfchem.thermo.models import (
@@ -112,11 +113,10 @@ def run_thermo(args: argparse.Namespace) -> int:
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out / "thermo.csv", index=False)
-        summ.to_csv(out / "thermo_summary.csv", index=False)
+        thermo_csv, thermo_summary_csv = ScreenDir(out).write_thermo(table, summ)
         windows.to_csv(out / "stability_windows.csv", index=False)
         contrast.to_csv(out / "contrast_windows.csv", index=False)
-        files = {"table": str(out / "thermo.csv"), "summary": str(out / "thermo_summary.csv")}
+        files = {"table": str(thermo_csv), "summary": str(thermo_summary_csv)}
         if tsweep is not None:
             tsweep.to_csv(out / "n_min_vs_T.csv", index=False)
         if args.plot:

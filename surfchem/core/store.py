@@ -89,13 +89,8 @@ class ResultStore:
         return None
 
     def _row_to(self, row) -> tuple[Atoms, dict[str, Any]]:
-        atoms = row.toatoms()
+        atoms = row_atoms(row)
         data = row.data or {}
-        for name in ("surface_site", "ligand_index"):
-            if name in data:
-                atoms.set_array(name, np.asarray(data[name], dtype=int))
-        if "info" in data:
-            atoms.info.update(json.loads(data["info"]))
         record = dict(row.key_value_pairs)
         record.update(json.loads(data.get("record", "{}")))
         if "task_hash" in record:
@@ -142,6 +137,31 @@ class ResultStore:
 
     def __len__(self) -> int:
         return self.db.count()
+
+
+def row_atoms(row) -> Atoms:
+    """The structure of a database row exactly as :meth:`ResultStore.put` stored it.
+
+    Parameters
+    ----------
+    row : ase.db.row.AtomsRow
+        A row of a result store (positions in Å).
+
+    Returns
+    -------
+    ase.Atoms
+        The row's atoms with the per-atom labels ``surface_site`` and ``ligand_index`` (when
+        stored) and ``atoms.info`` (site positions, faces, occupied sites) restored from the
+        row's ``data``.
+    """
+    atoms = row.toatoms()
+    data = row.data or {}
+    for name in ("surface_site", "ligand_index"):
+        if name in data:
+            atoms.set_array(name, np.asarray(data[name], dtype=int))
+    if "info" in data:  # site positions, faces, occupied sites: what the site checks need
+        atoms.info.update(json.loads(data["info"]))
+    return atoms
 
 
 def _kv_ok(value: Any) -> bool:

@@ -42,13 +42,13 @@ One row per computed ligand. Columns (units in the names; NaN when the screen la
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import pandas as pd
 
 from surfchem.build.ligands import legacy_meaning, recorded_smiles, resolve_ligand
+from surfchem.core.screendir import ScreenDir
 from surfchem.errors import InputError
 from surfchem.thermo.entropy import count_rotors, rotor_entropy_eV_K
 
@@ -84,27 +84,6 @@ def ligand_size(name_or_smiles: str, T: float = 298.15) -> dict[str, float]:
     return {"heavy_atoms": int(heavy), "tail_heavy_atoms": int(heavy - 1),
             "rotors": int(count_rotors(spec.smiles).sp3_sp3),
             "TS_conf_rotor_eV": float(T * rotor_entropy_eV_K(spec.smiles))}
-
-
-def _read_tables(path: Path, table: str = "auto") -> tuple[pd.DataFrame, pd.DataFrame | None, dict, str]:
-    if not path.is_dir():
-        raise InputError(f"results directory {str(path)!r} does not exist; give the OUT directory "
-                         "of a `surfchem screen` (or campaign) run, holding results.csv")
-    if table not in ("auto", "results", "thermo"):
-        raise InputError(f"table must be 'auto', 'results' or 'thermo', got {table!r}")
-    res, thermo = path / "results.csv", path / "thermo.csv"
-    use = table if table != "auto" else ("thermo" if thermo.is_file() else "results")
-    main = thermo if use == "thermo" else res
-    if not main.is_file():
-        have = sorted(p.name for p in path.iterdir())[:12]
-        hint = " (results.db is there: the screen may still be running)" if "results.db" in have else ""
-        raise InputError(f"{str(path)!r} has no {main.name}{hint}; it holds {have}. Give a finished "
-                         "screen/campaign output directory (or a `surfchem thermo --out` directory)")
-    df = pd.read_csv(main, dtype={"task_hash": str, "ligand": str})
-    sfile = path / ("thermo_summary.csv" if use == "thermo" else "summary.csv")
-    summ = pd.read_csv(sfile, dtype={"ligand": str}) if sfile.is_file() else None
-    refs = json.loads((path / "references.json").read_text()) if (path / "references.json").is_file() else {}
-    return df, summ, refs, main.name
 
 
 def descriptors_from_results(results_dir: str | Path | list, n_full: int = 8, T: float = 298.15,
@@ -178,7 +157,7 @@ def coverage_summary(results_dir: str | Path | list, table: str = "auto") -> pd.
     dirs = [results_dir] if isinstance(results_dir, str | Path) else list(results_dir)
     out = []
     for d in dirs:
-        t, summ, _, _ = _read_tables(Path(d), table)
+        t, summ, _, _ = ScreenDir(d).read_tables(table)
         if summ is not None and {"ligand", "n", "gamma_J_m2"} <= set(summ.columns):
             out.append(summ)
             continue
@@ -200,7 +179,7 @@ def _descriptors_one(results_dir: str | Path, n_full: int = 8, T: float = 298.15
     references, the source path and ``source_table`` (with the entropy model, if any).
     """
     path = Path(results_dir)
-    tab, summ, refs, used = _read_tables(path, table)
+    tab, summ, refs, used = ScreenDir(path).read_tables(table)
     desc = descriptors_from_tables(tab, summ, n_full=n_full, T=T)
     model = ""
     if "entropy_model" in tab.columns and tab["entropy_model"].notna().any():

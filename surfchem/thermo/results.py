@@ -2,13 +2,13 @@
 
 ``DIR/results.csv`` (one row per relaxed slab), ``DIR/references.json`` (g_bulk, mu_AX, mu_LX per
 ligand, calculator, a0), relaxed structures from ``DIR/results.db`` (by ``task_hash``, every row,
-ion pairs too) or ``DIR/structures/{ligand}_n{k}.extxyz`` (the lowest one per (ligand, n)).
-Nothing is written into ``DIR``.
+ion pairs too) or ``DIR/structures/{ligand}_n{k}.extxyz`` (the lowest one per (ligand, n)): the
+directory format of :mod:`surfchem.core.screendir`, which reads them. Nothing is written into
+``DIR``.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +17,7 @@ import pandas as pd
 from ase import Atoms
 
 from surfchem.build.bulk import get_material
-from surfchem.core.hashing import key_forms
+from surfchem.core.screendir import REFERENCES_JSON, RESULTS_CSV, ScreenDir
 from surfchem.errors import FileFormatError, InputError
 from surfchem.thermo import References
 from surfchem.thermo.models import Memo, ThermoSettings, thermo_summary, thermo_table
@@ -25,85 +25,79 @@ from surfchem.thermo.models import Memo, ThermoSettings, thermo_summary, thermo_
 
 @dataclass
 class ScreenData:
-    """Records, references and structure look-ups of one screen directory."""
+    """Records, references and structure look-ups of one screen directory.
+
+    Parameters
+    ----------
+    path : Path
+        The screen directory.
+    records : pandas.DataFrame
+        ``results.csv`` rows with a finite ``energy_eV`` (eV), ``ligand`` "" for the bare slab,
+        and ``n_A``, ``n_B`` (AX and B atoms of each slab).
+    refs : surfchem.thermo.References
+        From ``references.json``.
+    """
 
     path: Path
     records: pd.DataFrame
     refs: References
 
     @property
+    def directory(self) -> ScreenDir:
+        """The directory's files (:class:`surfchem.core.screendir.ScreenDir`)."""
+        return ScreenDir(self.path)
+
+    @property
     def has_structures(self) -> bool:
         """True if relaxed structures can be read (results.db or structures/*.extxyz)."""
-        sdir = self.path / "structures"
-        return (self.path / "results.db").exists() or (sdir.is_dir() and any(sdir.glob("*.extxyz")))
-
-    def _db(self):
-        db = self.path / "results.db"
-        if not db.exists():
-            return None
-        from ase.db import connect
-
-        return connect(str(db), type="db")
-
-    def _from_db(self, **sel) -> Atoms | None:
-        db = self._db()
-        if db is None:
-            return None
-        rows = list(db.select(limit=1, **sel))
-        if not rows:
-            return None
-        row = rows[0]
-        atoms = row.toatoms()
-        data = row.data or {}
-        for name in ("surface_site", "ligand_index"):
-            if name in data:
-                atoms.set_array(name, np.asarray(data[name], dtype=int))
-        if "info" in data:  # site positions, faces, occupied sites: what the site checks need
-            atoms.info.update(json.loads(data["info"]))
-        return atoms
+        return self.directory.has_structures
 
     def structure(self, row: pd.Series) -> Atoms | None:
         """Relaxed slab of a results row (db by task_hash, else the lowest extxyz if it matches)."""
-        h = row.get("task_hash")
-        if isinstance(h, str) and h:
-            for form in key_forms(h):
-                at = self._from_db(task_hash=form)
-                if at is not None:
-                    return at
-        f = self.path / "structures" / f"{row['ligand']}_n{int(row['n'])}.extxyz"
-        if f.exists():
-            from ase.io import read
-
-            at = read(f)
-            lows = self.records[(self.records["ligand"] == row["ligand"]) & (self.records["n"] == row["n"])]
-            if np.isclose(row["energy_eV"], lows["energy_eV"].min()):
-                return at
-        return None
+        return self.directory.structure_of_row(row, self.records)
 
     def free_reference(self, ligand: str) -> Atoms | None:
         """The relaxed L+ X- ion pair of ``ligand`` stored by the screen (None if user mu)."""
-        return self._from_db(kind="ion_pair", ligand=ligand)
+        return self.directory.db_ion_pair(ligand)
 
 
-def load_screen(path: str | Path) -> ScreenData:
-    """Read ``results.csv`` + ``references.json`` of a screen directory."""
-    p = Path(path)
-    csv, ref = p / "results.csv", p / "references.json"
-    if not p.is_dir():
-        raise InputError(f"results {str(p)!r} is not a directory; give a screen output directory")
-    if not csv.exists() or not ref.exists():
-        raise InputError(f"{str(p)!r} lacks results.csv or references.json: is the screen finished?")
+def _references(refd: dict, source: Path) -> References:
+    """:class:`References` from the dict of ``references.json`` (energies in eV, a0 in Å)."""
     try:
-        refd = json.loads(ref.read_text())
-        refs = References(
+        return References(
             material=refd.get("material", "CsPbBr3"), g_bulk_eV=float(refd["g_bulk_eV"]),
             mu_AX_eV=float(refd["mu_AX_eV"]), mu_LX_eV={k: float(v) for k, v in refd["mu_LX_eV"].items()},
             mu_LX_kind=dict(refd.get("mu_LX_kind", {})), a0_A=refd.get("a0_A"),
             calculator=refd.get("calculator", ""),
         )
-    except (KeyError, ValueError, TypeError) as exc:
-        raise FileFormatError(f"{ref}: not a screen references file ({exc})") from None
-    df = pd.read_csv(csv, keep_default_na=True, dtype={"task_hash": str, "ligand": str})
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise FileFormatError(f"{source}: not a screen references file ({exc}); it needs g_bulk_eV, "
+                              "mu_AX_eV and mu_LX_eV (eV)") from None
+
+
+def load_screen(path: str | Path) -> ScreenData:
+    """Read ``results.csv`` + ``references.json`` of a screen directory.
+
+    Parameters
+    ----------
+    path : str or Path
+        A finished screen or campaign output directory.
+
+    Returns
+    -------
+    ScreenData
+        Rows without a finite energy (failed tasks) dropped.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        ``path`` is not a directory or lacks ``results.csv`` or ``references.json``.
+    surfchem.errors.FileFormatError
+        ``references.json`` lacks the references.
+    """
+    sd = ScreenDir(path).require(RESULTS_CSV, REFERENCES_JSON)
+    refs = _references(sd.read_references(), sd.references_json)
+    df = sd.read_results()
     df["ligand"] = df["ligand"].fillna("").astype(str)
     mat = get_material(refs.material)
     if "n_A" not in df or "n_B" not in df:
@@ -113,7 +107,7 @@ def load_screen(path: str | Path) -> ScreenData:
         df["n_A"] = [s.count(mat.a) for s in syms]
         df["n_B"] = [s.count(mat.b) for s in syms]
     df = df[np.isfinite(df["energy_eV"].astype(float))].reset_index(drop=True)
-    return ScreenData(p, df, refs)
+    return ScreenData(sd.path, df, refs)
 
 
 def thermo_for_screen(path: str | Path, settings=None, out: str | Path | None = None,

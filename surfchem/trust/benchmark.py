@@ -19,7 +19,6 @@ canonical SMILES when the results record it (so a renamed ligand keeps its entri
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import pandas as pd
 from ase.io import write
 
 from surfchem.build.ligands import resolve_ligand
+from surfchem.core.screendir import ScreenDir
 from surfchem.errors import FileFormatError, InputError
 from surfchem.thermo.results import ScreenData, load_screen
 from surfchem.trust.diagnostics import structure_sanity
@@ -207,7 +207,7 @@ def score(results: str | Path, best_known: str | Path | pd.DataFrame,
     out["n_flagged"] = int(sum(bool(set(f.split(";")) - {"", "single_start"}) for f in flags))
     out["relaxations"] = int(len(rec))
     out["force_calls"] = int(rec["n_steps"].fillna(0).sum()) if "n_steps" in rec else 0
-    refs = json.loads((Path(results) / "references.json").read_text())
+    refs = ScreenDir(results).read_references()
     out["wall_s"] = float(refs.get("wall_s", float("nan")))
     out["excess_eV"] = excess
     return out
