@@ -125,12 +125,19 @@ def test_screen_input_errors(tmp_path):
         screen(ligands=["MA"], n="0", arrangements="best", out=tmp_path, progress=False)
 
 
-def test_screen_cli_json(mini_screen):
-    out = mini_screen.out
+def test_screen_cli_json(mini_screen, tmp_path):
+    import shutil
+
+    out = tmp_path / "cli"  # a copy: the shared screen directory stays as the fixture wrote it
+    shutil.copytree(mini_screen.out, out)
     r = subprocess.run([sys.executable, "-m", "surfchem", "screen", "--ligands", "MA", "--n", "0-2",
-                        "--fmax", "0.1", "--steps", "150", "--out", str(out), "--json", "--no-progress"],
+                        "--fmax", "0.1", "--steps", "150", "--starts", "1", "--out", str(out), "--json",
+                        "--no-progress"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     assert data["n_min"]["MA"] in (0, 1, 2)
     assert [row["n"] for row in data["summary"]] == [0, 1, 2]
+    # the CLI's --starts 1 is the API's search=None: the same tasks, read back from the copy
+    got = [row["gamma_J_m2"] for row in data["summary"]]
+    assert got == pytest.approx(list(mini_screen.summary.sort_values("n")["gamma_J_m2"]), abs=1e-9)
