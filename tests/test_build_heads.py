@@ -72,17 +72,23 @@ def _ligand_checks(bare, built, site: int, formula: str, n_tails: int):
     return float(offset[2]), float(tail_slab), float(tail_tail)
 
 
-def test_cli_build_dda_puts_one_didodecyldimethylammonium_on_the_slab(bare, tmp_path, capsys):
+def test_cli_build_dda_puts_one_didodecyldimethylammonium_on_the_slab(tmp_path, capsys):
+    """The paper's DDA: its splayed C12 tails reach their own periodic image in the 2x2 cell
+    (11.9 Å; refused with the reason), so it is built on the 3x3 slab."""
+    rc = main(["build", "--ligand", "DDA", "--n", "1", "--layers", "3"])
+    assert rc == 2
+    assert "its own periodic image" in capsys.readouterr().err
     out = tmp_path / "dda.extxyz"
-    rc = main(["build", "--ligand", "DDA", "--n", "1", "--layers", "3", "-o", str(out), "--json"])
+    rc = main(["build", "--ligand", "DDA", "--n", "1", "--layers", "3", "--size", "3x3", "-o", str(out), "--json"])
     assert rc == 0
     data = json.loads(capsys.readouterr().out)
     assert data["ligand"] == "DDA" and data["n_ligands"] == 1 and data["occupied_sites"] == [0]
     assert data["smiles"] == "CCCCCCCCCCCC[N+](C)(C)CCCCCCCCCCCC"
     built = read(out)
     assert data["formula"] == built.get_chemical_formula()
-    assert data["formula"] == "C26H56Br16Cs7NPb4"  # bare Cs8Pb4Br16: one Cs out, C26H56N+ in
-    height, tail_slab, tail_tail = _ligand_checks(bare, built, 0, "C26H56N", n_tails=2)
+    assert data["formula"] == "C26H56Br36Cs17NPb9"  # bare Cs18Pb9Br36: one Cs out, C26H56N+ in
+    bare3 = slab(size=(3, 3), layers=3)
+    height, tail_slab, tail_tail = _ligand_checks(bare3, built, 0, "C26H56N", n_tails=2)
     # no N-H: the depth scan raised the head above the Cs site to the first clear depth
     assert height == pytest.approx(-data["depth_A"]) and data["depth_A"] in HEAD_DEPTH_SCAN_A
     mol = built[built.get_array("ligand_index") >= 0]

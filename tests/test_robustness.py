@@ -160,6 +160,28 @@ def test_overlapping_start_is_rejected_before_relaxation(chgnet_d3, ma2):
     assert np.isfinite(search.energy_eV) and not close_contacts(search.atoms)
 
 
+def test_a_ligand_overlapping_its_own_image_is_a_clash(ma2):
+    """Splayed tails can reach their own ligand's periodic image (a DDA6 start on the 2x2 slab had
+    C...C 1.21 Å to its own image and was relaxed, then rejected as a changed bond graph): the
+    contact rule and the builder's clearance count a ligand's images as other fragments."""
+    from surfchem.build import min_clearance
+
+    lig = ma2.get_array("ligand_index")
+    mol = ma2[lig == 0]  # one methylammonium, labelled, periodic in plane
+    assert not close_contacts(mol) and min_clearance(mol) == float("inf")
+    sym = np.array(mol.get_chemical_symbols())
+    c, n = mol.positions[sym == "C"][0], mol.positions[sym == "N"][0]
+    axis = (n - c) / np.linalg.norm(n - c)
+    # one periodic direction along C->N: the image's C sits 0.6 Å beyond this N
+    b = np.cross(axis, [1.0, 0, 0] if abs(axis[0]) < 0.9 else [0, 1.0, 0])
+    b /= np.linalg.norm(b)
+    mol.set_cell([(np.linalg.norm(n - c) + 0.6) * axis, 40 * b, 40 * np.cross(axis, b)])
+    mol.pbc = [True, False, False]
+    pairs = close_contacts(mol)
+    assert pairs and min(d for _, _, d in pairs) < 1.0
+    assert min_clearance(mol) < 1.0
+
+
 def test_perturbed_starts_avoid_overlaps(ma2):
     # rotations about the normal by random angles: every accepted orientation is free of overlaps
     for seed in range(12):

@@ -204,9 +204,15 @@ def decorate(
     set_vacuum(out, out.info.get("vacuum_A", DEFAULT_VACUUM_A) if vacuum is None else vacuum)
     clash = min(min_clearance(out), tail_contact(mol, int(mol.info["head_index"])))
     if clash < clearance_A:
+        lig = out.get_array("ligand_index")
+        own = min(min_clearance(out[lig == k]) for k in set(lig[lig >= 0].tolist()))
+        hint = (f"; a ligand reaches its own periodic image ({own:.2f} Å): the in-plane cell "
+                f"({out.cell.lengths()[0]:.1f} Å) is too small for it, use a larger one (e.g. --size 3x3)"
+                if own < clearance_A else "")
         raise InputError(
             f"ligand placement on sites {sites} leaves atoms {clash:.2f} Å apart (< "
             f"{clearance_A} Å); try another depth (got {', '.join(f'{d:g}' for d in chosen)} Å) or conformer"
+            + hint
         )
     return out
 
@@ -292,7 +298,8 @@ def vacuum_gap(atoms: Atoms) -> float:
 
 
 def min_clearance(atoms: Atoms) -> float:
-    """Smallest distance between atoms of different fragments (slab, ligand k, ligand j).
+    """Smallest distance between atoms of different fragments (slab, ligand k, ligand j; a
+    ligand's periodic images count as other fragments).
 
     Parameters
     ----------
@@ -307,8 +314,8 @@ def min_clearance(atoms: Atoms) -> float:
     from ase.neighborlist import neighbor_list
 
     lig = atoms.get_array("ligand_index") if "ligand_index" in atoms.arrays else np.full(len(atoms), -1)
-    i, j, d = neighbor_list("ijd", atoms, cutoff=3.0)
-    mask = lig[i] != lig[j]
+    i, j, d, shift = neighbor_list("ijdS", atoms, cutoff=3.0)
+    mask = (lig[i] != lig[j]) | ((lig[i] >= 0) & shift.any(axis=1))  # a ligand and its own image too
     return float(d[mask].min()) if mask.any() else float("inf")
 
 

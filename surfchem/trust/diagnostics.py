@@ -74,7 +74,10 @@ def close_contacts(atoms: Atoms, scale: float = CLASH_SCALE, floor_A: float = CL
     """Pairs of atoms of different fragments closer than max(floor_A, scale (r_cov,i + r_cov,j)).
 
     Fragments are the ligands (``ligand_index`` >= 0, one per molecule) and the inorganic slab
-    (``ligand_index`` = -1); a structure without ligand labels has one fragment and no contacts.
+    (``ligand_index`` = -1); a ligand's periodic images count as other fragments (two splayed
+    tails can reach the image of their own ligand in a 2x2 cell: DDA6 started with a C...C of
+    1.21 Å to its own image). A structure without ligand labels has one fragment and no
+    contacts.
     ASE covalent radii, minimum image. The defaults reject C...C < 1.22 Å, H...H < 1.0 Å,
     H...Br < 1.21 Å.
 
@@ -99,9 +102,10 @@ def close_contacts(atoms: Atoms, scale: float = CLASH_SCALE, floor_A: float = CL
     if lig is None or len(atoms) == 0 or (lig < 0).all():
         return []
     cutoff = max(floor_A, scale * 2 * float(covalent_radii[atoms.numbers].max())) + 0.01
-    i, j, d = neighbor_list("ijd", atoms, cutoff)
+    i, j, d, shift = neighbor_list("ijdS", atoms, cutoff)
     r = covalent_radii[atoms.numbers]
-    bad = (lig[i] != lig[j]) & (i < j) & (d < np.maximum(floor_A, scale * (r[i] + r[j])))
+    other = (lig[i] != lig[j]) | ((lig[i] >= 0) & shift.any(axis=1))  # a ligand and its own image too
+    bad = other & (i < j) & (d < np.maximum(floor_A, scale * (r[i] + r[j])))
     return [(int(a), int(b), float(x)) for a, b, x in zip(i[bad], j[bad], d[bad], strict=True)]
 
 
