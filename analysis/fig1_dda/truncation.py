@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from surfchem.core.screendir import ScreenDir
 from surfchem.plot._common import pyplot, save_png
 from surfchem.thermo import n_min
 from surfchem.thermo.models import ThermoSettings, thermo_summary, thermo_table
@@ -50,7 +51,7 @@ KEEP = ["ligand", "smiles", "n", "energy_eV", "gamma_J_m2", "dG_eV", "gamma_err_
 def analyse(label: str, path: Path) -> dict[str, pd.DataFrame]:
     """Tables of one screen directory, every row tagged with ``search=label``."""
     data = load_screen(path)
-    res = pd.read_csv(path / "results.csv")
+    res = ScreenDir(path).read_results()
     ok = res[(res["status"] == "ok") & res["is_min"].astype(bool)]
     best = ok.sort_values("energy_eV").drop_duplicates(["ligand", "n"]).sort_values(["ligand", "n"])
     best = best[[c for c in KEEP if c in best]].assign(search=label)

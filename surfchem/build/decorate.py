@@ -297,6 +297,16 @@ def vacuum_gap(atoms: Atoms) -> float:
     return float(atoms.cell[2, 2] - (z.max() - z.min()))
 
 
+def other_fragment(lig: np.ndarray, i: np.ndarray, j: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Mask of neighbour pairs (``i``, ``j``, cell ``shift``) that join different fragments.
+
+    Fragments are the inorganic slab (``ligand_index`` -1) and each ligand; a ligand's periodic
+    images count as other fragments (splayed tails can reach their own image in a small cell).
+    The one rule of :func:`min_clearance` and :func:`surfchem.trust.diagnostics.close_contacts`.
+    """
+    return (lig[i] != lig[j]) | ((lig[i] >= 0) & shift.any(axis=1))
+
+
 def min_clearance(atoms: Atoms) -> float:
     """Smallest distance between atoms of different fragments (slab, ligand k, ligand j; a
     ligand's periodic images count as other fragments).
@@ -315,7 +325,7 @@ def min_clearance(atoms: Atoms) -> float:
 
     lig = atoms.get_array("ligand_index") if "ligand_index" in atoms.arrays else np.full(len(atoms), -1)
     i, j, d, shift = neighbor_list("ijdS", atoms, cutoff=3.0)
-    mask = (lig[i] != lig[j]) | ((lig[i] >= 0) & shift.any(axis=1))  # a ligand and its own image too
+    mask = other_fragment(lig, i, j, shift)
     return float(d[mask].min()) if mask.any() else float("inf")
 
 

@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 from ase import Atoms
 
-from surfchem.build.decorate import vacuum_gap
+from surfchem.build.decorate import other_fragment, vacuum_gap
 from surfchem.build.ligands import acidic_hydrogens
 from surfchem.build.slab import inplane_distances
 from surfchem.core.units import EV_PER_A2_IN_J_PER_M2
@@ -104,8 +104,7 @@ def close_contacts(atoms: Atoms, scale: float = CLASH_SCALE, floor_A: float = CL
     cutoff = max(floor_A, scale * 2 * float(covalent_radii[atoms.numbers].max())) + 0.01
     i, j, d, shift = neighbor_list("ijdS", atoms, cutoff)
     r = covalent_radii[atoms.numbers]
-    other = (lig[i] != lig[j]) | ((lig[i] >= 0) & shift.any(axis=1))  # a ligand and its own image too
-    bad = other & (i < j) & (d < np.maximum(floor_A, scale * (r[i] + r[j])))
+    bad = other_fragment(lig, i, j, shift) & (i < j) & (d < np.maximum(floor_A, scale * (r[i] + r[j])))
     return [(int(a), int(b), float(x)) for a, b, x in zip(i[bad], j[bad], d[bad], strict=True)]
 
 
