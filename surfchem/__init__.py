@@ -2,7 +2,7 @@
 
 Layers, each importing only those below it (``pyproject.toml`` ``[tool.importlinter]``):
 ``core`` (units, hashing, store, spec primitives) -> ``build`` -> ``calculators`` -> ``relax``
--> ``thermo`` -> ``trust`` -> ``campaign`` | ``validate`` -> ``link`` -> ``plot`` -> ``cli``;
+-> ``thermo`` -> ``trust`` | ``validate`` -> ``campaign`` -> ``link`` -> ``plot`` -> ``cli``;
 ``experiment`` (photon statistics) stands alone on the base layer. Heavy packages (torch, gpaw, tblite, rdkit,
 parsl) are imported inside the functions that need them, so ``import surfchem`` is fast.
 

@@ -20,8 +20,9 @@ def write_outputs(result: CampaignResult, structures: dict[str, Atoms]) -> None:
 
     ``results.csv`` (every stage's rows), ``summary.csv`` (every stage's), ``stages.csv`` (a
     funnel's rankings), ``references.json`` (the last stage's references, each stage's, and the
-    run's ``n_min``, ``complete``, ``missing``, ``wall_s``, ``counts``, ``failures``) and the last
-    stage's lowest structures in ``structures/``. The figure
+    run's ``n_min``, ``complete``, ``missing``, ``wall_s``, ``counts``, ``failures``; with anchors
+    also ``n_min_anchored``), ``anchors.json`` (with anchors) and the last stage's lowest
+    structures in ``structures/``. The figure
     (:func:`surfchem.plot.coverage.plot_coverage`) is drawn by the CLI.
 
     Parameters
@@ -34,8 +35,14 @@ def write_outputs(result: CampaignResult, structures: dict[str, Atoms]) -> None:
         ``stage{i}/slab//0``) and ``stage{i}/ion_pair/{ligand}``; only the last stage's are written.
     """
     out = ScreenDir(result.out)
-    files = {"results": out.write_results(pd.concat([s.table for s in result.stages], ignore_index=True)),
-             "summary": out.write_summary(pd.concat([s.summary for s in result.stages], ignore_index=True))}
+    tables = [s.table for s in result.stages]
+    summaries = [s.summary for s in result.stages]
+    if result.anchors:  # the anchored view beside the plain one, for the stage the anchors correct
+        tables[-1], summaries[-1] = result.anchored_table, result.anchored_summary
+    files = {"results": out.write_results(pd.concat(tables, ignore_index=True)),
+             "summary": out.write_summary(pd.concat(summaries, ignore_index=True))}
+    if result.anchors:
+        files["anchors"] = out.write_anchors([a.as_dict() for a in result.anchors.values()])
     if len(result.stages) > 1:  # the funnel: did a higher level reorder the arrangements?
         result.files["stages"] = str(out.write_stages(stage_rankings([s.table for s in result.stages])))
     refs = {f"stage{s.stage}": {**s.references.as_dict(), "n_min": s.n_min, "missing": s.missing}
@@ -43,7 +50,8 @@ def write_outputs(result: CampaignResult, structures: dict[str, Atoms]) -> None:
     files["references"] = out.write_references(
         {**result.references.as_dict(), "n_min": result.n_min, "complete": result.complete,
          "missing": result.missing, "stages": refs, "wall_s": result.wall_s, "counts": result.counts,
-         "failures": result.failures})
+         "failures": result.failures,
+         **({"n_min_anchored": result.n_min_anchored} if result.anchors else {})})
     _write_structures(out, structures, last=len(result.stages) - 1)
     result.files.update({k: str(v) for k, v in files.items()})
 

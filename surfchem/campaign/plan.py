@@ -11,10 +11,13 @@ lowest-energy arrangements per (ligand, N) of stage s-1 with its own calculator)
 
 The stage planner (:class:`surfchem.campaign.stage.StagePlanner`) submits exactly these tasks
 (plus the consistency sweeps, which are counted as they come); :attr:`CampaignPlan.n_tasks`
-counts them.
+counts them. With an ``[anchor]`` table, one anchor task per ligand follows the last stage
+(:meth:`CampaignPlan.anchor_tasks`).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from ase import Atoms
 
@@ -23,7 +26,9 @@ from surfchem.build.arrangements import arrangements as enumerate_arrangements
 from surfchem.build.bulk import Material, get_material
 from surfchem.build.ligands import LigandSpec, resolve_ligand
 from surfchem.build.slab import slab as build_slab
+from surfchem.calculators import preset_parameters
 from surfchem.campaign.spec import CampaignSpec
+from surfchem.campaign.task import Task
 
 
 class CampaignPlan:
@@ -91,4 +96,31 @@ class CampaignPlan:
         """Tasks the campaign runs in all (references, bare slab and ligand slabs of every
         stage; the consistency sweeps are not known in advance and count as they come)."""
         per_stage = self.n_reference_tasks() + 1
-        return sum(per_stage + len(self.ligands) * sum(per_n.values()) for per_n in self.slab_counts())
+        n_anchor = len(self.ligands) if self.spec.anchor is not None else 0
+        return n_anchor + sum(per_stage + len(self.ligands) * sum(per_n.values()) for per_n in self.slab_counts())
+
+    def anchor_tasks(self, out: Path) -> list[Task]:
+        """One anchor task per ligand (empty without an ``[anchor]`` table): the ligand's exchange
+        reaction on a small slab with the last stage's calculator and the anchor's DFT preset
+        (:func:`surfchem.validate.anchor.ligand_anchor`); single points cached in ``OUT/anchors``.
+
+        Parameters
+        ----------
+        out : Path
+            The campaign's output directory.
+
+        Returns
+        -------
+        list of Task
+        """
+        a = self.spec.anchor
+        if a is None:
+            return []
+        last = self.spec.stages[-1]
+        settings = {"dft": a.dft, "params": dict(a.params), "dft_preset": preset_parameters(a.dft, **a.params),
+                    "size": list(a.size) if a.size else None, "layers": a.layers, "dir": str(out / "anchors")}
+        return [Task(kind="anchor", mode="anchor", record={"ligand": lig.name, "smiles": lig.smiles},
+                     material=self.material.name, calculator=last.calculator, calc_params=dict(last.params),
+                     preset=preset_parameters(last.calculator, **last.params), anchor=settings,
+                     mpi_ranks=a.mpi_ranks)
+                for lig in self.ligands]

@@ -14,6 +14,7 @@ from surfchem.build.bulk import Material
 from surfchem.build.ligands import LigandSpec, resolve_ligand
 from surfchem.campaign.spec import CampaignSpec
 from surfchem.thermo import References, coverage_table, missing_coverages, n_min, summary
+from surfchem.thermo.anchors import Anchor, anchored_columns, anchored_n_min, anchored_summary
 from surfchem.trust.diagnostics import add_diagnostics
 
 
@@ -37,7 +38,8 @@ class CampaignResult:
 
     ``counts``: tasks by outcome (``total``, ``done``, ``failed``, ``rejected``, ``pending``,
     ``cached_*``, ``computed_*``, ...); ``failures``: one dict per recorded failure; ``files``:
-    the written outputs by name; ``wall_s``: wall time (s).
+    the written outputs by name; ``wall_s``: wall time (s); ``anchors``: the per-ligand DFT
+    anchors (:mod:`surfchem.thermo.anchors`) when the spec asks for them.
     """
 
     spec: CampaignSpec
@@ -47,6 +49,7 @@ class CampaignResult:
     counts: dict[str, int]
     failures: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
+    anchors: dict[str, Anchor] = field(default_factory=dict)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -55,6 +58,22 @@ class CampaignResult:
     @property
     def summary(self) -> pd.DataFrame:
         return self.stages[-1].summary
+
+    @property
+    def anchored_table(self) -> pd.DataFrame:
+        """The last stage's table with the anchored columns (:func:`surfchem.thermo.anchors.anchored_columns`;
+        the plain table without anchors)."""
+        return anchored_columns(self.table, self.anchors) if self.anchors else self.table
+
+    @property
+    def anchored_summary(self) -> pd.DataFrame:
+        """The last stage's summary with the anchored columns (the plain summary without anchors)."""
+        return anchored_summary(self.summary, self.anchored_table) if self.anchors else self.summary
+
+    @property
+    def n_min_anchored(self) -> dict[str, int | None] | None:
+        """N at the minimum of the anchored gamma(N) per ligand; ``None`` without anchors."""
+        return anchored_n_min(self.anchored_summary, self.spec.n_values()) if self.anchors else None
 
     @property
     def references(self) -> References:

@@ -29,6 +29,7 @@ from surfchem.campaign.spec import CampaignSpec
 from surfchem.campaign.stage import StagePlanner
 from surfchem.core.store import ResultStore
 from surfchem.errors import InputError
+from surfchem.thermo.anchors import Anchor, anchor_from_dict
 
 
 def run_campaign(spec: CampaignSpec, progress: bool = True, dry: bool = False,
@@ -80,6 +81,7 @@ def run_campaign(spec: CampaignSpec, progress: bool = True, dry: bool = False,
     stages: list[StageResult] = []
     previous, prev_structures = None, {}
     all_structures: dict[str, Atoms] = {}
+    anchors: dict[str, Anchor] = {}
     try:
         for s in range(len(spec.stages)):
             planner = StagePlanner(plan, s, loop, out, previous, prev_structures,
@@ -95,6 +97,12 @@ def run_campaign(spec: CampaignSpec, progress: bool = True, dry: bool = False,
             prev_structures = {**planner.structures, **_structures_by_hash(store, planner.rows)}
             prev_structures["slab//0"] = planner.bare
             all_structures.update({f"stage{s}/{k}": v for k, v in planner.structures.items()})
+        if stages and spec.anchor is not None:  # per-ligand DFT anchors, after the last stage
+            loop.set_stage(f"anchors: {spec.anchor.dft}")
+            for task in plan.anchor_tasks(out):
+                loop.submit(task.payload(out, len(stages) - 1, spec.name),
+                            then=lambda _atoms, rec: _keep_anchor(anchors, rec))
+            loop.run()
     finally:
         bar.close()
         if engine is not None:
@@ -106,11 +114,18 @@ def run_campaign(spec: CampaignSpec, progress: bool = True, dry: bool = False,
     rejected = counts.get("cached_rejected", 0) + counts.get("computed_rejected", 0)
     counts.update(total=total, done=done, failed=failed, rejected=rejected,
                   pending=max(total - done - failed - rejected, 0))
-    result = CampaignResult(spec, stages, out, time.perf_counter() - t0, counts, loop.failures)
+    result = CampaignResult(spec, stages, out, time.perf_counter() - t0, counts, loop.failures, anchors=anchors)
     counts["missing_rows"] = sum(len(v) for v in result.missing.values())
     if not dry and stages:
         write_outputs(result, all_structures)
     return result
+
+
+def _keep_anchor(anchors: dict[str, Anchor], rec: dict[str, Any]) -> None:
+    """Collect a finished anchor task's result (a failed one is in the loop's failures)."""
+    if rec.get("status", "ok") == "ok":
+        a = anchor_from_dict(rec)
+        anchors[a.ligand] = a
 
 
 def _slots(spec: CampaignSpec) -> int:

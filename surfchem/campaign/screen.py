@@ -39,7 +39,7 @@ def default_workers(n_ligands: int) -> int:
 
 
 def screen(
-    ligands: Sequence[str] = ("C6A", "PEA"),
+    ligands: Sequence[str] = ("DDA2", "PEA"),
     n: str | Iterable[int] = "0-8",
     calculator: Any = DEFAULT_PRESET,
     material: str = "CsPbBr3",
@@ -57,6 +57,7 @@ def screen(
     workers: int | None = None,
     search: dict[str, Any] | str | None = "default",
     progress: bool = True,
+    anchor: str | dict[str, Any] | None = None,
     **calc_kwargs: Any,
 ):
     """Run the coverage screen: a one-stage campaign (:func:`surfchem.campaign.run.run_campaign`).
@@ -67,7 +68,7 @@ def screen(
 
     Parameters
     ----------
-    ligands : sequence of str, default ("C6A", "PEA")
+    ligands : sequence of str, default ("DDA2", "PEA")
         Ligand names or ammonium SMILES (:data:`surfchem.build.ligands.LIGANDS`). ``DDA`` is
         didodecyldimethylammonium, ``DDA<n>`` the same with both tails truncated to n carbons,
         ``C<n>A`` a primary n-alkylammonium (``C6A`` = hexylammonium).
@@ -111,6 +112,10 @@ def screen(
         slab (the fast preview, rows flagged ``single_start``).
     progress : bool, default True
         Show a progress bar.
+    anchor : str or dict, optional
+        Per-ligand DFT anchors (:mod:`surfchem.thermo.anchors`): a DFT preset name (e.g.
+        ``"gpaw-pbe-d3-lcao"``) or the keys of :class:`surfchem.campaign.spec.AnchorSpec`. The
+        results then carry anchored gamma and dG beside the plain ones, and ``.anchors``.
     **calc_kwargs
         Overrides of the preset's parameters (e.g. ``torch_threads=1``).
 
@@ -133,9 +138,9 @@ def screen(
     Examples
     --------
     >>> from surfchem import screen
-    >>> res = screen(ligands=["C6A", "PEA"], n="0-8", out="results/fig1")  # doctest: +SKIP
+    >>> res = screen(ligands=["DDA2", "PEA"], n="0-8", out="results/fig1")  # doctest: +SKIP
     >>> res.n_min  # doctest: +SKIP
-    {'C6A': 8, 'PEA': 8}
+    {'DDA2': 8, 'PEA': 8}
     """
     if out is None:
         raise InputError("give out= (a directory for results, figures and the database)")
@@ -153,13 +158,18 @@ def screen(
         workers = default_workers(len(ligands))
     if obj is None:
         stage["calculator"] = calculator
+    if isinstance(anchor, str):
+        anchor = {"dft": anchor}
+    if anchor is not None and obj is not None:
+        raise InputError("anchor= needs a calculator preset name (the anchor is computed with the "
+                         "screen's preset on workers), not a calculator object")
     spec = parse_spec({
         "name": "screen", "material": material, "ligands": list(ligands),
         "n": n if isinstance(n, str) else list(n), "arrangements": arrangements,
         "slab": {"size": list(size), "layers": layers, "vacuum_A": vacuum},
         "stages": [stage], "references": {"mu_LX_eV": dict(mu_LX_eV or {})},
         "executor": {"kind": "threads", "workers": workers},
-        "database": {"url": str(db) if db else None}, "out": str(out),
+        "database": {"url": str(db) if db else None}, "out": str(out), "anchor": anchor,
     }, source="screen")
     res = run_campaign(spec, progress=progress, calculator_object=obj)
     if not res.stages:

@@ -134,6 +134,29 @@ class ReferencesSpec(Strict):
     mu_LX_eV: dict[str, float] = Field(default_factory=dict)
 
 
+class AnchorSpec(Strict):
+    """Per-ligand DFT anchors (:mod:`surfchem.thermo.anchors`): the exchange reaction of one
+    ligand on a small slab with ``dft`` and with the last stage's ML calculator, on the ML
+    geometries; the results gain anchored gamma and dG columns beside the plain ones.
+
+    ``params`` override the DFT preset's parameters (they enter the hash); ``size`` (in-plane,
+    default: the first of 1x1, 2x1, 2x2 on which the ligand fits) and ``layers`` set the slab;
+    ``mpi_ranks`` as for a stage."""
+
+    dft: str = "gpaw-pbe-d3-lcao"
+    params: dict[str, Any] = Field(default_factory=dict)
+    size: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | None = None
+    layers: Annotated[int, Field(ge=3)] = 3
+    mpi_ranks: Annotated[int, Field(ge=1)] = 1
+
+    @field_validator("dft")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v.lower() not in PRESETS:
+            raise ValueError(f"unknown anchor calculator preset {v!r}; choose one of: {', '.join(PRESETS)}")
+        return v.lower()
+
+
 class SlurmSpec(SlurmResources):
     """``[executor.slurm]``: the Parsl blocks (pilot jobs) of a campaign on Slurm."""
 
@@ -204,6 +227,8 @@ class CampaignSpec(Strict):
     stages : list of StageSpec
         The funnel, in order (stage 0 relaxes every planned structure).
     references : ReferencesSpec
+    anchor : AnchorSpec or None
+        Per-ligand DFT anchors (table ``[anchor]``); none by default.
     executor : ExecutorSpec
     database : DatabaseSpec
     out : str or None
@@ -217,6 +242,7 @@ class CampaignSpec(Strict):
     slab: SlabSpec = Field(default_factory=SlabSpec)
     stages: Annotated[list[StageSpec], Field(min_length=1)] = Field(default_factory=lambda: [StageSpec()])
     references: ReferencesSpec = Field(default_factory=ReferencesSpec)
+    anchor: AnchorSpec | None = None
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
     database: DatabaseSpec = Field(default_factory=DatabaseSpec)
     out: str | None = None
@@ -244,6 +270,9 @@ class CampaignSpec(Strict):
         unknown = sorted(set(self.references.mu_LX_eV) - set(self.ligands))
         if unknown:
             raise ValueError(f"references.mu_LX_eV names ligands {unknown} that are not in ligands")
+        if self.anchor is not None and self.anchor.dft == self.stages[-1].calculator:
+            raise ValueError(f"anchor.dft {self.anchor.dft!r} is the last stage's calculator: an anchor "
+                             "corrects an ML calculator with a DFT one (e.g. dft = 'gpaw-pbe-d3-lcao')")
         return self
 
     def n_values(self) -> list[int]:

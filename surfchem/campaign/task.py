@@ -24,8 +24,8 @@ from surfchem.core.hashing import task_hash
 SEARCH_PLAN_KEYS = ("sweeps", "regrow", "bare_starts", "direct_start")
 
 #: task modes: ``eos`` (cubic lattice fit), ``relax`` (one relaxation), ``search`` (multi-start
-#: minimum search), ``single_point``
-MODES = ("eos", "relax", "search", "single_point")
+#: minimum search), ``single_point``, ``anchor`` (a ligand's DFT anchor, :mod:`surfchem.thermo.anchors`)
+MODES = ("eos", "relax", "search", "single_point", "anchor")
 
 
 @dataclass
@@ -53,6 +53,9 @@ class Task:
         Further ``(label, atoms)`` starts of a search.
     bulk_tilt_starts
         Tilted 2x2x2 starts of a bulk ``eos`` task (0: cubic cell only).
+    anchor
+        An ``anchor`` task's settings: ``dft`` (preset), ``dft_preset`` (its full parameters,
+        hashed), ``size``, ``layers`` and ``dir`` (the anchors' energy cache, not hashed).
     """
 
     kind: str
@@ -69,6 +72,7 @@ class Task:
     bulk_tilt_starts: int = 0
     mpi_ranks: int = 1
     calculator_object: Any = None
+    anchor: dict[str, Any] | None = None
 
     def search_options(self) -> dict[str, Any] | None:
         """The search settings that change the search (no :data:`SEARCH_PLAN_KEYS`)."""
@@ -83,6 +87,8 @@ class Task:
             settings["bulk_tilt_starts"] = self.bulk_tilt_starts
         if self.mode == "search":
             settings["search"] = self.search_options()
+        if self.mode == "anchor" and self.anchor is not None:
+            settings["anchor"] = {k: v for k, v in self.anchor.items() if k != "dir"}
         if self.record.get("smiles"):  # the ligand's canonical SMILES: a renamed ligand (the old DDA6 =
             settings["smiles"] = self.record["smiles"]  # hexylammonium) never hits new results
         extra = [task_hash(a, {}, {}) for _, a in self.extra_starts or []]
@@ -103,7 +109,7 @@ class Task:
             "settings": self.relax, "mpi_ranks": self.mpi_ranks,
             "calculator_object": self.calculator_object, "bulk_tilt_starts": self.bulk_tilt_starts,
             "trajectory": str(out / "trajectories" / f"{h}.traj") if self.mode in ("relax", "search") else None,
-            "search": self.search_options(),
+            "search": self.search_options(), "anchor": self.anchor,
             "extra_starts": self.extra_starts if self.mode == "search" else None,
             "record": {**self.record, "kind": self.kind, "stage": stage, "campaign": campaign,
                        "calculator": self.preset["preset"], "mode": self.mode,

@@ -18,11 +18,15 @@ import threading
 import traceback
 from typing import Any
 
+from ase import Atoms
+
 from surfchem.build.bulk import bulk
 from surfchem.calculators import get_calculator
 from surfchem.relax import bulk_tilt_minimum, relax_bulk_lattice, single_point
 from surfchem.trust.diagnostics import structure_sanity
 from surfchem.trust.search import SearchSettings, checked_relax, minimum_search
+from surfchem.validate.anchor import ligand_anchor
+from surfchem.validate.engine import Evaluator
 
 _local = threading.local()
 
@@ -45,10 +49,23 @@ def _sanity(start, final) -> dict[str, bool]:
     return {f"flag_{k}": v for k, v in flags.items()}
 
 
+def _anchor(task: dict[str, Any]) -> dict[str, Any]:
+    """A ligand's DFT anchor (:func:`surfchem.validate.anchor.ligand_anchor`); its single points
+    are cached one by one in ``task["anchor"]["dir"]`` (a killed anchor resumes there)."""
+    a = task["anchor"]
+    overrides = {task["calculator"]: task.get("calc_params", {}), a["dft"]: a.get("params", {})}
+    anc = ligand_anchor(task["record"]["ligand"], Evaluator(a["dir"], overrides=overrides),
+                        ml=task["calculator"], dft=a["dft"], material=task["material"],
+                        size=a.get("size"), layers=a["layers"])
+    return {"record": {**anc.as_dict(), "status": "ok", "converged": True}, "atoms": Atoms()}
+
+
 def execute(task: dict[str, Any]) -> dict[str, Any]:
     """Run one task; calculator failures come back as ``status="failed"`` with the error."""
     kind = task["kind"]
     try:
+        if kind == "anchor":
+            return _anchor(task)
         calc = _calculator(task)
         if kind == "eos":
             lat = relax_bulk_lattice(task["material"], calc)

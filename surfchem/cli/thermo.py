@@ -45,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="dmu_LX grid of the stability-window plot, eV (default: all window edges +- 0.5)")
     p.add_argument("--penalty-ligands", default=None,
                    help="ligands of the entropy-penalty bar chart (default: the screen's), e.g. DDA,DDA6,PEA,OAm")
+    p.add_argument("--anchored", action="store_true",
+                   help="use the screen's per-ligand DFT anchors (anchors.json, from `surfchem screen "
+                        "--anchor`): mu_LX of each ligand moved by its anchor, everything else as given")
     p.add_argument("--out", default=None, help="write thermo.csv, thermo_summary.csv and figures here")
     p.add_argument("--plot", action="store_true", help="with --out: gamma/dG, stability and penalty figures")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -83,6 +86,13 @@ def run_thermo(args: argparse.Namespace) -> int:
             raise InputError(f"--ligands {unknown} not in {args.results}; it has "
                              f"{sorted(set(data.records['ligand']) - {''})}")
         data.records = data.records[data.records["ligand"].isin([*keep, ""])].reset_index(drop=True)
+    if args.anchored:
+        if not data.anchors:
+            raise InputError(f"--anchored: {args.results} has no anchors.json; run the screen with "
+                             "--anchor gpaw-pbe-d3-lcao (or [anchor] in a campaign spec)")
+        from surfchem.thermo.anchors import anchored
+
+        data.refs = anchored(data.refs, data.anchors)
     settings = ThermoSettings(
         model=args.entropy, T_K=args.T, freezing=args.freezing, freeze_isolated=args.freeze_isolated,
         configurational=args.configurational, include_other_rotors=args.include_other_rotors,

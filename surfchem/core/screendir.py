@@ -13,6 +13,10 @@ A ``surfchem screen`` or ``surfchem campaign run`` writes into its output direct
   stage as ``{ligand}_n{N}.extxyz`` (:func:`slab_structure_name`), the relaxed free ion pair as
   ``{ligand}_ion_pair.extxyz`` (:func:`ion_pair_structure_name`) and the bare slab as
   ``bare_n0.extxyz`` (:data:`BARE_STRUCTURE`);
+* ``anchors.json`` (:data:`ANCHORS_JSON`): with ``--anchor``/``[anchor]``, the per-ligand DFT
+  anchors (a JSON list of :meth:`surfchem.thermo.anchors.Anchor.as_dict`); results and summary
+  then carry the anchored columns ``anchor_eV``, ``dG_anchored_eV``, ``gamma_anchored_J_m2``,
+  ``gamma_anchored_meV_A2`` and ``anchor`` beside the plain ones;
 * ``results.db`` (:data:`DATABASE`): the task database (:class:`surfchem.core.store.ResultStore`),
   every relaxed structure by task hash, ion pairs too (``kind="ion_pair"``).
 
@@ -44,6 +48,7 @@ REFERENCES_JSON = "references.json"
 STRUCTURES_DIR = "structures"
 DATABASE = "results.db"
 THERMO_CSV = "thermo.csv"
+ANCHORS_JSON = "anchors.json"
 THERMO_SUMMARY_CSV = "thermo_summary.csv"
 #: file name of the bare slab in ``structures/``
 BARE_STRUCTURE = "bare_n0.extxyz"
@@ -55,7 +60,9 @@ STERIC_COLUMNS = ("chains_top_nm2", "chains_bottom_nm2", "tail_hh_min_A", "tail_
 #: columns of ``results.csv``, in order (a table writes those it has)
 RESULTS_COLUMNS = (
     "stage", "ligand", "smiles", "n", "arrangement", "sites", "multiplicity", "build", "energy_eV",
-    "G_corr_eV", "G_eV", "gamma_J_m2", "gamma_meV_A2", "dG_eV", "is_min", "converged",
+    "G_corr_eV", "G_eV", "gamma_J_m2", "gamma_meV_A2", "dG_eV",
+    "anchor_eV", "dG_anchored_eV", "gamma_anchored_J_m2", "gamma_anchored_meV_A2", "anchor",
+    "is_min", "converged",
     "n_starts", "n_distinct", "energy_spread_eV", "gap_eV", "gamma_err_J_m2", "dG_err_eV",
     "face_eq_violation_eV", "grow_direct_diff_eV", "flags",
     "flag_bonds", "flag_clash", "flag_head_off_site", "flag_pb_coordination", "flag_vacuum", "flag_face_eq",
@@ -335,6 +342,49 @@ class ScreenDir:
         self._mkdir()
         self.references_json.write_text(json.dumps(references, indent=2, default=str))
         return self.references_json
+
+    @property
+    def anchors_json(self) -> Path:
+        """``anchors.json``: the per-ligand DFT anchors (with ``--anchor``)."""
+        return self.path / ANCHORS_JSON
+
+    def write_anchors(self, anchors: list[dict[str, Any]]) -> Path:
+        """Write ``anchors.json``.
+
+        Parameters
+        ----------
+        anchors : list of dict
+            One :meth:`surfchem.thermo.anchors.Anchor.as_dict` per ligand (energies in eV).
+
+        Returns
+        -------
+        Path
+        """
+        self._mkdir()
+        self.anchors_json.write_text(json.dumps(anchors, indent=2))
+        return self.anchors_json
+
+    def read_anchors(self) -> list[dict[str, Any]]:
+        """``anchors.json`` as a list of dicts (``[]`` when the screen has no anchors).
+
+        Returns
+        -------
+        list of dict
+
+        Raises
+        ------
+        surfchem.errors.FileFormatError
+            The file is not a JSON list.
+        """
+        if not self.anchors_json.is_file():
+            return []
+        try:
+            data = json.loads(self.anchors_json.read_text())
+        except ValueError as exc:
+            raise FileFormatError(f"{self.anchors_json}: not an anchors file ({exc})") from None
+        if not isinstance(data, list):
+            raise FileFormatError(f"{self.anchors_json}: not an anchors file (a JSON list of anchors)")
+        return data
 
     def _write_atoms(self, name: str, atoms: Atoms) -> Path:
         from ase.io import write  # ase.io loads every file format (GPAW's too): only when writing

@@ -11,6 +11,10 @@ One row per computed ligand. Columns (units in the names; NaN when the screen la
     screen still be compared).
 ``dG_mean_gt4_eV``
     mean dG(N) over N > 4 (the paper: DDA binding turns unfavourable after the 4th ligand).
+``*_anchored_*``, ``anchor_eV``
+    with per-ligand DFT anchors (``anchors.json``, :mod:`surfchem.thermo.anchors`): the same
+    gamma and dG descriptors on the anchored scale, beside the plain ones, and the anchor delta_L.
+    ``lateral_eV`` needs no twin: a per-ligand shift of every dG(N) cancels in it.
 ``lateral_eV``
     mean per-ligand binding at the largest computed N minus the binding of one isolated ligand,
     ``sum_{k<=N} dG(k) / N - dG(1)``: negative = tails attract each other (stacking), positive =
@@ -52,6 +56,11 @@ from surfchem.core.screendir import ScreenDir
 from surfchem.errors import InputError
 from surfchem.thermo.entropy import count_rotors, rotor_entropy_eV_K
 
+#: the coverage descriptors that also get an anchored twin: plain name -> anchored name
+ANCHORED_TWINS = {"gamma_N8_J_m2": "gamma_N8_anchored_J_m2", "gamma_min_J_m2": "gamma_min_anchored_J_m2",
+                  "n_gamma_min": "n_gamma_min_anchored", "dG_N8_eV": "dG_N8_anchored_eV",
+                  "dG_mean_gt4_eV": "dG_mean_gt4_anchored_eV"}
+
 #: descriptor columns in the order they are shown and tried for the correlation
 DESCRIPTORS: dict[str, str] = {
     "gamma_N8_J_m2": "gamma at full coverage N=8 (J/m²)",
@@ -60,6 +69,12 @@ DESCRIPTORS: dict[str, str] = {
     "gamma_nmax_J_m2": "gamma at the largest computed N (J/m²)",
     "dG_N8_eV": "dG of the 8th ligand (eV)",
     "dG_mean_gt4_eV": "mean dG(N) over N > 4 (eV)",
+    "gamma_N8_anchored_J_m2": "gamma at N=8, DFT-anchored (J/m²)",
+    "gamma_min_anchored_J_m2": "minimum gamma(N), DFT-anchored (J/m²)",
+    "n_gamma_min_anchored": "N at the anchored gamma minimum",
+    "dG_N8_anchored_eV": "dG of the 8th ligand, DFT-anchored (eV)",
+    "dG_mean_gt4_anchored_eV": "mean dG(N) over N > 4, DFT-anchored (eV)",
+    "anchor_eV": "DFT anchor delta_L = E_exch(DFT) - E_exch(ML) (eV)",
     "lateral_eV": "lateral interaction per ligand at max N (eV)",
     "TS_conf_eV": "T S_conf per ligand, screen's entropy model (eV)",
     "TS_conf_rotor_eV": "T S_conf per ligand, rotor counting (eV)",
@@ -245,15 +260,12 @@ def descriptors_from_tables(table: pd.DataFrame, summary: pd.DataFrame | None = 
         dg = g["dG_eV"].astype(float)
         rec: dict = {"ligand": lig, "smiles": _smiles_of(lig, t), "n_computed": ",".join(str(int(k)) for k in g.index)}
         valid = gam.dropna()
-        rec["gamma_min_J_m2"] = float(valid.min()) if len(valid) else math.nan
-        rec["n_gamma_min"] = int(valid.idxmin()) if len(valid) else math.nan
-        rec["gamma_N8_J_m2"] = float(gam.get(n_full, math.nan))
-        rec["dG_N8_eV"] = float(dg.get(n_full, math.nan))
-        n_max = int(valid.index.max()) if len(valid) else 0
-        rec["n_max"] = n_max
-        rec["gamma_nmax_J_m2"] = float(gam.get(n_max, math.nan))
-        hi = dg[(dg.index > 4)].dropna()
-        rec["dG_mean_gt4_eV"] = float(hi.mean()) if len(hi) else math.nan
+        rec.update(_coverage_descriptors(gam, dg, n_full))
+        n_max = rec["n_max"]
+        if "gamma_anchored_J_m2" in g.columns and g["gamma_anchored_J_m2"].notna().any():
+            anch = _coverage_descriptors(g["gamma_anchored_J_m2"].astype(float), g["dG_anchored_eV"].astype(float), n_full)
+            rec.update({twin: anch[k] for k, twin in ANCHORED_TWINS.items()})
+            rec["anchor_eV"] = float(g["anchor_eV"].astype(float).dropna().iloc[0])
         d = dg[dg.index > 0]
         if n_max >= 2 and 1 in d.index and d.loc[1:n_max].notna().all() and len(d.loc[1:n_max]) == n_max:
             rec["lateral_eV"] = float(d.loc[1:n_max].sum() / n_max - d.loc[1])
@@ -284,6 +296,19 @@ def descriptors_from_tables(table: pd.DataFrame, summary: pd.DataFrame | None = 
     out = pd.DataFrame(rows)
     out.attrs.update(n_full=n_full, T=T)
     return out
+
+
+def _coverage_descriptors(gam: pd.Series, dg: pd.Series, n_full: int) -> dict[str, float]:
+    """gamma_min, its N, gamma and dG at full coverage, gamma at the largest N, mean dG over N > 4
+    (one ligand; ``gam`` in J/m² and ``dg`` in eV, indexed by N)."""
+    valid = gam.dropna()
+    n_max = int(valid.index.max()) if len(valid) else 0
+    hi = dg[(dg.index > 4)].dropna()
+    return {"gamma_min_J_m2": float(valid.min()) if len(valid) else math.nan,
+            "n_gamma_min": int(valid.idxmin()) if len(valid) else math.nan,
+            "gamma_N8_J_m2": float(gam.get(n_full, math.nan)), "dG_N8_eV": float(dg.get(n_full, math.nan)),
+            "n_max": n_max, "gamma_nmax_J_m2": float(gam.get(n_max, math.nan)),
+            "dG_mean_gt4_eV": float(hi.mean()) if len(hi) else math.nan}
 
 
 def _steric_at(rows: pd.DataFrame, n_full: int) -> dict[str, float]:

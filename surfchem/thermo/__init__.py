@@ -54,6 +54,11 @@ class References:
     bulk_tilt_gain_eV : float or None
         ``g_bulk_eV`` minus the cubic cell's energy per formula unit, eV (<= 0); None when the
         cubic cell is the reference.
+    anchor_eV : dict of str to float
+        Per ligand, the DFT anchor delta_L already subtracted from ``mu_LX_eV`` (eV); empty for
+        plain references (:func:`surfchem.thermo.anchors.anchored`).
+    anchor : dict of str to str
+        Per ligand, the label of that anchor (which DFT, which ML, which slab).
     """
 
     material: str
@@ -66,6 +71,8 @@ class References:
     # g_bulk_eV minus the cubic 5-atom cell's energy (<= 0: octahedral tilts allowed, see
     # surfchem.relax.bulk_tilt_minimum); None when the cubic cell is the reference
     bulk_tilt_gain_eV: float | None = None
+    anchor_eV: dict[str, float] = field(default_factory=dict)  # ligand -> delta_L in mu_LX_eV
+    anchor: dict[str, str] = field(default_factory=dict)  # ligand -> anchor label
 
     def as_dict(self) -> dict:
         """Plain dict of the fields (for JSON)."""

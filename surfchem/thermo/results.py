@@ -9,7 +9,7 @@ directory format of :mod:`surfchem.core.screendir`, which reads them. Nothing is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ from surfchem.build.bulk import get_material
 from surfchem.core.screendir import REFERENCES_JSON, RESULTS_CSV, ScreenDir
 from surfchem.errors import FileFormatError, InputError
 from surfchem.thermo import References
+from surfchem.thermo.anchors import Anchor, anchor_from_dict
 from surfchem.thermo.models import Memo, ThermoSettings, thermo_summary, thermo_table
 
 
@@ -36,11 +37,14 @@ class ScreenData:
         and ``n_A``, ``n_B`` (AX and B atoms of each slab).
     refs : surfchem.thermo.References
         From ``references.json``.
+    anchors : dict of str to surfchem.thermo.anchors.Anchor
+        From ``anchors.json`` (empty when the screen has no anchors).
     """
 
     path: Path
     records: pd.DataFrame
     refs: References
+    anchors: dict[str, Anchor] = field(default_factory=dict)
 
     @property
     def directory(self) -> ScreenDir:
@@ -107,7 +111,8 @@ def load_screen(path: str | Path) -> ScreenData:
         df["n_A"] = [s.count(mat.a) for s in syms]
         df["n_B"] = [s.count(mat.b) for s in syms]
     df = df[np.isfinite(df["energy_eV"].astype(float))].reset_index(drop=True)
-    return ScreenData(sd.path, df, refs)
+    anchors = {a.ligand: a for a in map(anchor_from_dict, sd.read_anchors())}
+    return ScreenData(sd.path, df, refs, anchors)
 
 
 def thermo_for_screen(path: str | Path, settings=None, out: str | Path | None = None,

@@ -326,7 +326,7 @@ class BindingRecord(_Record):
     ligand : str
     calculator : str
     exchange_energy_eV : float
-        eV (negative = favourable).
+        eV, for all ``n_ligands`` together (negative = favourable).
     n_atoms : int
         Atoms of the decorated slab.
     slab : str
@@ -336,6 +336,8 @@ class BindingRecord(_Record):
     wall_s : float
         s.
     error : str or None
+    n_ligands : int, default 1
+        Ligands exchanged on the slab.
     """
 
     ligand: str
@@ -346,6 +348,7 @@ class BindingRecord(_Record):
     geometry_calculator: str
     wall_s: float
     error: str | None = None
+    n_ligands: int = 1
 
 
 @dataclass
@@ -359,15 +362,19 @@ class BindingSystems:
     salt: Atoms
     slab_tag: str
     geometry_calculator: str
+    n_ligands: int = 1
     extra: dict = field(default_factory=dict)
 
 
 def binding_systems(ligand: str, ev: Evaluator, material: str = "CsPbBr3",
                     size: tuple[int, int] = (1, 1), layers: int = 3, vacuum: float = 10.0,
-                    geometry_calculator: str = "chgnet-d3", fmax: float = 0.05) -> BindingSystems:
-    """Structures of an exchange-energy comparison: bare slab, slab with one ligand, ion pair, bulk CsBr.
+                    geometry_calculator: str = "chgnet-d3", fmax: float = 0.05,
+                    sites: tuple[int, ...] = (0,)) -> BindingSystems:
+    """Structures of an exchange-energy comparison: bare slab, slab with ligands, ion pair, bulk CsBr.
 
-    The ligand sits on site 0 (top face). The decorated slab and the ion pair are relaxed with
+    The ligands sit on the surface Cs ``sites`` (default: one ligand on site 0, top face; see
+    :func:`surfchem.build.slab.site_indices` for the numbering). The decorated slab and the ion pair
+    are relaxed with
     ``geometry_calculator`` (the bare slab is kept bulk-terminated: relaxing it with one calculator
     only would bias the others); the ion pair is non-periodic with 6 Å vacuum.
 
@@ -386,26 +393,30 @@ def binding_systems(ligand: str, ev: Evaluator, material: str = "CsPbBr3",
     geometry_calculator : str, default "chgnet-d3"
     fmax : float, default 0.05
         Force criterion of the geometry relaxations, eV/Å.
+    sites : tuple of int, default (0,)
+        Surface Cs sites the ligands replace (several: the lateral interaction enters).
 
     Returns
     -------
     BindingSystems
-        The same structures for every calculator.
+        The same structures for every calculator; ``slab_tag`` is ``"1x1x3"`` for one ligand on
+        site 0, else it names the sites (``"2x1x3@0,1"``).
     """
     mat = get_material(material)
-    tag = f"{size[0]}x{size[1]}x{layers}"
+    sites = tuple(int(i) for i in sites)
+    tag = f"{size[0]}x{size[1]}x{layers}" + ("" if sites == (0,) else "@" + ",".join(map(str, sites)))
     bare = slab(mat.name, size=size, layers=layers, vacuum=vacuum)
-    dec = decorate(bare, ligand, [0])
+    dec = decorate(bare, ligand, list(sites))
     dec = relaxed(dec, ev, geometry_calculator, fmax=fmax, system=f"{ligand}-on-{tag}")
     pair = ion_pair(ligand, box=16.0, halide=mat.x)
     pair = relaxed(pair, ev, geometry_calculator, fmax=fmax, system=f"{ligand}-H{mat.x}")
     pair = molecule_box(pair)
     return BindingSystems(ligand, bare, dec, pair, bulk(HALIDE_SALT[mat.name]), tag,
-                          resolve_calculator(geometry_calculator))
+                          resolve_calculator(geometry_calculator), n_ligands=len(sites))
 
 
 def ligand_exchange(systems: BindingSystems, calculator: str, ev: Evaluator) -> BindingRecord:
-    """Exchange energy dE = E(slab with L) + E(CsBr per formula unit) - E(bare slab) - E(L+ Br- ion pair).
+    """Exchange energy dE = E(slab with n L) + n E(CsBr per f.u.) - E(bare slab) - n E(L+ Br- ion pair).
 
     Negative = exchanging a surface Cs+ for the ligand (and forming bulk CsBr) is favourable.
 
@@ -428,12 +439,13 @@ def ligand_exchange(systems: BindingSystems, calculator: str, ev: Evaluator) -> 
     t0 = time.perf_counter()
     s = systems
     e_dec = ev.energy(s.decorated, calc, f"{s.ligand}-on-{s.slab_tag}").energy_eV
-    e_bare = ev.energy(s.bare, calc, f"slab-{s.slab_tag}-v{s.bare.info.get('vacuum_A', 0):g}").energy_eV
+    bare_tag = s.slab_tag.split("@")[0]
+    e_bare = ev.energy(s.bare, calc, f"slab-{bare_tag}-v{s.bare.info.get('vacuum_A', 0):g}").energy_eV
     e_pair = ev.energy(s.ion_pair, calc, f"{s.ligand}-ionpair").energy_eV
     e_salt = ev.energy(s.salt, calc, f"bulk-{s.salt.info['material']}-expt").energy_eV
-    de = e_dec + e_salt - e_bare - e_pair
+    de = e_dec + s.n_ligands * (e_salt - e_pair) - e_bare
     return BindingRecord(s.ligand, calc, de, len(s.decorated), s.slab_tag, s.geometry_calculator,
-                         time.perf_counter() - t0)
+                         time.perf_counter() - t0, n_ligands=s.n_ligands)
 
 
 # -- PEA-PEA stacking -----------------------------------------------------------------------
