@@ -155,3 +155,19 @@ def test_gpaw_anchor_of_methylammonium(tmp_path):
     assert ligand_anchor("MA", ev) == a
     assert all(r.cached for r in ev.records[n_records:])
 
+
+
+def test_anchor_task_passes_the_dft_parameters(tmp_path):
+    """The [anchor] params reach the DFT calculator (keyed by the base preset of a -d3 preset) and
+    enter the task key."""
+    from surfchem.campaign.tasks import anchor_evaluator
+
+    def task(params):
+        spec = parse_spec({"name": "p", "ligands": ["MA"], "n": "0-1", "out": str(tmp_path),
+                           "anchor": {"dft": "gpaw-pbe-d3-lcao", "params": params}})
+        return CampaignPlan(spec).anchor_tasks(tmp_path)[0]
+
+    t1, t2 = task({"h_A": 0.3}), task({"h_A": 0.25})
+    assert t1.key() != t2.key()
+    ev = anchor_evaluator(t1.payload(tmp_path, 0, "p"))
+    assert ev.params("gpaw-pbe-lcao")["h_A"] == 0.3 and ev.params("chgnet")["preset"] == "chgnet"

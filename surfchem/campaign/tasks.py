@@ -26,7 +26,7 @@ from surfchem.relax import bulk_tilt_minimum, relax_bulk_lattice, single_point
 from surfchem.trust.diagnostics import structure_sanity
 from surfchem.trust.search import SearchSettings, checked_relax, minimum_search
 from surfchem.validate.anchor import ligand_anchor
-from surfchem.validate.engine import Evaluator
+from surfchem.validate.engine import Evaluator, base_preset
 
 _local = threading.local()
 
@@ -49,14 +49,21 @@ def _sanity(start, final) -> dict[str, bool]:
     return {f"flag_{k}": v for k, v in flags.items()}
 
 
+def anchor_evaluator(task: dict[str, Any]) -> Evaluator:
+    """The cached evaluator of an anchor task: its single points in ``task["anchor"]["dir"]``, the
+    stage's parameters for the ML preset and the anchor's for the DFT preset (keyed by their base
+    presets: a ``-d3`` preset's energy is its base preset's plus D3)."""
+    a = task["anchor"]
+    return Evaluator(a["dir"], overrides={base_preset(task["calculator"])[0]: task.get("calc_params", {}),
+                                          base_preset(a["dft"])[0]: a.get("params", {})})
+
+
 def _anchor(task: dict[str, Any]) -> dict[str, Any]:
     """A ligand's DFT anchor (:func:`surfchem.validate.anchor.ligand_anchor`); its single points
     are cached one by one in ``task["anchor"]["dir"]`` (a killed anchor resumes there)."""
     a = task["anchor"]
-    overrides = {task["calculator"]: task.get("calc_params", {}), a["dft"]: a.get("params", {})}
-    anc = ligand_anchor(task["record"]["ligand"], Evaluator(a["dir"], overrides=overrides),
-                        ml=task["calculator"], dft=a["dft"], material=task["material"],
-                        size=a.get("size"), layers=a["layers"])
+    anc = ligand_anchor(task["record"]["ligand"], anchor_evaluator(task), ml=task["calculator"], dft=a["dft"],
+                        material=task["material"], size=a.get("size"), layers=a["layers"])
     return {"record": {**anc.as_dict(), "status": "ok", "converged": True}, "atoms": Atoms()}
 
 
