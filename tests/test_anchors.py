@@ -171,3 +171,9 @@ def test_anchor_task_passes_the_dft_parameters(tmp_path):
     assert t1.key() != t2.key()
     ev = anchor_evaluator(t1.payload(tmp_path, 0, "p"))
     assert ev.params("gpaw-pbe-lcao")["h_A"] == 0.3 and ev.params("chgnet")["preset"] == "chgnet"
+    # default: the validation's 'here' LCAO settings (an anchor is the validation's exchange measurement)
+    from surfchem.validate.suite import GPAW_HERE
+
+    spec = parse_spec({"name": "p", "ligands": ["MA"], "n": "0-1", "out": str(tmp_path), "anchor": {}})
+    ev = anchor_evaluator(CampaignPlan(spec).anchor_tasks(tmp_path)[0].payload(tmp_path, 0, "p"))
+    assert all(ev.params("gpaw-pbe-lcao")[k] == v for k, v in GPAW_HERE["gpaw-pbe-lcao"].items())

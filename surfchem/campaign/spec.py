@@ -139,12 +139,13 @@ class AnchorSpec(Strict):
     ligand on a small slab with ``dft`` and with the last stage's ML calculator, on the ML
     geometries; the results gain anchored gamma and dG columns beside the plain ones.
 
-    ``params`` override the DFT preset's parameters (they enter the hash); ``size`` (in-plane,
+    ``params`` override the DFT preset's parameters (they enter the hash; default: the
+    validation's ``here`` settings, :func:`surfchem.validate.anchor.anchor_parameters`); ``size`` (in-plane,
     default: the first of 1x1, 2x1, 2x2 on which the ligand fits) and ``layers`` set the slab;
     ``mpi_ranks`` as for a stage."""
 
     dft: str = "gpaw-pbe-d3-lcao"
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] | None = None
     size: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | None = None
     layers: Annotated[int, Field(ge=3)] = 3
     mpi_ranks: Annotated[int, Field(ge=1)] = 1

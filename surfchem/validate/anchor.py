@@ -16,13 +16,35 @@ from surfchem.build.ligands import resolve_ligand
 from surfchem.core.hashing import task_hash
 from surfchem.errors import CalculatorError, InputError
 from surfchem.thermo.anchors import Anchor
-from surfchem.validate.engine import Evaluator, resolve_calculator
+from surfchem.validate.engine import Evaluator, base_preset, resolve_calculator
 from surfchem.validate.recipes import binding_systems, ligand_exchange
+from surfchem.validate.suite import GPAW_HERE
 
 #: the anchor's slab: one ligand on the 1x1 in-plane cell, 3 layers (cheap enough for GPAW on
 #: a workstation: 20-29 atoms for IPA, PEA, DDA2); bulkier ligands take the next size that fits
 ANCHOR_SIZES: tuple[tuple[int, int], ...] = ((1, 1), (2, 1), (2, 2))
 ANCHOR_LAYERS = 3
+
+
+def anchor_parameters(dft: str, params: dict | None = None) -> dict:
+    """The DFT parameters of an anchor: ``params`` if given, else the validation's ``here`` settings
+    of the DFT preset (:data:`surfchem.validate.suite.GPAW_HERE`: LCAO dzp, h = 0.22 Å, k-point
+    density 2 Å), so an anchor is the validation's exchange measurement.
+
+    Parameters
+    ----------
+    dft : str
+        DFT preset (a ``-d3`` preset takes its base preset's settings).
+    params : dict, optional
+        Explicit overrides.
+
+    Returns
+    -------
+    dict
+    """
+    if params is not None:
+        return dict(params)
+    return dict(GPAW_HERE.get(base_preset(resolve_calculator(dft))[0], {}))
 
 
 def ligand_anchor(ligand: str, ev: Evaluator, ml: str = "chgnet-d3", dft: str = "gpaw-pbe-d3-lcao",
