@@ -184,6 +184,17 @@ def test_kill_minus_9_and_resume(tmp_path):
         assert after[h]["energy_eV"] == e
     assert after[victim]["restarted_from_step"] > 0  # resumed from its trajectory
     assert after[victim]["converged"]
+    # killed + resumed reaches what an uninterrupted run reaches (issue 15: the optimiser state is
+    # replayed from the trajectory, so the resumed relaxation takes the same steps)
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    spec2 = _tiny_spec(fresh, n="0-2", stage='calculator = "chgnet-d3"\nfmax_eV_A = 0.05\nsteps = 300')
+    r = _cli("campaign", "run", str(spec2), "--json", "--no-progress", timeout=1500)
+    assert r.returncode == 0, r.stderr
+    clean = {r["task_hash"]: r for r in ResultStore(fresh / "run" / "results.db").records()}
+    assert set(clean) == set(after)
+    for h in after:
+        assert after[h]["energy_eV"] == pytest.approx(clean[h]["energy_eV"], abs=1e-3), h  # 1 meV
 
 
 @pytest.mark.skipif(not os.environ.get("SURFCHEM_TEST_PG_URL"),
