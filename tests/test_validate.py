@@ -158,3 +158,19 @@ def test_ion_pair_is_neutral_for_the_calculators():
     assert ev._hash(boxed, params) == ev._hash(plain, params)
     plain.info[CHARGE_KEY] = 1.0
     assert ev._hash(boxed, params) != ev._hash(plain, params)
+
+
+def test_here_profile_ligands_fit_its_cell():
+    """The 'here' exchange ligands decorate the profile's 1x1 slab (DDA2: 29 atoms); the two-tailed
+    DDA4 (dibutyldimethylammonium) reaches its own periodic image there and is not in the list."""
+    from surfchem.build import decorate, slab
+    from surfchem.validate.suite import PROFILES
+
+    prof = PROFILES["here"]
+    assert prof.ligands == ("IPA", "PEA", "DDA2")
+    bare = slab("CsPbBr3", size=prof.binding_size, layers=prof.binding_layers, vacuum=prof.vacuum_A)
+    assert len(decorate(bare, "DDA2", [0])) == 29
+    for lig in prof.ligands:
+        decorate(bare, lig, [0])
+    with pytest.raises(InputError, match="its own periodic image"):
+        decorate(bare, "DDA4", [0])
