@@ -53,7 +53,9 @@ def plot_validation(res: Any, outdir: str | Path) -> dict[str, str]:
     ax1.set_xticks(range(len(mats)), mats)
     ax1.set_ylabel("a0 - a0(expt) (%)")
     ax1.set_title("lattice constants vs experiment")
-    ax1.legend(fontsize=7, ncol=2)
+    lo, hi = ax1.get_ylim()
+    ax1.set_ylim(lo, hi + 0.08 * (hi - lo) * (len(calcs) + 1) / 2)  # headroom for the legend
+    ax1.legend(fontsize=6 if len(calcs) > 10 else 7, ncol=2, loc="upper center")
     energy_rows = [r for r in parity if r["table"] in ("surface", "binding", "stacking")]
     cal = list(dict.fromkeys(r["calculator"] for r in energy_rows))
     panels = [(ax2, ("surface",), "gamma, bare slab (meV/Å²)", 12.0),
