@@ -81,7 +81,18 @@ class Preset:
     cost_rank: int = 0  # 0 fastest
 
 
-def d3_calculator(d3_method: str = "PBE", d3_damping: str = "d3bj", **kw):
+#: D3 defaults of every ``-d3`` preset unless its parameters say otherwise (the r2SCAN models set
+#: ``d3_method="r2scan"``)
+D3_DEFAULTS: dict[str, str] = {"d3_method": "PBE", "d3_damping": "d3bj"}
+
+
+def d3_settings(params: dict[str, Any]) -> dict[str, str]:
+    """The D3 keys of a preset's parameter dict, defaults filled in (:data:`D3_DEFAULTS`)."""
+    return {k: str(params.get(k, v)) for k, v in D3_DEFAULTS.items()}
+
+
+def d3_calculator(d3_method: str = D3_DEFAULTS["d3_method"],
+                  d3_damping: str = D3_DEFAULTS["d3_damping"], **kw):
     """Grimme's D3 dispersion as an ASE calculator (``dftd3`` package), to add to another one.
 
     Parameters
