@@ -119,3 +119,79 @@ def test_sevennet_presets_work_offline(preset):
     assert np.isfinite(e) and -10.0 < e / len(atoms) < -1.0  # eV/atom of an ionic solid
     if preset == "sevennet-d3":
         assert e < single_point(atoms, "sevennet")
+
+
+# -- the offline ML presets added for issue 18 (weights ship in the chgnet / sevenn wheels) ------
+#: new base preset -> the D3(BJ) damping parameters its -d3 twin must use
+NEW_ML = {"chgnet-r2scan": "r2scan", "sevennet-mf-pbe": "PBE", "sevennet-mf-r2scan": "r2scan",
+          "sevennet-l3i5": "PBE"}
+_ENERGIES: dict[str, float] = {}  # preset -> energy of bulk CsPbBr3 (filled by the tests below)
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a connection fails loudly (a download would be one)."""
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args[1:] or kwargs}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+def _bulk_energy(preset: str) -> tuple[float, np.ndarray]:
+    atoms = bulk("CsPbBr3")  # 5 atoms, cubic: forces vanish by symmetry
+    atoms.calc = get_calculator(preset)
+    e, f = atoms.get_potential_energy(), atoms.get_forces()
+    _ENERGIES[preset] = e
+    return e, f
+
+
+@pytest.mark.parametrize("preset", list(NEW_ML))
+def test_new_ml_presets_load_offline(preset, no_network):
+    """Each new preset and its -d3 twin build with the network blocked and give a finite energy
+    and finite forces; the twin adds exactly the D3(BJ) energy with its own damping parameters
+    (r2SCAN ones for the r2SCAN models)."""
+    from dftd3.ase import DFTD3
+
+    e, f = _bulk_energy(preset)
+    assert np.isfinite(e) and f.shape == (5, 3) and np.isfinite(f).all()
+    assert np.abs(f).max() < 1e-3  # cubic perovskite: symmetric, no net force on any atom
+    e_d3, f_d3 = _bulk_energy(f"{preset}-d3")
+    assert np.isfinite(e_d3) and np.isfinite(f_d3).all()
+    assert preset_parameters(f"{preset}-d3").get("d3_method", "PBE") == NEW_ML[preset]
+    atoms = bulk("CsPbBr3")
+    atoms.calc = DFTD3(method=NEW_ML[preset], damping="d3bj")
+    assert e_d3 - e == pytest.approx(atoms.get_potential_energy(), abs=1e-4)  # CHGNet: float32
+    assert e_d3 < e
+
+
+def test_new_ml_presets_are_distinct(no_network):
+    """Every ML model gives its own energy (no preset silently falls back to another model)."""
+    for p in ["chgnet", "sevennet", *NEW_ML]:
+        if p not in _ENERGIES:
+            _bulk_energy(p)
+    e = [_ENERGIES[p] for p in ["chgnet", "sevennet", *NEW_ML]]
+    gaps = np.abs(np.subtract.outer(e, e))[np.triu_indices(len(e), 1)]
+    assert gaps.min() > 1e-3, dict(zip(["chgnet", "sevennet", *NEW_ML], e, strict=True))
+
+
+@pytest.mark.parametrize("preset,package", [("sevennet-mf-r2scan", "sevenn"),
+                                            ("chgnet-r2scan-d3", "chgnet")])
+def test_missing_ml_package_is_a_one_line_calculator_error(preset, package):
+    """In an interpreter where the package cannot be imported, the preset raises a one-line
+    CalculatorError naming the package (and how to install it)."""
+    import subprocess
+    import sys
+
+    code = (f"import sys; sys.modules[{package!r}] = None\n"
+            "from surfchem.calculators import get_calculator\n"
+            "from surfchem.errors import CalculatorError\n"
+            f"try:\n    get_calculator({preset!r})\n"
+            "except CalculatorError as exc:\n    print(exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    msg = out.stdout.strip()
+    assert f"'{package}' package" in msg and "pip install" in msg and "\n" not in msg

@@ -158,3 +158,41 @@ def test_ion_pair_is_neutral_for_the_calculators():
     assert ev._hash(boxed, params) == ev._hash(plain, params)
     plain.info[CHARGE_KEY] = 1.0
     assert ev._hash(boxed, params) != ev._hash(plain, params)
+
+
+def test_here_profile_ligands_fit_its_cell():
+    """The 'here' exchange ligands decorate the profile's 1x1 slab (DDA2: 29 atoms); the two-tailed
+    DDA4 (dibutyldimethylammonium) reaches its own periodic image there and is not in the list."""
+    from surfchem.build import decorate, slab
+    from surfchem.validate.suite import PROFILES
+
+    prof = PROFILES["here"]
+    assert prof.ligands == ("IPA", "PEA", "DDA2")
+    bare = slab("CsPbBr3", size=prof.binding_size, layers=prof.binding_layers, vacuum=prof.vacuum_A)
+    assert len(decorate(bare, "DDA2", [0])) == 29
+    for lig in prof.ligands:
+        decorate(bare, lig, [0])
+    with pytest.raises(InputError, match="its own periodic image"):
+        decorate(bare, "DDA4", [0])
+
+
+def test_evaluator_adds_the_presets_own_d3(tmp_path):
+    """The validation's additive D3 uses each preset's damping parameters: r2SCAN ones for
+    chgnet-r2scan-d3 (the same energy as the preset's SumCalculator), PBE ones for chgnet-d3."""
+    from dftd3.ase import DFTD3
+
+    from surfchem.build import bulk
+    from surfchem.relax import single_point
+
+    atoms = bulk("CsPbBr3")
+    ev = Evaluator(tmp_path)
+    base = ev.energy(atoms, "chgnet-r2scan").energy_eV
+    with_d3 = ev.energy(atoms, "chgnet-r2scan-d3").energy_eV
+    probe = atoms.copy()
+    probe.calc = DFTD3(method="r2scan", damping="d3bj")
+    assert with_d3 - base == pytest.approx(probe.get_potential_energy(), abs=1e-8)
+    assert with_d3 == pytest.approx(single_point(atoms, "chgnet-r2scan-d3"), abs=1e-4)
+    probe.calc = DFTD3(method="PBE", damping="d3bj")
+    pbe_d3 = ev.energy(atoms, "chgnet-d3").energy_eV - ev.energy(atoms, "chgnet").energy_eV
+    assert pbe_d3 == pytest.approx(probe.get_potential_energy(), abs=1e-8)
+    assert abs(pbe_d3 - (with_d3 - base)) > 0.1  # the two parameter sets differ here

@@ -1,24 +1,39 @@
 """Calculator presets: a name -> ASE calculator factory registry, from fast to accurate.
 
-=====================  ==========================================================  ===========
-preset                 what                                                        package
-=====================  ==========================================================  ===========
-``chgnet``             CHGNet 0.3.0 universal ML potential (weights ship in wheel)  chgnet
-``chgnet-d3``          CHGNet + D3(BJ) dispersion, PBE parameters (**default**)     chgnet, dftd3
-``sevennet``           SevenNet-0 (``7net-0``, weights ship in the wheel)           sevenn
-``sevennet-d3``        SevenNet-0 + D3(BJ)                                          sevenn, dftd3
-``gfn1`` / ``gfn2``    GFN1-/GFN2-xTB tight binding                                  tblite
-``gpaw-pbe-lcao``      GPAW PBE, LCAO dzp, Fermi-Dirac 0.05 eV, k density 3.5 Å     gpaw
-                       (slab reference; settings in :data:`GPAW_DEFAULTS`)
-``gpaw-pbe-d3-lcao``   the same + D3(BJ)                                            gpaw, dftd3
-``gpaw-pbe-pw``        GPAW PBE, plane waves 400 eV (bulk reference)                gpaw
-``gpaw-pbe-d3-pw``     the same + D3(BJ)                                            gpaw, dftd3
-``emt``                ASE EMT: toy metals only (framework tests and benchmarks)     ase
-=====================  ==========================================================  ===========
+=========================  ===========================================================  =============
+preset                     what                                                         package
+=========================  ===========================================================  =============
+``chgnet``                 CHGNet 0.3.0 universal ML potential (weights ship in wheel)  chgnet
+``chgnet-d3``              CHGNet + D3(BJ) dispersion, PBE parameters (**default**)     chgnet, dftd3
+``chgnet-r2scan``          CHGNet r2SCAN (``r2scan``: 0.3.0 transfer-learned on         chgnet>=0.4.1
+                           MP-r2SCAN; weights ship in the wheel)
+``chgnet-r2scan-d3``       the same + D3(BJ) with r2SCAN parameters                     chgnet, dftd3
+``sevennet``               SevenNet-0 (``7net-0``, weights ship in the wheel)           sevenn
+``sevennet-d3``            SevenNet-0 + D3(BJ)                                          sevenn, dftd3
+``sevennet-l3i5``          SevenNet ``7net-l3i5`` (l_max 3, 5 interaction layers,       sevenn
+                           MPtrj, PBE(+U); ships in the wheel)
+``sevennet-l3i5-d3``       the same + D3(BJ), PBE parameters                            sevenn, dftd3
+``sevennet-mf-pbe``        SevenNet multi-fidelity ``7net-mf-0``, modality ``PBE``      sevenn>=0.11
+                           (MPtrj fidelity; ships in the wheel)
+``sevennet-mf-pbe-d3``     the same + D3(BJ), PBE parameters                            sevenn, dftd3
+``sevennet-mf-r2scan``     ``7net-mf-0``, modality ``R2SCAN`` (MP-r2SCAN fidelity)      sevenn>=0.11
+``sevennet-mf-r2scan-d3``  the same + D3(BJ) with r2SCAN parameters                     sevenn, dftd3
+``gfn1`` / ``gfn2``        GFN1-/GFN2-xTB tight binding                                 tblite
+``gpaw-pbe-lcao``          GPAW PBE, LCAO dzp, Fermi-Dirac 0.05 eV, k density 3.5 Å     gpaw
+                           (slab reference; settings in :data:`GPAW_DEFAULTS`)
+``gpaw-pbe-d3-lcao``       the same + D3(BJ)                                            gpaw, dftd3
+``gpaw-pbe-pw``            GPAW PBE, plane waves 400 eV (bulk reference)                gpaw
+``gpaw-pbe-d3-pw``         the same + D3(BJ)                                            gpaw, dftd3
+``emt``                    ASE EMT: toy metals only (framework tests and benchmarks)    ase
+=========================  ===========================================================  =============
 
-Both ML potentials were fitted to PBE(+U) Materials Project data, so D3(BJ) uses the PBE damping
-parameters (Grimme et al., J. Comput. Chem. 32, 1456 (2011)) through the ``dftd3`` package
-(simple-dftd3). Any ASE calculator object is accepted wherever a preset name is.
+CHGNet 0.3.0, SevenNet-0, ``7net-l3i5`` and the ``PBE`` modality of ``7net-mf-0`` were fitted to
+PBE(+U) Materials Project data, so their D3(BJ) uses the PBE damping parameters (Grimme et al.,
+J. Comput. Chem. 32, 1456 (2011)); the r2SCAN models (``chgnet-r2scan``, ``sevennet-mf-r2scan``)
+get the r2SCAN D3(BJ) parameters of the same ``dftd3`` package (simple-dftd3, ``method="r2scan"``:
+Ehlert et al., J. Chem. Phys. 154, 061101 (2021)), recorded as ``d3_method`` in their parameters.
+All ML weights ship in the installed wheels (no download; checked with the network blocked).
+Any ASE calculator object is accepted wherever a preset name is.
 
 Each preset's parameters are recorded (:func:`preset_parameters`) in every result and in the
 content hash of a task. Heavy packages are imported inside the factories.
@@ -51,7 +66,8 @@ class Preset:
     params : dict
         Default parameters (recorded in every result and in task hashes).
     d3 : bool
-        Whether D3(BJ) dispersion (PBE damping parameters) is added.
+        Whether D3(BJ) dispersion is added (damping parameters of ``params["d3_method"]``,
+        default PBE).
     description : str
         One line for listings.
     cost_rank : int
@@ -65,7 +81,18 @@ class Preset:
     cost_rank: int = 0  # 0 fastest
 
 
-def d3_calculator(d3_method: str = "PBE", d3_damping: str = "d3bj", **kw):
+#: D3 defaults of every ``-d3`` preset unless its parameters say otherwise (the r2SCAN models set
+#: ``d3_method="r2scan"``)
+D3_DEFAULTS: dict[str, str] = {"d3_method": "PBE", "d3_damping": "d3bj"}
+
+
+def d3_settings(params: dict[str, Any]) -> dict[str, str]:
+    """The D3 keys of a preset's parameter dict, defaults filled in (:data:`D3_DEFAULTS`)."""
+    return {k: str(params.get(k, v)) for k, v in D3_DEFAULTS.items()}
+
+
+def d3_calculator(d3_method: str = D3_DEFAULTS["d3_method"],
+                  d3_damping: str = D3_DEFAULTS["d3_damping"], **kw):
     """Grimme's D3 dispersion as an ASE calculator (``dftd3`` package), to add to another one.
 
     Parameters
@@ -94,13 +121,14 @@ def _torch_threads(threads: int | None) -> None:
         torch.set_num_threads(int(threads))
 
 
-def _chgnet(model: str = "0.3.0", device: str = "cpu", torch_threads: int | None = 1, **_):
+def _chgnet(model: str, device: str = "cpu", torch_threads: int | None = 1, **_):
     _torch_threads(torch_threads)
     try:
         from chgnet.model import CHGNet
         from chgnet.model.dynamics import CHGNetCalculator
-    except ImportError as exc:  # pragma: no cover
-        raise CalculatorError("preset chgnet needs the 'chgnet' package: pip install chgnet") from exc
+    except ImportError as exc:
+        raise CalculatorError(f"CHGNet model {model!r} needs the 'chgnet' package: "
+                              "pip install 'chgnet>=0.4.1'") from exc
     import contextlib
     import io
 
@@ -109,13 +137,17 @@ def _chgnet(model: str = "0.3.0", device: str = "cpu", torch_threads: int | None
         return CHGNetCalculator(model=mdl, use_device=device)
 
 
-def _sevennet(model: str = "7net-0", device: str = "cpu", torch_threads: int | None = 1, **_):
+def _sevennet(model: str, modal: str | None = None, device: str = "cpu",
+              torch_threads: int | None = 1, **_):
+    """SevenNet calculator; ``modal`` selects the fidelity of a multi-fidelity model
+    (``7net-mf-0``: ``"PBE"`` or ``"R2SCAN"``; sevenn's ``SevenNetCalculator(modal=...)``)."""
     _torch_threads(torch_threads)
     try:
         from sevenn.calculator import SevenNetCalculator
-    except ImportError as exc:  # pragma: no cover
-        raise CalculatorError("preset sevennet needs the 'sevenn' package: pip install sevenn") from exc
-    return SevenNetCalculator(model, device=device)
+    except ImportError as exc:
+        raise CalculatorError(f"SevenNet model {model!r} needs the 'sevenn' package: "
+                              "pip install 'sevenn>=0.11'") from exc
+    return SevenNetCalculator(model, device=device, modal=modal)
 
 
 def _tblite(method: str = "GFN2-xTB", **kw):
@@ -211,13 +243,32 @@ def _emt(**_):
     return EMT()
 
 
+#: D3(BJ) damping parameters of the r2SCAN-fitted models (simple-dftd3's ``method="r2scan"``)
+_D3_R2SCAN = {"d3_method": "r2scan"}
+
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in [
         Preset("chgnet", _chgnet, {"model": "0.3.0"}, False, "CHGNet universal potential", 0),
         Preset("chgnet-d3", _chgnet, {"model": "0.3.0"}, True, "CHGNet + D3(BJ)", 0),
+        Preset("chgnet-r2scan", _chgnet, {"model": "r2scan"}, False,
+               "CHGNet r2SCAN (transfer-learned on MP-r2SCAN)", 0),
+        Preset("chgnet-r2scan-d3", _chgnet, {"model": "r2scan", **_D3_R2SCAN}, True,
+               "CHGNet r2SCAN + D3(BJ, r2SCAN parameters)", 0),
         Preset("sevennet", _sevennet, {"model": "7net-0"}, False, "SevenNet-0", 0),
         Preset("sevennet-d3", _sevennet, {"model": "7net-0"}, True, "SevenNet-0 + D3(BJ)", 0),
+        Preset("sevennet-l3i5", _sevennet, {"model": "7net-l3i5"}, False, "SevenNet-l3i5", 0),
+        Preset("sevennet-l3i5-d3", _sevennet, {"model": "7net-l3i5"}, True,
+               "SevenNet-l3i5 + D3(BJ)", 0),
+        Preset("sevennet-mf-pbe", _sevennet, {"model": "7net-mf-0", "modal": "PBE"}, False,
+               "SevenNet-MF-0, PBE modality", 0),
+        Preset("sevennet-mf-pbe-d3", _sevennet, {"model": "7net-mf-0", "modal": "PBE"}, True,
+               "SevenNet-MF-0, PBE modality + D3(BJ)", 0),
+        Preset("sevennet-mf-r2scan", _sevennet, {"model": "7net-mf-0", "modal": "R2SCAN"}, False,
+               "SevenNet-MF-0, r2SCAN modality", 0),
+        Preset("sevennet-mf-r2scan-d3", _sevennet,
+               {"model": "7net-mf-0", "modal": "R2SCAN", **_D3_R2SCAN}, True,
+               "SevenNet-MF-0, r2SCAN modality + D3(BJ, r2SCAN parameters)", 0),
         Preset("gfn1", _tblite, {"method": "GFN1-xTB", "mixer_damping": 0.1, "max_iterations": 500},
                False, "GFN1-xTB (damped mixer: converges with ligands on the slab)", 1),
         Preset("gfn2", _tblite, {"method": "GFN2-xTB", "max_iterations": 250}, False, "GFN2-xTB", 1),

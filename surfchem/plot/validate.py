@@ -32,12 +32,18 @@ def plot_validation(res: Any, outdir: str | Path) -> dict[str, str]:
     mats = list(dict.fromkeys(r["material"] for r in bulk))
     calcs = list(dict.fromkeys(r["calculator"] for r in bulk))
     width = 0.8 / max(len(calcs), 1)
+    every = list(dict.fromkeys([*calcs, *(r["calculator"] for r in parity)]))
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    if len(every) > len(cycle):  # one colour per calculator, the same in all panels
+        cycle = [plt.get_cmap("tab20")(i % 20) for i in range(len(every))]
+    color = {c: cycle[i % len(cycle)] for i, c in enumerate(every)}
     for j, c in enumerate(calcs):
         ys = []
         for m in mats:
             hit = [r for r in bulk if r["material"] == m and r["calculator"] == c]
             ys.append(100 * (hit[0]["a0_A"] / hit[0]["a0_expt_A"] - 1) if hit else np.nan)
-        ax1.bar(np.arange(len(mats)) + (j - (len(calcs) - 1) / 2) * width, ys, width, label=c)
+        ax1.bar(np.arange(len(mats)) + (j - (len(calcs) - 1) / 2) * width, ys, width, label=c,
+                color=color[c])
     for i, m in enumerate(mats):
         r = next(r for r in bulk if r["material"] == m)
         lit = 100 * (r["a0_pbe_lit_A"] / r["a0_expt_A"] - 1)
@@ -47,8 +53,9 @@ def plot_validation(res: Any, outdir: str | Path) -> dict[str, str]:
     ax1.set_xticks(range(len(mats)), mats)
     ax1.set_ylabel("a0 - a0(expt) (%)")
     ax1.set_title("lattice constants vs experiment")
-    ax1.legend(fontsize=7, ncol=2)
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    lo, hi = ax1.get_ylim()
+    ax1.set_ylim(lo, hi + 0.08 * (hi - lo) * (len(calcs) + 1) / 2)  # headroom for the legend
+    ax1.legend(fontsize=6 if len(calcs) > 10 else 7, ncol=2, loc="upper center")
     energy_rows = [r for r in parity if r["table"] in ("surface", "binding", "stacking")]
     cal = list(dict.fromkeys(r["calculator"] for r in energy_rows))
     panels = [(ax2, ("surface",), "gamma, bare slab (meV/Å²)", 12.0),
@@ -68,7 +75,7 @@ def plot_validation(res: Any, outdir: str | Path) -> dict[str, str]:
                 off.append(f"{r['calculator']} {r['system'].split(':', 1)[1]}: {y:.3g}")
                 y = min(max(y, lo), hi)
             ax.scatter(r["reference_value"], y, marker=markers[r["table"]], s=30,
-                       color=colors[cal.index(r["calculator"]) % len(colors)])
+                       color=color[r["calculator"]])
         ax.plot([lo, hi], [lo, hi], "k-", lw=0.8)
         ax.set_xlim(lo, hi)
         ax.set_ylim(lo, hi)
@@ -78,8 +85,8 @@ def plot_validation(res: Any, outdir: str | Path) -> dict[str, str]:
         ax.set_xlabel("GPAW reference (same geometry)")
         ax.set_ylabel("calculator")
         ax.set_title(title, fontsize=9)
-    for i, c in enumerate(cal):
-        ax3.scatter([], [], color=colors[i % len(colors)], label=c)
+    for c in cal:
+        ax3.scatter([], [], color=color[c], label=c)
     ax3.legend(fontsize=6, loc="lower right")
     fig.tight_layout()
     out = Path(outdir)

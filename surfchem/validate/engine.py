@@ -29,6 +29,7 @@ from ase import Atoms
 from surfchem.calculators import (
     PRESETS,
     d3_calculator,
+    d3_settings,
     get_calculator,
     get_preset,
     preset_parameters,
@@ -284,8 +285,8 @@ class Evaluator:
                 extra: dict | None = None) -> EnergyRecord:
         extra = extra or {}
         if preset == "d3":
-            params = {"preset": "d3", "method": d3_params.get("d3_method", "PBE"),
-                      "damping": d3_params.get("d3_damping", "d3bj")}
+            d3 = d3_settings(d3_params)
+            params = {"preset": "d3", "method": d3["d3_method"], "damping": d3["d3_damping"]}
         else:
             params = self.params(preset, **extra)
         h = self._hash(atoms, params)
@@ -302,7 +303,7 @@ class Evaluator:
         txt = gpw = None
         kw = {**self.overrides.get(preset, {}), **extra}
         if preset == "d3":
-            calc = d3_calculator(**{k: v for k, v in d3_params.items() if k.startswith("d3_")})
+            calc = d3_calculator(**d3_settings(d3_params))
         elif is_gpaw(preset):
             if self.outdir is not None:
                 gdir = self.outdir / "gpaw"

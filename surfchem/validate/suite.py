@@ -2,7 +2,9 @@
 
 Profiles (:data:`PROFILES`): ``quick`` (< 15 min on 2 busy cores: CsBr/CsPbBr3 a0 with reduced
 GPAW settings, gamma of 1x1 slabs with 3 and 5 layers, IPA exchange on a 1x1x3 slab), ``here``
-(what fits in ~1 h here: + CsPbI3, 7 layers, PEA/IPA/DDA4 exchange, PEA-PEA stacking) and
+(what fits in ~1 h here: + CsPbI3, 7 layers, IPA/PEA/DDA2 exchange, PEA-PEA stacking;
+DDA2 = diethyldimethylammonium, the truncated DDA of the main job, 29 atoms on the 1x1 cell:
+the two-tailed DDA4 reaches its own periodic image there) and
 ``cluster`` (full size: 2x2 slabs, 5-9 layers, production GPAW settings; see
 ``calculations/validation_cluster.toml``). Every number is cached on disk, so running ``here``
 after ``quick`` recomputes only what changed.
@@ -94,7 +96,7 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile("quick", ("CsBr", "CsPbBr3"), 5, 0.04, (3, 5), (1, 1), ("IPA",), (1, 1), 3,
                      False, GPAW_QUICK),
     "here": Profile("here", ("CsBr", "CsPbBr3", "CsPbI3"), 5, 0.04, (3, 5, 7), (1, 1),
-                    ("IPA", "DDA4", "PEA"), (1, 1), 3, True, GPAW_HERE),
+                    ("IPA", "PEA", "DDA2"), (1, 1), 3, True, GPAW_HERE),
     "cluster": Profile("cluster", ("CsBr", "CsPbBr3", "CsPbI3"), 7, 0.04, (5, 7, 9), (2, 2),
                        ("IPA", "C6A", "PEA"), (2, 2), 5, True, {}, 15.0),
 }
