@@ -302,7 +302,7 @@ def other_fragment(lig: np.ndarray, i: np.ndarray, j: np.ndarray, shift: np.ndar
 
     Fragments are the inorganic slab (``ligand_index`` -1) and each ligand; a ligand's periodic
     images count as other fragments (splayed tails can reach their own image in a small cell).
-    The one rule of :func:`min_clearance` and :func:`surfchem.trust.diagnostics.close_contacts`.
+    The one rule of :func:`min_clearance` and :func:`surfchem.trust.sanity.close_contacts`.
     """
     return (lig[i] != lig[j]) | ((lig[i] >= 0) & shift.any(axis=1))
 

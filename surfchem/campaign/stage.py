@@ -29,7 +29,7 @@ from surfchem.campaign.plan import CampaignPlan
 from surfchem.campaign.results import StageResult, stage_result
 from surfchem.campaign.task import Task
 from surfchem.trust.chain import ChainSettings, PlanError, Start, grow_and_sweep, improves
-from surfchem.trust.diagnostics import invalid_reasons
+from surfchem.trust.sanity import invalid_reasons
 
 
 class StagePlanner:
@@ -139,7 +139,7 @@ class StagePlanner:
         return at
 
     def _slab_done(self, lig: str, k: int, atoms: Atoms, rec: dict) -> None:
-        """Keep the row; a valid minimum (trust.diagnostics.invalid_reasons) lower than the
+        """Keep the row; a valid minimum (trust.sanity.invalid_reasons) lower than the
         stage's lowest of (lig, k) becomes its written structure; an invalid one never does."""
         reasons = invalid_reasons(rec)
         row = {**rec, **steric_descriptors(atoms if atoms is not None else Atoms()),

@@ -21,8 +21,9 @@ from typing import Any
 from surfchem.build.bulk import bulk
 from surfchem.calculators import get_calculator
 from surfchem.relax import bulk_tilt_minimum, relax_bulk_lattice, single_point
-from surfchem.trust.diagnostics import structure_sanity
-from surfchem.trust.search import SearchSettings, checked_relax, minimum_search
+from surfchem.trust.checked import checked_relax
+from surfchem.trust.sanity import structure_sanity
+from surfchem.trust.search import SearchSettings, minimum_search
 
 _local = threading.local()
 

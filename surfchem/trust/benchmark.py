@@ -9,7 +9,7 @@ success = the share of systems whose reported minimum is within a threshold of t
 The best-known table is plain CSV (:data:`BEST_KNOWN_COLUMNS`) with one extended-XYZ structure
 per entry, so anyone can check a claimed minimum. It is only ever lowered, and only by a
 structure that passes the physical checks again when it is added
-(:func:`surfchem.trust.diagnostics.structure_sanity`: no inter-fragment clash, every head on its
+(:func:`surfchem.trust.sanity.structure_sanity`: no inter-fragment clash, every head on its
 own site, every Pb six-coordinated): a minimum that is low because two atoms fell into a hole of
 the potential is not a minimum.
 
@@ -30,7 +30,7 @@ from surfchem.build.ligands import resolve_ligand
 from surfchem.core.screendir import ScreenDir
 from surfchem.errors import FileFormatError, InputError
 from surfchem.thermo.results import ScreenData, load_screen
-from surfchem.trust.diagnostics import structure_sanity
+from surfchem.trust.sanity import structure_sanity
 
 #: columns of the best-known table (CSV)
 BEST_KNOWN_COLUMNS = ("system", "ligand_key", "ligand", "n", "energy_eV", "structure", "found_in")
@@ -78,7 +78,7 @@ def _candidates(records: pd.DataFrame) -> pd.DataFrame:
 def physical(atoms) -> list[str]:
     """Structural problems of a relaxed slab checked on its own (empty list: physical).
 
-    The checks of :func:`~surfchem.trust.diagnostics.structure_sanity` that need no start
+    The checks of :func:`~surfchem.trust.sanity.structure_sanity` that need no start
     structure: ``clash``, ``head_off_site``, ``pb_coordination``.
     """
     flags = structure_sanity(atoms, atoms)

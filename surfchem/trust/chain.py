@@ -22,7 +22,7 @@ the moves; this module knows nothing of tasks, caches or databases.
    since the last start made from them.
 
 A finished slab becomes the best of its N when it is a valid minimum
-(:func:`surfchem.trust.diagnostics.invalid_reasons`) lower in energy than the current best.
+(:func:`surfchem.trust.sanity.invalid_reasons`) lower in energy than the current best.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from ase import Atoms
 
 from surfchem.build.decorate import decorate_relaxed, undecorate
 from surfchem.errors import InputError
-from surfchem.trust.diagnostics import invalid_reasons
+from surfchem.trust.sanity import invalid_reasons
 from surfchem.trust.splice import mirror_slab, splice_faces
 
 #: what the planner is sent back: ``(relaxed atoms, task record)``, or ``None`` (start not run)
