@@ -76,6 +76,15 @@ def d3_calculator(d3_method: str = "PBE", d3_damping: str = "d3bj", **kw):
         Damping function (Becke-Johnson).
     **kw
         Other keys are ignored (a preset's full parameter dict may be passed).
+
+    Returns
+    -------
+    dftd3.ase.DFTD3
+
+    Raises
+    ------
+    surfchem.errors.CalculatorError
+        The ``dftd3`` package is not installed.
     """
     try:
         from dftd3.ase import DFTD3

@@ -81,9 +81,39 @@ class SlabSpec(Strict):
 
 
 class SearchSpec(Strict):
-    """Multi-start minimum search per ligand slab (:mod:`surfchem.trust.search`); ``sweeps``,
-    ``regrow``, ``bare_starts`` and ``direct_start`` plan the work around the searches
-    (:data:`surfchem.campaign.task.SEARCH_PLAN_KEYS`, :mod:`surfchem.trust.chain`)."""
+    """Multi-start minimum search per ligand slab (:mod:`surfchem.trust.search`).
+
+    ``sweeps``, ``regrow``, ``bare_starts`` and ``direct_start`` plan the work around the
+    searches (:data:`surfchem.campaign.task.SEARCH_PLAN_KEYS`, :mod:`surfchem.trust.chain`).
+
+    Attributes
+    ----------
+    n_starts : int, default 4
+        Starts at most per search.
+    patience : int, default 2
+        Stop after this many starts without improvement by more than ``tol_eV``.
+    tol_eV : float, default 0.05
+        Improvement that counts, eV.
+    depths_A : list of float, default [0.0, 0.8, 1.6]
+        Head depths of perturbed starts (heads with N-H), Å.
+    rattle_A : float, default 0.05
+        Rattle of perturbed starts, Å.
+    anneal_steps : int, default 0
+        Langevin MD steps before each perturbed start (0 = no anneal).
+    anneal_T_K : float, default 300.0
+        Anneal temperature, K.
+    direct_start : bool, default True
+        Grow mode: also relax the arrangement built directly.
+    seed : int, default 0
+        Random seed.
+    sweeps : int, default 3
+        Grow mode: rounds of consistency sweeps after the chain (shrink from N+1, [regrow from
+        N-1], mirror/splice whole faces) until a round improves nothing by more than ``tol_eV``.
+    regrow : bool, default False
+        Sweeps also regrow N from N-1 (measured on C6A/PEA it never gave a reported minimum).
+    bare_starts : int, default 8
+        Starts of the bare slab's search (cheap, framework tilts).
+    """
 
     n_starts: Annotated[int, Field(ge=1)] = 4
     patience: Annotated[int, Field(ge=1)] = 2
@@ -104,8 +134,37 @@ class SearchSpec(Strict):
 
 
 class StageSpec(Strict):
-    """One level of the funnel. ``keep``: how many lowest arrangements per (ligand, N) of the
-    previous stage this stage recomputes (ignored for the first stage)."""
+    """One level of the funnel (a ``[[stages]]`` table).
+
+    Attributes
+    ----------
+    calculator : str, default "chgnet-d3"
+        Calculator preset.
+    params : dict, default {}
+        Parameters passed to the preset.
+    mode : {"relax", "single_point"}, default "relax"
+        Relax the structures, or evaluate those of the previous stage.
+    fmax_eV_A : float, default 0.05
+        Force convergence, eV/Å.
+    steps : int, default 300
+        Optimiser steps at most.
+    optimizer : {"BFGS", "FIRE", "LBFGS", "BFGSLineSearch"}, default "BFGS"
+        ASE optimiser.
+    fix : {"none", "center", "bottom"}, default "none"
+        Inorganic layers held fixed.
+    keep : int, default 1
+        Lowest arrangements per (ligand, N) of the previous stage this stage recomputes (ignored
+        for the first stage).
+    mpi_ranks : int, default 1
+        MPI ranks per task.
+    search : SearchSpec, optional
+        Multi-start minimum search per ligand slab (None: single relaxations).
+    bulk_tilt_starts : int, default 3
+        Rattled 2x2x2 starts of the bulk perovskite reference (octahedral tilts;
+        :func:`surfchem.relax.bulk_tilt_minimum`); 0 = the cubic 5-atom cell only.
+    diagnostics_tol_eV : float, default 0.15
+        Tolerance of the consistency diagnostics, eV.
+    """
 
     calculator: str = "chgnet-d3"
     params: dict[str, Any] = Field(default_factory=dict)
@@ -131,11 +190,39 @@ class StageSpec(Strict):
 
 
 class ReferencesSpec(Strict):
+    """The ``[references]`` table.
+
+    Attributes
+    ----------
+    mu_LX_eV : dict of str to float, default {}
+        User chemical potentials of the ligand salts per ligand, eV (default: the relaxed ion
+        pair).
+    """
     mu_LX_eV: dict[str, float] = Field(default_factory=dict)
 
 
 class SlurmSpec(SlurmResources):
-    """``[executor.slurm]``: the Parsl blocks (pilot jobs) of a campaign on Slurm."""
+    """``[executor.slurm]``: the Parsl blocks (pilot jobs) of a campaign on Slurm.
+
+    Besides the keys of :class:`surfchem.core.slurm.SlurmResources` (``partition``, ``account``,
+    ``qos``, ``walltime``, ``worker_init``):
+
+    Attributes
+    ----------
+    nodes_per_block : int, default 1
+        Nodes per pilot job.
+    cores_per_node : int, optional
+        Cores per node (default: Slurm's).
+    max_blocks : int, default 1
+        Pilot jobs at most.
+    scheduler_options : str, default ""
+        Extra ``#SBATCH`` lines.
+    mpi_launcher : str, default "srun --overlap"
+        Launcher of MPI tasks inside a pilot job (``--overlap`` lets the MPI step share the
+        worker step's CPUs; add ``--mpi=pmix`` where the site's Slurm has no default PMI plugin).
+    heartbeat_s : int, default 30
+        Parsl worker heartbeat, s: a worker silent for 4 heartbeats is lost.
+    """
 
     nodes_per_block: Annotated[int, Field(ge=1)] = 1
     cores_per_node: Annotated[int, Field(ge=1)] | None = None
@@ -151,6 +238,24 @@ class SlurmSpec(SlurmResources):
 
 
 class ExecutorSpec(Strict):
+    """The ``[executor]`` table: where the tasks run.
+
+    Attributes
+    ----------
+    kind : {"threads", "processes", "slurm"}, default "threads"
+        Parsl executor.
+    workers : int, default 1
+        Parallel workers.
+    retries : int, default 0
+        Parsl retries of a failed task.
+    retry_failed : bool, default True
+        Recompute tasks stored as failed by an earlier run.
+    claim_timeout_s : float, default 600.0
+        Shared database: a task claimed by a driver whose heartbeat is older than this is taken
+        over, s.
+    slurm : SlurmSpec
+        Resources of ``kind = "slurm"``.
+    """
     kind: Literal["threads", "processes", "slurm"] = "threads"
     workers: Annotated[int, Field(ge=1)] = 1
     retries: Annotated[int, Field(ge=0)] = 0

@@ -33,7 +33,26 @@ from surfchem.trust.sanity import invalid_reasons
 
 
 class StagePlanner:
-    """Builds the tasks of one stage and reacts to their completion."""
+    """Builds the tasks of one stage and reacts to their completion.
+
+    Parameters
+    ----------
+    plan : surfchem.campaign.plan.CampaignPlan
+        The campaign's plan (spec, material, ligands, slab).
+    stage_index : int
+        Index of the stage in ``plan.spec.stages``.
+    loop : surfchem.campaign.loop.Loop
+        The driver's event loop.
+    out : Path
+        Output directory.
+    previous : pandas.DataFrame or None
+        The previous stage's table (None for the first stage).
+    prev_structures : dict of str to ase.Atoms
+        The previous stage's structures (keys ``"slab//0"`` for the bare slab and
+        ``"hash/<task_hash>"``).
+    calculator_object : ase.calculators.calculator.Calculator, optional
+        An ASE calculator object instead of the stage's preset.
+    """
 
     def __init__(self, plan: CampaignPlan, stage_index: int, loop: Loop, out: Path,
                  previous: pd.DataFrame | None, prev_structures: dict[str, Atoms],

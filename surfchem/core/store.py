@@ -45,7 +45,19 @@ def _is_url(spec: str) -> bool:
 
 
 class ResultStore:
-    """Thin wrapper over :func:`ase.db.connect` addressed by task hash."""
+    """Thin wrapper over :func:`ase.db.connect` addressed by task hash.
+
+    Parameters
+    ----------
+    url : str or os.PathLike
+        A file path (SQLite; parent directories are created), ``sqlite:///path`` or
+        ``postgresql://user:pass@host:port/dbname``.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        A URL of another scheme.
+    """
 
     def __init__(self, url: str | os.PathLike):
         from ase.db import connect
@@ -200,6 +212,11 @@ class Claims:
     Owner names are ``host:pid:random`` (:func:`new_owner`). Heartbeats are the drivers' own
     clocks (seconds since the epoch): drivers sharing a database need synchronised clocks (NTP)
     to within a small part of ``timeout_s``.
+
+    Parameters
+    ----------
+    url : str
+        The campaign database: an SQLite file path or a ``postgresql://`` URL.
     """
 
     _CREATE = ("CREATE TABLE IF NOT EXISTS surfchem_claims (task_hash TEXT PRIMARY KEY, "
@@ -295,7 +312,13 @@ class Claims:
 
 
 def new_owner() -> str:
-    """A claim owner name: ``host:pid:random`` (unique per driver run)."""
+    """A claim owner name, unique per driver run.
+
+    Returns
+    -------
+    str
+        ``host:pid:random``.
+    """
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 

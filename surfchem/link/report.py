@@ -94,7 +94,14 @@ FigureMaker = Callable[[LinkResult, pd.DataFrame, Path], dict[str, Path]]
 
 
 def versions() -> dict[str, str]:
-    """Installed versions of surfchem and the packages behind the numbers (no heavy imports)."""
+    """Installed versions of surfchem and the packages behind the numbers (no heavy imports).
+
+    Returns
+    -------
+    dict of str to str
+        ``python`` and each installed package of ``VERSION_PACKAGES`` -> its version (missing
+        packages are left out).
+    """
     out = {"python": platform.python_version()}
     for p in VERSION_PACKAGES:
         try:
@@ -209,7 +216,19 @@ def link(results_dir: str | Path | list, experiments: str | Path | pd.DataFrame 
 
 
 def main_caveat(corr: pd.DataFrame, best: str | None) -> str:
-    """The caveat of the best descriptor's correlation (or why there is none), one sentence."""
+    """The caveat of the best descriptor's correlation (or why there is none), one sentence.
+
+    Parameters
+    ----------
+    corr : pandas.DataFrame
+        The correlation table (``descriptor``, ``n``, ``caveat``).
+    best : str or None
+        The best descriptor; None when no correlation could be computed.
+
+    Returns
+    -------
+    str
+    """
     if best is None:
         n = int(corr["n"].max()) if len(corr) else 0
         return (f"At most {n} measured ligand(s) have a computed descriptor: no rank correlation "

@@ -130,6 +130,20 @@ def pool_minima(table: pd.DataFrame, merge_eV: float = 0.02) -> pd.DataFrame:
     single relaxation. Their energies, merged when closer than ``merge_eV`` (energy-only, the
     sweep rows carry no fingerprints), give ``n_starts``, ``n_distinct``, ``energy_spread_eV``
     (std of the lowest three distinct minima) and ``gap_eV`` of the reported minimum.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A coverage table (``ligand``, ``n``, ``is_min``, ``sites``, ``energy_eV``; optional
+        ``valid`` and ``start_energies_eV``).
+    merge_eV : float, default 0.02
+        Minima closer than this are one, eV.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``table`` with ``n_starts``, ``n_distinct``, ``energy_spread_eV`` (eV) and
+        ``gap_eV`` (eV) pooled on the lowest rows.
     """
     out = table.copy()
     for col in ("n_starts", "n_distinct", "energy_spread_eV", "gap_eV"):
@@ -235,7 +249,21 @@ def add_diagnostics(table: pd.DataFrame, perms: np.ndarray, tol_eV: float = 0.15
 
 
 def stage_spread(tables: list[pd.DataFrame], column: str = "gamma_J_m2") -> pd.DataFrame:
-    """Spread of a quantity across calculator stages, per (ligand, n) lowest rows."""
+    """Spread of a quantity across calculator stages, per (ligand, n) lowest rows.
+
+    Parameters
+    ----------
+    tables : list of pandas.DataFrame
+        One coverage table per stage (``is_min``, ``ligand``, ``n``, ``column``; optional ``stage``).
+    column : str, default "gamma_J_m2"
+        The quantity.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (ligand, n) with ``min``, ``max`` and ``std`` of ``column`` over the stages
+        (in its unit).
+    """
     rows = pd.concat([t[t["is_min"]][["ligand", "n", column]].assign(stage=t["stage"].iloc[0] if "stage" in t else i)
                       for i, t in enumerate(tables)])
     return rows.groupby(["ligand", "n"])[column].agg(["min", "max", "std"]).reset_index()
@@ -244,12 +272,22 @@ def stage_spread(tables: list[pd.DataFrame], column: str = "gamma_J_m2") -> pd.D
 def stage_rankings(tables: list[pd.DataFrame]) -> pd.DataFrame:
     """How the funnel's stages rank the arrangements of each (ligand, N).
 
-    One row per (ligand, n, stage): the arrangements that stage computed, in order of increasing
-    G (``order``: arrangement indices joined by ``>``, lowest first), the lowest one
-    (``best_arrangement``), its ``gamma_J_m2`` and ``dG_eV``, and ``rank_changed``: whether the
-    order of the arrangements this stage shares with the previous stage differs from the
-    previous stage's order (True also when the lowest arrangement changed), ``best_changed``: the
-    lowest shared arrangement differs. Stage 0 rows have both False.
+    Parameters
+    ----------
+    tables : list of pandas.DataFrame
+        One coverage table per stage, in funnel order (``ligand``, ``n``, ``arrangement``,
+        ``G_eV``, ``gamma_J_m2``, ``dG_eV``; optional ``stage`` and ``calculator``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (ligand, n, stage): the arrangements that stage computed, in order of
+        increasing G (``order``: arrangement indices joined by ``>``, lowest first), the lowest one
+        (``best_arrangement``), its ``gamma_J_m2`` (J/m²) and ``dG_eV`` (eV), and
+        ``rank_changed``: whether the order of the arrangements this stage shares with the previous
+        stage differs from the previous stage's order (True also when the lowest arrangement
+        changed), ``best_changed``: the lowest shared arrangement differs. Stage 0 rows have both
+        False.
     """
     rows = []
     prev_order: dict[tuple[str, int], list[int]] = {}

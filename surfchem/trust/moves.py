@@ -47,14 +47,36 @@ def ligand_atoms(atoms: Atoms) -> list[np.ndarray]:
 
 
 def surface_planes(atoms: Atoms) -> tuple[float, float]:
-    """z (Å) of the bottom and top outermost inorganic layers."""
+    """Heights of the two outermost inorganic layers.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A (decorated) slab.
+
+    Returns
+    -------
+    bottom_A, top_A : float
+        z of the bottom and the top outermost inorganic layer, Å.
+    """
     layers = slab_layers(atoms)
     z = atoms.positions[:, 2]
     return float(z[layers[0]].mean()), float(z[layers[-1]].mean())
 
 
 def head_depths(atoms: Atoms) -> list[float]:
-    """Depth (Å) of each ligand's N below the outermost inorganic layer of its face (+ = inside)."""
+    """Depth of each ligand's N below the outermost inorganic layer of its face.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A decorated slab (``ligand_index`` labels).
+
+    Returns
+    -------
+    list of float
+        One depth per ligand, Å (+ = inside the slab, into the A-site pocket).
+    """
     bottom, top = surface_planes(atoms)
     mid = (bottom + top) / 2
     out = []

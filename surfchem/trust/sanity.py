@@ -97,7 +97,22 @@ def close_contacts(atoms: Atoms, scale: float = CLASH_SCALE, floor_A: float = CL
 
 
 def describe_contacts(atoms: Atoms, contacts: list[tuple[int, int, float]], limit: int = 3) -> str:
-    """``"C12-C57 0.51 Å, ..."`` for an error message (closest first)."""
+    """Describe close contacts for an error message, closest first.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The structure the contacts were found in.
+    contacts : list of tuple of (int, int, float)
+        (i, j, distance in Å), as from :func:`close_contacts`.
+    limit : int, default 3
+        Contacts listed at most.
+
+    Returns
+    -------
+    str
+        E.g. ``"C12-C57 0.51 Å, H3-H40 0.92 Å (+2 more)"``.
+    """
     sym = atoms.get_chemical_symbols()
     parts = [f"{sym[i]}{i}-{sym[j]}{j} {d:.2f} Å" for i, j, d in sorted(contacts, key=lambda c: c[2])[:limit]]
     more = f" (+{len(contacts) - limit} more)" if len(contacts) > limit else ""
@@ -147,11 +162,28 @@ def _ligand_bonds(atoms: Atoms) -> set[tuple[int, int]]:
 
 
 def proton_transferred(start: Atoms, final: Atoms, cutoff_A: float = PROTON_TRANSFER_A) -> bool:
-    """True when an N-bound H of ``start`` (an acidic ammonium proton) sits within ``cutoff_A`` Å
-    of a halide (Br, I, Cl) in ``final``: the proton moved to the surface (HX formed).
+    """Whether an acidic ammonium proton moved to a halide of the surface (HX formed).
 
-    ``start`` and ``final`` must share the atom order (a relaxation's first and last frame).
-    C-H hydrogens (methyls of a quaternary head) never count: they are not acidic.
+    True when an N-bound H of ``start`` sits within ``cutoff_A`` of a halide (Br, I, Cl) in
+    ``final``. C-H hydrogens (methyls of a quaternary head) never count: they are not acidic.
+
+    Parameters
+    ----------
+    start : ase.Atoms
+        The structure before relaxation (defines which H are N-bound).
+    final : ase.Atoms
+        The relaxed structure, same atoms in the same order (a relaxation's first and last frame).
+    cutoff_A : float, default 1.9
+        H...halide distance below which the proton has transferred, Å.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    ValueError
+        ``start`` and ``final`` have different numbers of atoms.
     """
     from ase.neighborlist import neighbor_list
 
@@ -167,7 +199,7 @@ def proton_transferred(start: Atoms, final: Atoms, cutoff_A: float = PROTON_TRAN
 
 
 def head_sites(atoms: Atoms) -> tuple[list[int], list[float]]:
-    """Surface site each ammonium head sits on, and its in-plane offset from that site (Å).
+    """Surface site each ammonium head sits on, and its in-plane offset from that site.
 
     For each ammonium N (``ligand_index`` >= 0; one per ligand) the site is the nearest surface
     A site (``info['site_positions']``, minimum image in plane) *of the face the N is on*
@@ -175,10 +207,17 @@ def head_sites(atoms: Atoms) -> tuple[list[int], list[float]]:
     in-plane Voronoi cell of a site in the 2x2 A-site lattice reaches a0/2 (about 2.9 Å) along
     the cell axes, where the pocket's Br of the Pb-Br layer below sit.
 
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A decorated slab (``ligand_index`` labels and ``info['site_positions']``).
+
     Returns
     -------
-    sites, offsets_A : list of int, list of float
-        One entry per head, in atom order.
+    sites : list of int
+        Site index per head, in atom order (empty without labels or site positions).
+    offsets_A : list of float
+        In-plane distance of each head's N from its site, Å.
 
     Examples
     --------
@@ -211,7 +250,24 @@ def head_sites(atoms: Atoms) -> tuple[list[int], list[float]]:
 
 
 def structure_sanity(start: Atoms, final: Atoms, vacuum_A: float | None = None) -> dict[str, bool]:
-    """Sanity flags of a relaxed ligand slab (True = problem), see module docstring."""
+    """Sanity flags of a relaxed ligand slab (module docstring).
+
+    Parameters
+    ----------
+    start : ase.Atoms
+        The structure before relaxation (reference bond graph and N-H protons).
+    final : ase.Atoms
+        The relaxed structure (labels ``ligand_index``, ``info['site_positions']``,
+        ``info['occupied_sites']`` as built).
+    vacuum_A : float, optional
+        Requested vacuum, Å; None skips the ``vacuum`` check.
+
+    Returns
+    -------
+    dict of str to bool
+        ``bonds``, ``clash``, ``head_off_site``, ``pb_coordination``, ``vacuum``
+        (:data:`STRUCTURE_FLAGS`); True = problem.
+    """
     from ase.neighborlist import neighbor_list
 
     flags = {"bonds": False, "clash": False, "head_off_site": False, "pb_coordination": False,
