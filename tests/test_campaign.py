@@ -271,15 +271,11 @@ def test_slab_task_hash_holds_the_ligand_smiles(tmp_path):
     assert planner.task("slab", {**rec, "smiles": "CCCCCC[NH3+]"}, atoms).key() == old.key()
 
 
-def test_progress_counts_relaxations_and_steps(tmp_path, chgnet_d3):
+def test_progress_counts_relaxations_and_steps(tmp_path, chgnet_d3, ma_in_box):
     """The bar's relaxation and step counts come from real trajectories of this run only."""
-    from surfchem.build import ligand
     from surfchem.relax import relax
 
-    mol = ligand("MA")
-    mol.set_cell([12, 12, 12])
-    mol.pbc = True
-    mol.center()
+    mol = ma_in_box
     mol.rattle(0.05, seed=1)
     old = relax(mol, chgnet_d3, fmax=0.02, steps=2, trajectory=tmp_path / "old.traj")
     os.utime(tmp_path / "old.traj", (1.0, 1.0))  # written by an earlier run
