@@ -45,7 +45,12 @@ class Arrangement:
     index: int = 0  # position in the enumeration order for this n
 
     def as_dict(self) -> dict:
-        """``sites``, ``multiplicity`` and ``index`` as a plain dict."""
+        """``sites``, ``multiplicity`` and ``index`` as a plain dict.
+
+        Returns
+        -------
+        dict
+        """
         return {"sites": list(self.sites), "multiplicity": self.multiplicity, "index": self.index}
 
 

@@ -352,18 +352,43 @@ class CampaignSpec(Strict):
         return self
 
     def n_values(self) -> list[int]:
-        """The requested coverages (ligands per slab), sorted, each within the slab's
-        ``2 * size[0] * size[1]`` surface sites."""
+        """The requested coverages (ligands per slab).
+
+        Returns
+        -------
+        list of int
+            Sorted, each within the slab's ``2 * size[0] * size[1]`` surface sites.
+        """
         n_sites = 2 * self.slab.size[0] * self.slab.size[1]
         return parse_n_range(self.n if isinstance(self.n, str) else list(self.n), n_sites)
 
     def out_dir(self, base: Path | None = None) -> Path:
-        """Output directory: ``out`` if given, else ``results/<name>`` (relative to ``base``)."""
+        """Output directory: ``out`` if given, else ``results/<name>``.
+
+        Parameters
+        ----------
+        base : Path, optional
+            Directory a relative path is taken against (default: as given).
+
+        Returns
+        -------
+        Path
+        """
         root = Path(self.out) if self.out else Path("results") / self.name
         return root if root.is_absolute() or base is None else base / root
 
     def database_url(self, base: Path | None = None) -> str:
-        """Database URL: ``database.url`` if given, else ``<out>/results.db``."""
+        """Database URL: ``database.url`` if given, else ``<out>/results.db``.
+
+        Parameters
+        ----------
+        base : Path, optional
+            Directory a relative output path is taken against.
+
+        Returns
+        -------
+        str
+        """
         return self.database.url or str(self.out_dir(base) / DATABASE)
 
 

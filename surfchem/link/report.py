@@ -72,7 +72,12 @@ class LinkResult:
     files: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        """Plain-data summary (the JSON that ``surfchem link`` prints)."""
+        """Plain-data summary (the JSON that ``surfchem link`` prints).
+
+        Returns
+        -------
+        dict
+        """
         t = self.joined.table
         return {
             "settings": self.settings,

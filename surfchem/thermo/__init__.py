@@ -68,7 +68,12 @@ class References:
     bulk_tilt_gain_eV: float | None = None
 
     def as_dict(self) -> dict:
-        """Plain dict of the fields (for JSON)."""
+        """Plain dict of the fields (for JSON).
+
+        Returns
+        -------
+        dict
+        """
         return asdict(self)
 
 

@@ -91,7 +91,12 @@ class RotorCount:
     other_bonds: list[tuple[int, int]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        """The fields as a plain dict."""
+        """The fields as a plain dict.
+
+        Returns
+        -------
+        dict
+        """
         return asdict(self)
 
 
@@ -221,7 +226,12 @@ class ConformerEnsemble:
     populations: list[float]
 
     def as_dict(self) -> dict:
-        """The fields as a plain dict."""
+        """The fields as a plain dict.
+
+        Returns
+        -------
+        dict
+        """
         return asdict(self)
 
 
@@ -552,7 +562,12 @@ class VibThermo:
     F_vib_eV: float
 
     def as_dict(self) -> dict:
-        """The fields as a plain dict."""
+        """The fields as a plain dict.
+
+        Returns
+        -------
+        dict
+        """
         return asdict(self)
 
 

@@ -100,7 +100,12 @@ class SearchSettings:
             raise InputError(f"search needs n_starts >= 1, patience >= 1, tol_eV >= 0; got {self}")
 
     def as_dict(self) -> dict[str, Any]:
-        """The settings as a plain dict (tuples as lists)."""
+        """The settings as a plain dict (tuples as lists).
+
+        Returns
+        -------
+        dict
+        """
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
 
 
@@ -157,7 +162,12 @@ class SearchResult:
     rejected: list[str] = field(default_factory=list)
 
     def record(self) -> dict[str, Any]:
-        """Plain-data summary (for result tables and JSON)."""
+        """Plain-data summary (for result tables and JSON).
+
+        Returns
+        -------
+        dict
+        """
         return {
             "energy_eV": self.energy_eV, "n_starts": self.n_starts, "n_distinct": self.n_distinct,
             "n_rejected": self.n_rejected, "rejected": "; ".join(self.rejected),

@@ -202,7 +202,12 @@ class EnergyRecord:
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The fields as a plain dict."""
+        """The fields as a plain dict.
+
+        Returns
+        -------
+        dict
+        """
         return asdict(self)
 
 

@@ -189,7 +189,12 @@ class ValidationResult:
     settings: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """All tables as a plain dict (JSON)."""
+        """All tables as a plain dict (JSON).
+
+        Returns
+        -------
+        dict
+        """
         return dict(self.__dict__)
 
 
