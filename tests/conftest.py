@@ -1,4 +1,4 @@
-"""Shared fixtures: real calculators loaded once per session (no mocks of the science)."""
+"""Shared fixtures: real calculators and structures built once per session (no mocks of the science)."""
 
 from __future__ import annotations
 
@@ -26,3 +26,21 @@ def mini_screen(tmp_path_factory):
     out = tmp_path_factory.mktemp("screen")
     res = screen(ligands=["MA"], n="0-2", out=out, fmax=0.1, steps=150, progress=False, search=None)
     return res
+
+
+@pytest.fixture(scope="session")
+def _ma_box_built():
+    """Methylammonium (the built ligand, RDKit conformer search) in a 12 Å periodic box, centred."""
+    from surfchem.build import ligand
+
+    mol = ligand("MA")
+    mol.set_cell([12, 12, 12])
+    mol.pbc = True
+    mol.center()
+    return mol
+
+
+@pytest.fixture
+def ma_in_box(_ma_box_built):
+    """A fresh copy of methylammonium in a 12 Å periodic box (the test may rattle or relax it)."""
+    return _ma_box_built.copy()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from surfchem.build import bulk, ion_pair, ligand
+from surfchem.build import bulk, ion_pair
 from surfchem.calculators import PRESETS, get_calculator, preset_parameters
 from surfchem.core.slabgeom import slab_layers
 from surfchem.errors import InputError
@@ -74,11 +74,8 @@ def test_bulk_reference_allows_octahedral_tilts(chgnet_d3):
     assert abs(salt.tilt_gain_eV) < 1e-3
 
 
-def test_relax_restart_from_trajectory(tmp_path, chgnet_d3):
-    mol = ligand("MA")
-    mol.set_cell([12, 12, 12])
-    mol.pbc = True
-    mol.center()
+def test_relax_restart_from_trajectory(tmp_path, chgnet_d3, ma_in_box):
+    mol = ma_in_box
     mol.rattle(0.05, seed=3)
     traj = tmp_path / "ma.traj"
     first = relax(mol, chgnet_d3, fmax=0.02, steps=3, trajectory=traj)

@@ -92,10 +92,28 @@ def _public_api():
             yield mod.__name__, name
 
 
-def test_public_api_has_numpydoc_sections():
+def _module_api():
+    """(module, name) of every public function and class defined in a public module of the
+    library subpackages (not ``cli``: argparse handlers; not ``experiment``: maintained apart)."""
+    import pkgutil
+
+    import surfchem
+
+    for info in pkgutil.walk_packages(surfchem.__path__, "surfchem."):
+        parts = info.name.split(".")
+        if parts[1] in ("cli", "experiment") or any(p.startswith("_") for p in parts[1:]):
+            continue
+        mod = importlib.import_module(info.name)
+        for name, obj in vars(mod).items():
+            if not name.startswith("_") and getattr(obj, "__module__", None) == info.name:
+                yield info.name, name
+
+
+@pytest.mark.parametrize("api", [_public_api, _module_api], ids=["top-level", "modules"])
+def test_public_api_has_numpydoc_sections(api):
     """Functions document Parameters and Returns (or Yields), classes their Attributes."""
     bad = []
-    for mod, name in _public_api():
+    for mod, name in api():
         obj = getattr(importlib.import_module(mod), name)
         if not (inspect.isfunction(obj) or inspect.isclass(obj)) or (
                 inspect.isclass(obj) and issubclass(obj, Exception)):

@@ -22,8 +22,10 @@ from surfchem.core.hashing import hash_key, key_forms, task_hash
 from surfchem.core.store import ResultStore
 from surfchem.thermo import References, coverage_table, n_min
 from surfchem.trust import chain
-from surfchem.trust.diagnostics import close_contacts, invalid_reasons, structure_sanity
-from surfchem.trust.search import SearchSettings, checked_relax, minimum_search, perturb
+from surfchem.trust.checked import checked_relax
+from surfchem.trust.moves import perturb
+from surfchem.trust.sanity import close_contacts, invalid_reasons, structure_sanity
+from surfchem.trust.search import SearchSettings, minimum_search
 
 NUMERIC_LOOKING = ["47796399829704e90292", "01234567890123456789", "1e5", "nan", "inf", "-inf",
                    "Infinity", "True", " 12", "1_000", "١٢", "12 "]

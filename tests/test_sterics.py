@@ -16,7 +16,7 @@ from surfchem.build.sterics import (
     face_area_nm2,
     steric_descriptors,
 )
-from surfchem.trust.diagnostics import CLASH_FLOOR_A
+from surfchem.trust.sanity import CLASH_FLOOR_A
 
 
 @pytest.fixture(scope="module")

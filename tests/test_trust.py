@@ -8,15 +8,11 @@ import pytest
 
 from surfchem.build import decorate, slab
 from surfchem.build.arrangements import site_permutations
-from surfchem.trust.diagnostics import (
-    add_diagnostics,
-    face_equivalence,
-    head_sites,
-    structure_sanity,
-    uncertainties,
-)
+from surfchem.trust.diagnostics import add_diagnostics, face_equivalence, uncertainties
 from surfchem.trust.fingerprint import deduplicate, fingerprint, fp_distance
-from surfchem.trust.search import SearchSettings, head_depths, minimum_search, perturb, stop_rule
+from surfchem.trust.moves import head_depths, perturb
+from surfchem.trust.sanity import head_sites, structure_sanity
+from surfchem.trust.search import SearchSettings, minimum_search, stop_rule
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +54,21 @@ def test_stop_rule():
     assert stop_rule([-1.0, -1.01, -1.02], 2, 0.05)  # improvements below tol
     assert not stop_rule([-1.0, -1.01, -1.3], 2, 0.05)  # a real improvement in the window
     assert stop_rule([-1.0, float("nan"), -0.5, -0.9], 2, 0.05)
+
+
+def test_names_moved_out_of_search_and_diagnostics_still_import():
+    """The split of search/diagnostics (moves, checked, sanity) keeps the old import paths."""
+    from surfchem.trust import checked, diagnostics, moves, sanity, search
+
+    for name in ("perturb", "head_depths", "surface_planes"):
+        assert getattr(search, name) is getattr(moves, name)
+    assert search.checked_relax is checked.checked_relax
+    for name in ("close_contacts", "describe_contacts", "invalid_reasons", "structure_sanity",
+                 "head_sites", "proton_transferred", "CLASH_FLOOR_A", "CLASH_SCALE", "HALIDES",
+                 "PROTON_TRANSFER_A", "STRUCTURE_FLAGS"):
+        assert getattr(diagnostics, name) is getattr(sanity, name)
+    assert diagnostics.FLAGS == ("bonds", "clash", "head_off_site", "pb_coordination", "vacuum",
+                                 "face_eq", "grow_vs_direct", "single_start")
 
 
 def test_perturb_sets_head_depth(ma1):

@@ -45,7 +45,12 @@ class Arrangement:
     index: int = 0  # position in the enumeration order for this n
 
     def as_dict(self) -> dict:
-        """``sites``, ``multiplicity`` and ``index`` as a plain dict."""
+        """``sites``, ``multiplicity`` and ``index`` as a plain dict.
+
+        Returns
+        -------
+        dict
+        """
         return {"sites": list(self.sites), "multiplicity": self.multiplicity, "index": self.index}
 
 
@@ -150,14 +155,46 @@ def arrangements(n: int, atoms: Atoms | None = None, symprec: float = 1e-3) -> I
 
 
 def check_multiplicities(n: int, arrs: list[Arrangement], n_sites: int) -> None:
-    """Raise if the multiplicities do not sum to C(n_sites, n) (a consistency guard)."""
+    """Raise if the multiplicities do not sum to C(n_sites, n) (a consistency guard).
+
+    Parameters
+    ----------
+    n : int
+        Ligands per slab.
+    arrs : list of Arrangement
+        All arrangements of ``n`` ligands.
+    n_sites : int
+        Surface sites of the slab.
+
+    Raises
+    ------
+    AssertionError
+        The multiplicities do not sum to C(n_sites, n).
+    """
     total = sum(a.multiplicity for a in arrs)
     if total != math.comb(n_sites, n):
         raise AssertionError(f"multiplicities sum to {total}, expected C({n_sites},{n})")
 
 
 def identify(sites: tuple[int, ...] | list[int], perms: np.ndarray) -> Arrangement:
-    """The arrangement (canonical sites, multiplicity, index among those of its n) of ``sites``."""
+    """The arrangement of ``sites``: canonical sites, multiplicity and index among those of its n.
+
+    Parameters
+    ----------
+    sites : tuple or list of int
+        Occupied site numbers.
+    perms : numpy.ndarray
+        Site permutations of the slab's symmetry (:func:`site_permutations`).
+
+    Returns
+    -------
+    Arrangement
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        ``sites`` is not an arrangement of this slab.
+    """
     sites = tuple(sorted(int(s) for s in sites))
     n_sites = perms.shape[1]
     p = perms.astype(np.int64)
@@ -177,6 +214,18 @@ def grow_order(atoms: Atoms, occupied: list[int] | tuple[int, ...] = ()) -> list
     that face; ties go to the lowest site number. For the 2x2 reference slab this gives
     0, 4, 3, 7, 1, 5, 2, 6: each face-equivalent pair of steps (1-2, 3-4, 5-6, 7-8) fills the same
     kind of site on the two faces, so their dG must agree (a free consistency check).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A slab with its surface sites (``info['site_positions']``, ``info['surface_faces']``).
+    occupied : list or tuple of int, default ()
+        Sites already holding a ligand (they count as filled and are not returned).
+
+    Returns
+    -------
+    list of int
+        The other sites, in fill order.
     """
     faces = list(atoms.info["surface_faces"])
     pos = site_positions(atoms)

@@ -69,7 +69,22 @@ def _rot_z(theta: float) -> np.ndarray:
 
 
 def min_distance(a: np.ndarray, b: np.ndarray, cell: np.ndarray, pbc: Sequence[bool]) -> float:
-    """Minimum-image distance (Å) between two point sets (ASE's ``get_distances``)."""
+    """Minimum-image distance between two point sets (ASE's ``get_distances``).
+
+    Parameters
+    ----------
+    a, b : numpy.ndarray
+        Positions (n, 3) and (m, 3), Å.
+    cell : numpy.ndarray
+        Cell (3, 3), Å.
+    pbc : sequence of bool
+        Periodic directions.
+
+    Returns
+    -------
+    float
+        Smallest distance between a point of ``a`` and one of ``b``, Å.
+    """
     from ase.geometry import get_distances
 
     if len(a) == 0 or len(b) == 0:
@@ -218,7 +233,18 @@ def decorate(
 
 
 def has_nh(mol: Atoms) -> bool:
-    """True when the ligand molecule ``mol`` has an N-H (primary, secondary or tertiary head)."""
+    """Whether the ligand molecule has an N-H (primary, secondary or tertiary head).
+
+    Parameters
+    ----------
+    mol : ase.Atoms
+        One ligand molecule.
+
+    Returns
+    -------
+    bool
+        False for a quaternary (R4N+) head.
+    """
     return bool(acidic_hydrogens(mol).any())
 
 
@@ -298,11 +324,25 @@ def vacuum_gap(atoms: Atoms) -> float:
 
 
 def other_fragment(lig: np.ndarray, i: np.ndarray, j: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """Mask of neighbour pairs (``i``, ``j``, cell ``shift``) that join different fragments.
+    """Mask of neighbour pairs that join different fragments.
 
     Fragments are the inorganic slab (``ligand_index`` -1) and each ligand; a ligand's periodic
     images count as other fragments (splayed tails can reach their own image in a small cell).
-    The one rule of :func:`min_clearance` and :func:`surfchem.trust.diagnostics.close_contacts`.
+    The one rule of :func:`min_clearance` and :func:`surfchem.trust.sanity.close_contacts`.
+
+    Parameters
+    ----------
+    lig : numpy.ndarray
+        ``ligand_index`` of every atom.
+    i, j : numpy.ndarray
+        Atom indices of the neighbour pairs (e.g. from :func:`ase.neighborlist.neighbor_list`).
+    shift : numpy.ndarray
+        Cell shift (integer vector) of each pair.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask over the pairs: True where ``i`` and ``j`` lie in different fragments.
     """
     return (lig[i] != lig[j]) | ((lig[i] >= 0) & shift.any(axis=1))
 
@@ -388,12 +428,33 @@ def undecorate(atoms: Atoms, site: int, vacuum: float | None = None) -> Atoms:
 
 
 def decorate_relaxed(slab: Atoms, ligand: str | Atoms, sites: Sequence[int]) -> Atoms:
-    """:func:`decorate` for a relaxed, crowded slab (growing N from N-1): when the default
-    placement clashes with the neighbours' (relaxed, tilted) tails, try other head depths and a
-    finer rotation scan, then accept 1.1 Å (H-H contacts the relaxation resolves) before giving up.
-    A head without N-H gets its depth scan (``depth=None``) at every step instead of fixed depths;
-    a ligand name/SMILES with two or more tails then tries its other conformers (best first, see
-    :func:`surfchem.build.ligands.conformer_ensemble`) at 1.1 Å."""
+    """:func:`decorate` for a relaxed, crowded slab (growing N from N-1).
+
+    When the default placement clashes with the neighbours' (relaxed, tilted) tails, try other
+    head depths and a finer rotation scan, then accept 1.1 Å (H-H contacts the relaxation
+    resolves) before giving up. A head without N-H gets its depth scan (``depth=None``) at every
+    step instead of fixed depths; a ligand name/SMILES with two or more tails then tries its other
+    conformers (best first, see :func:`surfchem.build.ligands.conformer_ensemble`) at 1.1 Å.
+
+    Parameters
+    ----------
+    slab : ase.Atoms
+        A (relaxed, possibly decorated) slab.
+    ligand : str or ase.Atoms
+        Ligand name, ammonium SMILES or a built molecule.
+    sites : sequence of int
+        Surface sites to cap.
+
+    Returns
+    -------
+    ase.Atoms
+        The decorated copy.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        No placement is free of clashes (the last try's error).
+    """
     mol = make_ligand(ligand) if isinstance(ligand, str) else ligand
     steps = ((0.0, 12, MIN_CLEARANCE_A), (0.0, 72, MIN_CLEARANCE_A), (-0.5, 72, MIN_CLEARANCE_A),
              (0.5, 72, MIN_CLEARANCE_A), (0.0, 72, 1.1), (-0.5, 72, 1.1))

@@ -93,7 +93,17 @@ class LigandSpec:
 
 
 def dda_smiles(n: int) -> str:
-    """SMILES of DDA with both tails truncated to ``n`` carbons (n = 12: the paper's DDA)."""
+    """SMILES of DDA with both tails truncated to ``n`` carbons (n = 12: the paper's DDA).
+
+    Parameters
+    ----------
+    n : int
+        Carbons per tail.
+
+    Returns
+    -------
+    str
+    """
     return f"C[N+](C)({'C' * n}){'C' * n}"
 
 
@@ -103,6 +113,17 @@ def legacy_meaning(name: str) -> str | None:
     ``DDA`` was dodecylammonium (now ``C12A``) and ``DDA<n>`` the primary n-alkylammonium (now
     ``C<n>A``). A result table that records only such a name, without the ``smiles`` column that
     results carry since then, cannot tell the two molecules apart.
+
+    Parameters
+    ----------
+    name : str
+        A ligand name.
+
+    Returns
+    -------
+    str or None
+        The old meaning, e.g. ``"the primary C12 n-alkylammonium ... (now C12A)"``; None when the
+        name did not change meaning.
     """
     m = _DDA_TRUNC.match(str(name).strip())
     if str(name).strip().lower() == "dda" or (m and 1 <= int(m.group(1)) <= 12):
@@ -112,11 +133,25 @@ def legacy_meaning(name: str) -> str | None:
 
 
 def recorded_smiles(name: str, recorded=()) -> str:
-    """The SMILES of a result table's ligand: the first non-empty of ``recorded`` (its ``smiles``
-    column values), else the canonical SMILES its ``name`` resolves to.
+    """The SMILES of a result table's ligand.
 
-    Raises :class:`InputError` for a name whose molecule changed in issue 13
-    (:func:`legacy_meaning`) with nothing recorded: such a table may come from before the change.
+    Parameters
+    ----------
+    name : str
+        The ligand name of the table.
+    recorded : iterable of str, default ()
+        Its ``smiles`` column values.
+
+    Returns
+    -------
+    str
+        The first non-empty of ``recorded``, else the canonical SMILES ``name`` resolves to.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        A name whose molecule changed in issue 13 (:func:`legacy_meaning`) with nothing recorded:
+        such a table may come from before the change; or an unknown name.
     """
     for smi in recorded:
         if isinstance(smi, str) and smi.strip() and smi.strip().lower() != "nan":
@@ -193,7 +228,22 @@ def resolve_ligand(ligand: str) -> LigandSpec:
 
 
 def mol_from_smiles(smiles: str):
-    """An RDKit molecule (implicit hydrogens) from a SMILES; an unparsable one is an InputError."""
+    """An RDKit molecule (implicit hydrogens) from a SMILES.
+
+    Parameters
+    ----------
+    smiles : str
+        A SMILES string.
+
+    Returns
+    -------
+    rdkit.Chem.Mol
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        RDKit cannot parse it.
+    """
     from rdkit import Chem, RDLogger
 
     RDLogger.DisableLog("rdApp.*")
@@ -287,15 +337,45 @@ def _head_index(mol, smiles: str) -> int:
 
 
 def head_class(name_or_smiles: str) -> str:
-    """``"primary"``, ``"secondary"``, ``"tertiary"`` or ``"quaternary"`` (number of N-H: 3..0)."""
+    """Class of a ligand's ammonium head by its number of N-H (3..0).
+
+    Parameters
+    ----------
+    name_or_smiles : str
+        Ligand name or ammonium SMILES.
+
+    Returns
+    -------
+    str
+        ``"primary"``, ``"secondary"``, ``"tertiary"`` or ``"quaternary"``.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Unknown name, unparsable SMILES or no ammonium head.
+    """
     spec = resolve_ligand(name_or_smiles)
     mol = mol_from_smiles(spec.smiles)
     return HEAD_CLASSES[mol.GetAtomWithIdx(_head_index(mol, spec.smiles)).GetTotalNumHs(includeNeighbors=True)]
 
 
 def bond_graph(atoms: Atoms, scale: float = 1.2) -> list[set[int]]:
-    """Covalent neighbours of each atom: i-j bonded when closer than ``scale`` x (r_i + r_j)
-    (ASE covalent radii, Å). Meant for one molecule (no periodic images)."""
+    """Covalent neighbours of each atom of one molecule (no periodic images).
+
+    Atoms i and j are bonded when closer than ``scale`` x (r_i + r_j) (ASE covalent radii).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        One molecule.
+    scale : float, default 1.2
+        Factor on the sum of covalent radii.
+
+    Returns
+    -------
+    list of set of int
+        The bonded neighbours of each atom.
+    """
     from ase.data import covalent_radii
 
     pos = atoms.positions
@@ -317,12 +397,28 @@ def _head_of(atoms: Atoms, head: int | None) -> int:
 
 
 def tails(atoms: Atoms, head: int | None = None) -> list[np.ndarray]:
-    """The tails of one ligand molecule: atom indices (heavy atoms and their H) of each heavy-atom
-    branch off the ammonium N with at least two carbons, ordered by smallest index.
+    """The tails of one ligand molecule.
 
-    ``head``: index of the N (default ``info['head_index']``, else the only N). A ring through the
-    N counts as one branch. Works on a ligand cut out of a decorated slab, e.g.
-    ``slab[slab.arrays['ligand_index'] == k]``.
+    Atom indices (heavy atoms and their H) of each heavy-atom branch off the ammonium N with at
+    least two carbons, ordered by smallest index. A ring through the N counts as one branch. Works
+    on a ligand cut out of a decorated slab, e.g. ``slab[slab.arrays['ligand_index'] == k]``.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        One ligand molecule.
+    head : int, optional
+        Index of the N (default ``info['head_index']``, else the only N).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One index array per tail.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        No ``head`` given and the molecule has no or several N.
     """
     head = _head_of(atoms, head)
     graph = bond_graph(atoms)
@@ -347,12 +443,22 @@ def tails(atoms: Atoms, head: int | None = None) -> list[np.ndarray]:
 
 
 def acidic_hydrogens(atoms: Atoms) -> np.ndarray:
-    """Boolean mask over ``atoms``: H covalently bonded to an ammonium N (N-H of R-NH3+, R2NH2+,
-    R3NH+); methyl/methylene H are not acidic.
+    """Mask of the acidic hydrogens: H covalently bonded to an ammonium N.
 
-    An N counts when it belongs to a ligand (per-atom array ``ligand_index`` >= 0) or, without
-    that array, any N. Bonded: H-N closer than 1.2 x (r_N + r_H) = 1.22 Å. Evaluate it on the
-    *start* structure of a relaxation (a transferred proton is no longer N-bound at the end).
+    N-H of R-NH3+, R2NH2+, R3NH+; methyl/methylene H are not acidic. An N counts when it belongs
+    to a ligand (per-atom array ``ligand_index`` >= 0) or, without that array, any N. Bonded: H-N
+    closer than 1.2 x (r_N + r_H) = 1.22 Å. Evaluate it on the *start* structure of a relaxation (a
+    transferred proton is no longer N-bound at the end).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A molecule or a (decorated) slab.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask over ``atoms``.
     """
     from ase.data import covalent_radii
     from ase.neighborlist import neighbor_list
@@ -368,23 +474,61 @@ def acidic_hydrogens(atoms: Atoms) -> np.ndarray:
 
 
 def tail_cone(positions: np.ndarray, tail_heavy: list[np.ndarray]) -> float:
-    """Largest angle (deg) between +z and the vector from the N (at the origin of ``positions``,
-    Å) to any tail heavy atom: the half-angle of the cone holding all tails; 0 without tails."""
+    """Half-angle of the cone about +z holding all tails.
+
+    Parameters
+    ----------
+    positions : numpy.ndarray
+        Positions of the molecule with its N at the origin, Å.
+    tail_heavy : list of numpy.ndarray
+        Heavy-atom indices of each tail.
+
+    Returns
+    -------
+    float
+        Largest angle between +z and the vector from the N to any tail heavy atom, degrees; 0
+        without tails.
+    """
     angles = [np.degrees(np.arccos(np.clip(positions[t, 2] / np.linalg.norm(positions[t], axis=1), -1, 1))).max()
               for t in tail_heavy]
     return float(max(angles)) if angles else 0.0
 
 
 def tail_splay(positions: np.ndarray, tail_heavy: list[np.ndarray]) -> float:
-    """Smallest distance (Å) between the centroids of two tails (heavy atoms); inf below 2 tails."""
+    """Smallest distance between the centroids of two tails (heavy atoms).
+
+    Parameters
+    ----------
+    positions : numpy.ndarray
+        Positions of the molecule, Å.
+    tail_heavy : list of numpy.ndarray
+        Heavy-atom indices of each tail.
+
+    Returns
+    -------
+    float
+        Å; inf below two tails.
+    """
     cents = [positions[t].mean(axis=0) for t in tail_heavy]
     d = [np.linalg.norm(a - b) for k, a in enumerate(cents) for b in cents[k + 1:]]
     return float(min(d)) if d else float("inf")
 
 
 def tail_contact(atoms: Atoms, head: int | None = None) -> float:
-    """Smallest distance (Å) between atoms (H included) of two different tails of one ligand
-    molecule (see :func:`tails`); inf below two tails."""
+    """Smallest distance between atoms (H included) of two different tails of one ligand molecule.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        One ligand molecule.
+    head : int, optional
+        Index of the N (as in :func:`tails`).
+
+    Returns
+    -------
+    float
+        Å; inf below two tails.
+    """
     ts = tails(atoms, head)
     pos = atoms.positions
     d = [np.linalg.norm(pos[a][:, None] - pos[b][None], axis=2).min()
@@ -530,14 +674,29 @@ def _embedded(spec: LigandSpec, n_conformers: int, seed: int) -> tuple[Atoms, ..
 
 
 def straighten_tails(mol, head: int, tail_heavy: list[np.ndarray], max_iters: int = 2000):
-    """Set every backbone torsion of each tail to trans (180 deg), from N-Ca-Cb-Cg outward, in
-    every conformer of ``mol`` (with explicit H), then MMFF94-optimise again; returns the new
-    [(not_converged, energy_kcal_mol), ...].
+    """Set every backbone torsion of each tail to trans (180 deg), then MMFF94-optimise again.
 
-    The backbone is the shortest bond path from the N to the tail atom farthest from it; torsions
-    about ring bonds are left alone. The conformers keep their embedded head torsions (C-N-Ca-Cb),
-    which is where they differ. Used for heads with two or more tails: ETKDG embeds long tails
-    kinked, folded back onto the surface, so no conformer would splay them outward.
+    Works from N-Ca-Cb-Cg outward, in every conformer of ``mol`` (with explicit H). The backbone
+    is the shortest bond path from the N to the tail atom farthest from it; torsions about ring
+    bonds are left alone. The conformers keep their embedded head torsions (C-N-Ca-Cb), which is
+    where they differ. Used for heads with two or more tails: ETKDG embeds long tails kinked,
+    folded back onto the surface, so no conformer would splay them outward.
+
+    Parameters
+    ----------
+    mol : rdkit.Chem.Mol
+        The molecule with explicit H and embedded conformers (modified in place).
+    head : int
+        Index of the ammonium N.
+    tail_heavy : list of numpy.ndarray
+        Heavy-atom indices of each tail.
+    max_iters : int, default 2000
+        MMFF94 iterations.
+
+    Returns
+    -------
+    list of tuple of (int, float)
+        (not_converged, energy in kcal/mol) per conformer.
     """
     from rdkit import Chem
     from rdkit.Chem import AllChem, rdMolTransforms
@@ -553,8 +712,33 @@ def straighten_tails(mol, head: int, tail_heavy: list[np.ndarray], max_iters: in
 
 
 def embed_conformers(mol, n_conformers: int, seed: int, label: str, max_iters: int = 2000):
-    """ETKDGv3-embed ``n_conformers`` conformers of ``mol`` (with explicit H) and MMFF94-optimise
-    them in place; returns (conformer ids, [(not_converged, energy_kcal_mol), ...])."""
+    """ETKDGv3-embed conformers of ``mol`` and MMFF94-optimise them in place.
+
+    Parameters
+    ----------
+    mol : rdkit.Chem.Mol
+        The molecule with explicit H.
+    n_conformers : int
+        Conformers to embed.
+    seed : int
+        Random seed of the embedding.
+    label : str
+        Ligand name for the error message.
+    max_iters : int, default 2000
+        MMFF94 iterations.
+
+    Returns
+    -------
+    cids : list of int
+        Conformer ids.
+    results : list of tuple of (int, float)
+        (not_converged, energy in kcal/mol) per conformer.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        RDKit could not embed any conformer.
+    """
     from rdkit.Chem import AllChem
 
     params = AllChem.ETKDGv3()

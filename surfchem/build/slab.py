@@ -209,8 +209,24 @@ def site_positions(atoms: Atoms) -> np.ndarray:
 
 
 def inplane_distances(points: np.ndarray, origin: np.ndarray, cell: np.ndarray) -> np.ndarray:
-    """Minimum-image in-plane distances (Å) from ``origin`` to each of ``points`` (x, y used),
-    in the 2-D lattice of the first two cell vectors (orthogonal to z, as every slab here)."""
+    """Minimum-image in-plane distances from ``origin`` to each of ``points`` (x, y used).
+
+    In the 2-D lattice of the first two cell vectors (orthogonal to z, as every slab here).
+
+    Parameters
+    ----------
+    points : numpy.ndarray
+        Positions (n, 3) or (3,), Å.
+    origin : numpy.ndarray
+        Position (3,), Å.
+    cell : numpy.ndarray
+        Cell (3, 3), Å.
+
+    Returns
+    -------
+    numpy.ndarray
+        n distances, Å.
+    """
     c = np.asarray(cell, dtype=float)[:2, :2]
     frac = (np.atleast_2d(np.asarray(points, dtype=float))[:, :2] - np.asarray(origin, dtype=float)[:2]) @ np.linalg.inv(c)
     frac -= np.round(frac)
@@ -218,6 +234,17 @@ def inplane_distances(points: np.ndarray, origin: np.ndarray, cell: np.ndarray) 
 
 
 def surface_normals(atoms: Atoms) -> np.ndarray:
-    """Outward unit normal (+z for ``top``, -z for ``bottom``) of every surface site."""
+    """Outward unit normal of every surface site.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A slab with ``info['surface_faces']``.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n_sites, 3): +z for ``top``, -z for ``bottom`` sites.
+    """
     faces = atoms.info["surface_faces"]
     return np.array([[0.0, 0.0, 1.0 if f == "top" else -1.0] for f in faces])

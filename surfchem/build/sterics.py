@@ -37,18 +37,39 @@ CONTACT_CUTOFF_A = 8.0
 
 
 def face_area_nm2(atoms: Atoms) -> float:
-    """In-plane area |a x b| of the cell (nm^2): the area of one face of the slab."""
+    """In-plane area |a x b| of the cell: the area of one face of the slab.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A slab.
+
+    Returns
+    -------
+    float
+        nm².
+    """
     cell = atoms.cell[:]
     return float(np.linalg.norm(np.cross(cell[0], cell[1]))) / 100.0
 
 
 def ligand_molecules(atoms: Atoms) -> list[tuple[np.ndarray, Atoms, int]]:
-    """Each ligand of a decorated slab: (its atom indices in ``atoms``, the molecule cut out and
-    made whole across the periodic boundary (positions = its N + minimum-image vectors, Å),
-    +1 for a top-face / -1 for a bottom-face ligand).
+    """Each ligand of a decorated slab, cut out and made whole across the periodic boundary.
 
     The face is the side of the inorganic slab's mid-plane (mean z of ``ligand_index`` = -1
     atoms) the N sits on; the N is the ligand's only N (ammonium head).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A decorated slab.
+
+    Returns
+    -------
+    list of tuple of (numpy.ndarray, ase.Atoms, int)
+        Per ligand: its atom indices in ``atoms``, the molecule (positions = its N +
+        minimum-image vectors, Å), and +1 for a top-face / -1 for a bottom-face ligand. Empty
+        without ligands.
     """
     from ase.geometry import find_mic
 
@@ -73,8 +94,23 @@ def ligand_molecules(atoms: Atoms) -> list[tuple[np.ndarray, Atoms, int]]:
 
 
 def chain_axis(positions: np.ndarray, outward: np.ndarray) -> np.ndarray:
-    """Unit axis of one chain from the positions (Å) of its heavy atoms: the principal axis
-    (largest-variance direction; the bond for two atoms), pointing along ``outward``."""
+    """Unit axis of one chain from the positions of its heavy atoms.
+
+    The principal axis (largest-variance direction; the bond for two atoms), pointing along
+    ``outward``.
+
+    Parameters
+    ----------
+    positions : numpy.ndarray
+        Heavy-atom positions (n, 3), Å.
+    outward : numpy.ndarray
+        Direction the axis should point along (e.g. the face's normal).
+
+    Returns
+    -------
+    numpy.ndarray
+        Unit vector (3,).
+    """
     centred = positions - positions.mean(axis=0)
     axis = np.linalg.svd(centred, full_matrices=False)[2][0]
     return axis if axis @ outward >= 0 else -axis

@@ -87,7 +87,18 @@ D3_DEFAULTS: dict[str, str] = {"d3_method": "PBE", "d3_damping": "d3bj"}
 
 
 def d3_settings(params: dict[str, Any]) -> dict[str, str]:
-    """The D3 keys of a preset's parameter dict, defaults filled in (:data:`D3_DEFAULTS`)."""
+    """The D3 keys of a preset's parameter dict, defaults filled in (:data:`D3_DEFAULTS`).
+
+    Parameters
+    ----------
+    params : dict
+        A preset's parameters (:func:`preset_parameters`).
+
+    Returns
+    -------
+    dict of str to str
+        ``d3_method`` and ``d3_damping``.
+    """
     return {k: str(params.get(k, v)) for k, v in D3_DEFAULTS.items()}
 
 
@@ -103,6 +114,15 @@ def d3_calculator(d3_method: str = D3_DEFAULTS["d3_method"],
         Damping function (Becke-Johnson).
     **kw
         Other keys are ignored (a preset's full parameter dict may be passed).
+
+    Returns
+    -------
+    dftd3.ase.DFTD3
+
+    Raises
+    ------
+    surfchem.errors.CalculatorError
+        The ``dftd3`` package is not installed.
     """
     try:
         from dftd3.ase import DFTD3

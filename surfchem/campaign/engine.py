@@ -38,9 +38,22 @@ def _htex(spec: ExecutorSpec, provider) -> Any:
 
 
 def is_lost(exc: BaseException) -> bool:
-    """Did a task end because its worker went away (Slurm job preempted, cancelled, out of
-    walltime, node lost) rather than because of what it computed? Such a task has no result:
-    the campaign stores nothing for it, so the next run computes it (from its trajectory)."""
+    """Did a task end because its worker went away rather than because of what it computed?
+
+    A worker goes away when its Slurm job is preempted, cancelled or out of walltime, or its node
+    is lost. Such a task has no result: the campaign stores nothing for it, so the next run
+    computes it (from its trajectory).
+
+    Parameters
+    ----------
+    exc : BaseException
+        The exception the task's future raised.
+
+    Returns
+    -------
+    bool
+        True for Parsl's ``ManagerLost``, ``WorkerLost`` and ``BadStateException``.
+    """
     from parsl.executors.errors import BadStateException
     from parsl.executors.high_throughput.errors import ManagerLost, WorkerLost
 
@@ -73,7 +86,19 @@ def slurm_provider(slurm: SlurmSpec):
 
 
 def parsl_config(spec: ExecutorSpec, run_dir: str | os.PathLike):
-    """A ``parsl.Config`` for the spec (executor labelled ``main``; bash apps share it)."""
+    """A ``parsl.Config`` for the spec (executor labelled ``main``; bash apps share it).
+
+    Parameters
+    ----------
+    spec : surfchem.campaign.spec.ExecutorSpec
+        The ``[executor]`` table.
+    run_dir : str or os.PathLike
+        Parsl's run directory (``runinfo``).
+
+    Returns
+    -------
+    parsl.config.Config
+    """
     from parsl.config import Config
 
     if spec.kind == "threads":
@@ -93,7 +118,22 @@ def parsl_config(spec: ExecutorSpec, run_dir: str | os.PathLike):
 
 
 def render_slurm_script(spec: ExecutorSpec, path: str | os.PathLike, command: str = "process_worker_pool.py ...") -> str:
-    """Write and return the Slurm batch script the Slurm provider would submit for one block."""
+    """Write and return the Slurm batch script the Slurm provider would submit for one block.
+
+    Parameters
+    ----------
+    spec : surfchem.campaign.spec.ExecutorSpec
+        The ``[executor]`` table (its ``slurm`` resources).
+    path : str or os.PathLike
+        Where to write the script (parent directories are created).
+    command : str, default "process_worker_pool.py ..."
+        The worker command the script launches.
+
+    Returns
+    -------
+    str
+        The script.
+    """
     from parsl.providers.slurm.template import template_string
 
     provider = slurm_provider(spec.slurm)
@@ -121,15 +161,42 @@ def _scheduler_options(s: SlurmSpec) -> str:
 
 
 def mpi_command(task_in: str, task_out: str, ranks: int, launcher: str = "mpiexec") -> str:
-    """Shell command running a pickled task under MPI (or plainly for ``ranks == 1``)."""
+    """Shell command running a pickled task under MPI (or plainly for ``ranks == 1``).
+
+    Parameters
+    ----------
+    task_in : str
+        Pickled task file.
+    task_out : str
+        Pickled result file to write.
+    ranks : int
+        MPI ranks.
+    launcher : str, default "mpiexec"
+        MPI launcher (e.g. ``"srun --overlap"``).
+
+    Returns
+    -------
+    str
+        ``<launcher> -n <ranks> python -m surfchem.campaign.tasks IN OUT`` (no launcher for one
+        rank).
+    """
     py = shlex.quote(sys.executable)
     cmd = f"{py} -m surfchem.campaign.tasks {shlex.quote(task_in)} {shlex.quote(task_out)}"
     return cmd if ranks <= 1 else f"{launcher} -n {int(ranks)} {cmd}"
 
 
 class Engine:
-    """Owns a Parsl DataFlowKernel; :meth:`submit` returns a ``concurrent.futures.Future``
-    resolving to the task's result dict."""
+    """Owns a Parsl DataFlowKernel; :meth:`submit` returns a ``concurrent.futures.Future``.
+
+    The future resolves to the task's result dict.
+
+    Parameters
+    ----------
+    spec : surfchem.campaign.spec.ExecutorSpec
+        The ``[executor]`` table.
+    run_dir : str or os.PathLike
+        Directory of Parsl's run information and of the pickled MPI tasks (created).
+    """
 
     def __init__(self, spec: ExecutorSpec, run_dir: str | os.PathLike):
         from parsl.app.app import bash_app, python_app

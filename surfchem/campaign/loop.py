@@ -35,6 +35,31 @@ class Loop:
     (:class:`surfchem.core.store.Claims`); the others wait for its row (``waiting``, polled
     every ``poll_s``) and use it as a cached result. Claims are released when the row is written,
     refreshed every ``claim_timeout_s / 4`` while the driver runs, and taken over when stale.
+
+    Parameters
+    ----------
+    store : surfchem.core.store.ResultStore
+        The result database.
+    engine : surfchem.campaign.engine.Engine or None
+        Runs the tasks (anything with ``submit(task) -> Future``); None for a dry run.
+    bar : tqdm.tqdm
+        Progress bar (``update``, ``refresh``, ``set_postfix_str``, ``total``).
+    retry_failed : bool
+        Recompute tasks stored as failed.
+    dry : bool, default False
+        Plan only: count tasks, compute nothing, write nothing.
+    log : Path, optional
+        Failure log file.
+    claim_timeout_s : float, default 600.0
+        A claim whose heartbeat is older than this is taken over, s.
+    poll_s : float, default 2.0
+        Poll interval for tasks claimed by another driver, s.
+    max_inflight : int, optional
+        Tasks submitted at once at most (default unlimited).
+    progress : surfchem.core.progress.TrajectoryProgress, optional
+        Reads relaxations and steps from the trajectories of running tasks.
+    progress_s : float, default 10.0
+        Interval of those progress reports, s.
     """
 
     def __init__(self, store: ResultStore, engine: Any, bar: Any, retry_failed: bool, dry: bool = False,

@@ -20,8 +20,25 @@ from surfchem.trust.diagnostics import add_diagnostics
 
 @dataclass
 class StageResult:
-    """One stage's tables. ``n_min`` is ``None`` for a ligand whose coverage range is incomplete;
-    ``missing`` lists the requested N without a valid minimum, per ligand."""
+    """One stage's tables.
+
+    Attributes
+    ----------
+    stage : int
+        Stage index.
+    calculator : str
+        Calculator preset of the stage.
+    table : pandas.DataFrame
+        Coverage table with diagnostics (energies in eV, gamma in J/m²).
+    summary : pandas.DataFrame
+        Lowest row per (ligand, N).
+    references : surfchem.thermo.References
+        Reference energies (eV).
+    n_min : dict of str to int or None
+        Coverage of lowest gamma per ligand; None for a ligand whose coverage range is incomplete.
+    missing : dict of str to list of int
+        The requested N without a valid minimum, per ligand.
+    """
 
     stage: int
     calculator: str
@@ -36,10 +53,25 @@ class StageResult:
 class CampaignResult:
     """Per-stage tables; ``table``/``summary``/``references`` are those of the last stage.
 
-    ``counts``: tasks by outcome (``total``, ``done``, ``failed``, ``rejected``, ``pending``,
-    ``cached_*``, ``computed_*``, ...); ``failures``: one dict per recorded failure; ``files``:
-    the written outputs by name; ``wall_s``: wall time (s); ``anchors``: the per-ligand DFT
-    anchors (:mod:`surfchem.thermo.anchors`) when the spec asks for them.
+    Attributes
+    ----------
+    spec : surfchem.campaign.spec.CampaignSpec
+        The campaign.
+    stages : list of StageResult
+        One per finished stage.
+    out : Path
+        Output directory.
+    wall_s : float
+        Wall time, s.
+    counts : dict of str to int
+        Tasks by outcome (``total``, ``done``, ``failed``, ``rejected``, ``pending``,
+        ``cached_*``, ``computed_*``, ...).
+    failures : list of dict
+        One dict per recorded failure.
+    files : dict of str to str
+        The written outputs by name.
+    anchors : dict of str to surfchem.thermo.anchors.Anchor
+        The per-ligand DFT anchors (:mod:`surfchem.thermo.anchors`) when the spec asks for them.
     """
 
     spec: CampaignSpec
@@ -99,23 +131,36 @@ class CampaignResult:
 def stage_result(stage: int, rows: list[dict[str, Any]], refs: dict[str, Any], material: Material,
                  preset: str, ligands: list[LigandSpec], n_values: list[int], perms: Any,
                  diagnostics_tol_eV: float) -> StageResult | None:
-    """The tables of one stage from its finished rows, or ``None`` without references or rows.
+    """The tables of one stage from its finished rows.
 
     Parameters
     ----------
-    stage
+    stage : int
         Stage index.
-    rows
+    rows : list of dict
         One record per finished task of the stage (slab rows: ``ligand``, ``n``, ``energy_eV``
         (eV), ``formula``, ``area_A2`` (Å²), ``status``, ``valid``, ...).
-    refs
+    refs : dict
         ``g_bulk_eV``, ``mu_AX_eV``, ``mu_LX_eV`` and ``mu_LX_kind`` per ligand, ``a0_A``,
         ``bulk_tilt_gain_eV`` (eV, Å).
-    material, preset, ligands, n_values
-        The slab's material, the calculator preset, the ligands and the requested coverages.
-    perms, diagnostics_tol_eV
-        Site permutations of the slab and the energy tolerance (eV) of the diagnostics
-        (:func:`surfchem.trust.diagnostics.add_diagnostics`).
+    material : surfchem.build.bulk.Material
+        The slab's material.
+    preset : str
+        The calculator preset.
+    ligands : list of surfchem.campaign.spec.LigandSpec
+        The ligands.
+    n_values : list of int
+        The requested coverages.
+    perms : numpy.ndarray
+        Site permutations of the slab.
+    diagnostics_tol_eV : float
+        Energy tolerance of the diagnostics
+        (:func:`surfchem.trust.diagnostics.add_diagnostics`), eV.
+
+    Returns
+    -------
+    StageResult or None
+        None without references or rows.
     """
     needed = {"g_bulk_eV", "mu_AX_eV"}
     if not needed <= set(refs) or not rows:

@@ -34,7 +34,18 @@ from surfchem.errors import CalculatorError, InputError
 
 
 def default_workers(n_ligands: int) -> int:
-    """One worker per ligand (each grow chain is sequential), at most the CPU count."""
+    """One worker per ligand (each grow chain is sequential), at most the CPU count.
+
+    Parameters
+    ----------
+    n_ligands : int
+        Ligands of the screen.
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
     return max(1, min(int(n_ligands), os.cpu_count() or 1))
 
 

@@ -81,9 +81,39 @@ class SlabSpec(Strict):
 
 
 class SearchSpec(Strict):
-    """Multi-start minimum search per ligand slab (:mod:`surfchem.trust.search`); ``sweeps``,
-    ``regrow``, ``bare_starts`` and ``direct_start`` plan the work around the searches
-    (:data:`surfchem.campaign.task.SEARCH_PLAN_KEYS`, :mod:`surfchem.trust.chain`)."""
+    """Multi-start minimum search per ligand slab (:mod:`surfchem.trust.search`).
+
+    ``sweeps``, ``regrow``, ``bare_starts`` and ``direct_start`` plan the work around the
+    searches (:data:`surfchem.campaign.task.SEARCH_PLAN_KEYS`, :mod:`surfchem.trust.chain`).
+
+    Attributes
+    ----------
+    n_starts : int, default 4
+        Starts at most per search.
+    patience : int, default 2
+        Stop after this many starts without improvement by more than ``tol_eV``.
+    tol_eV : float, default 0.05
+        Improvement that counts, eV.
+    depths_A : list of float, default [0.0, 0.8, 1.6]
+        Head depths of perturbed starts (heads with N-H), Å.
+    rattle_A : float, default 0.05
+        Rattle of perturbed starts, Å.
+    anneal_steps : int, default 0
+        Langevin MD steps before each perturbed start (0 = no anneal).
+    anneal_T_K : float, default 300.0
+        Anneal temperature, K.
+    direct_start : bool, default True
+        Grow mode: also relax the arrangement built directly.
+    seed : int, default 0
+        Random seed.
+    sweeps : int, default 3
+        Grow mode: rounds of consistency sweeps after the chain (shrink from N+1, [regrow from
+        N-1], mirror/splice whole faces) until a round improves nothing by more than ``tol_eV``.
+    regrow : bool, default False
+        Sweeps also regrow N from N-1 (measured on C6A/PEA it never gave a reported minimum).
+    bare_starts : int, default 8
+        Starts of the bare slab's search (cheap, framework tilts).
+    """
 
     n_starts: Annotated[int, Field(ge=1)] = 4
     patience: Annotated[int, Field(ge=1)] = 2
@@ -104,8 +134,37 @@ class SearchSpec(Strict):
 
 
 class StageSpec(Strict):
-    """One level of the funnel. ``keep``: how many lowest arrangements per (ligand, N) of the
-    previous stage this stage recomputes (ignored for the first stage)."""
+    """One level of the funnel (a ``[[stages]]`` table).
+
+    Attributes
+    ----------
+    calculator : str, default "chgnet-d3"
+        Calculator preset.
+    params : dict, default {}
+        Parameters passed to the preset.
+    mode : {"relax", "single_point"}, default "relax"
+        Relax the structures, or evaluate those of the previous stage.
+    fmax_eV_A : float, default 0.05
+        Force convergence, eV/Å.
+    steps : int, default 300
+        Optimiser steps at most.
+    optimizer : {"BFGS", "FIRE", "LBFGS", "BFGSLineSearch"}, default "BFGS"
+        ASE optimiser.
+    fix : {"none", "center", "bottom"}, default "none"
+        Inorganic layers held fixed.
+    keep : int, default 1
+        Lowest arrangements per (ligand, N) of the previous stage this stage recomputes (ignored
+        for the first stage).
+    mpi_ranks : int, default 1
+        MPI ranks per task.
+    search : SearchSpec, optional
+        Multi-start minimum search per ligand slab (None: single relaxations).
+    bulk_tilt_starts : int, default 3
+        Rattled 2x2x2 starts of the bulk perovskite reference (octahedral tilts;
+        :func:`surfchem.relax.bulk_tilt_minimum`); 0 = the cubic 5-atom cell only.
+    diagnostics_tol_eV : float, default 0.15
+        Tolerance of the consistency diagnostics, eV.
+    """
 
     calculator: str = "chgnet-d3"
     params: dict[str, Any] = Field(default_factory=dict)
@@ -131,18 +190,38 @@ class StageSpec(Strict):
 
 
 class ReferencesSpec(Strict):
+    """The ``[references]`` table.
+
+    Attributes
+    ----------
+    mu_LX_eV : dict of str to float, default {}
+        User chemical potentials of the ligand salts per ligand, eV (default: the relaxed ion
+        pair).
+    """
     mu_LX_eV: dict[str, float] = Field(default_factory=dict)
 
 
 class AnchorSpec(Strict):
-    """Per-ligand DFT anchors (:mod:`surfchem.thermo.anchors`): the exchange reaction of one
-    ligand on a small slab with ``dft`` and with the last stage's ML calculator, on the ML
-    geometries; the results gain anchored gamma and dG columns beside the plain ones.
+    """The ``[anchor]`` table: per-ligand DFT anchors (:mod:`surfchem.thermo.anchors`).
 
-    ``params`` override the DFT preset's parameters (they enter the hash; default: the
-    validation's ``here`` settings, :func:`surfchem.validate.anchor.anchor_parameters`); ``size`` (in-plane,
-    default: the first of 1x1, 2x1, 2x2 on which the ligand fits) and ``layers`` set the slab;
-    ``mpi_ranks`` as for a stage."""
+    The exchange reaction of one ligand on a small slab with ``dft`` and with the last stage's ML
+    calculator, on the ML geometries; the results gain anchored gamma and dG columns beside the
+    plain ones.
+
+    Attributes
+    ----------
+    dft : str, default "gpaw-pbe-d3-lcao"
+        DFT preset.
+    params : dict or None
+        Overrides of the DFT preset's parameters (they enter the hash); default: the validation's
+        ``here`` settings (:func:`surfchem.validate.anchor.anchor_parameters`).
+    size : tuple of int or None
+        In-plane size of the anchor slab; default: the first of 1x1, 2x1, 2x2 the ligand fits.
+    layers : int, default 3
+        Layers of the anchor slab.
+    mpi_ranks : int, default 1
+        MPI ranks of an anchor task (as for a stage).
+    """
 
     dft: str = "gpaw-pbe-d3-lcao"
     params: dict[str, Any] | None = None
@@ -159,7 +238,27 @@ class AnchorSpec(Strict):
 
 
 class SlurmSpec(SlurmResources):
-    """``[executor.slurm]``: the Parsl blocks (pilot jobs) of a campaign on Slurm."""
+    """``[executor.slurm]``: the Parsl blocks (pilot jobs) of a campaign on Slurm.
+
+    Besides the keys of :class:`surfchem.core.slurm.SlurmResources` (``partition``, ``account``,
+    ``qos``, ``walltime``, ``worker_init``):
+
+    Attributes
+    ----------
+    nodes_per_block : int, default 1
+        Nodes per pilot job.
+    cores_per_node : int, optional
+        Cores per node (default: Slurm's).
+    max_blocks : int, default 1
+        Pilot jobs at most.
+    scheduler_options : str, default ""
+        Extra ``#SBATCH`` lines.
+    mpi_launcher : str, default "srun --overlap"
+        Launcher of MPI tasks inside a pilot job (``--overlap`` lets the MPI step share the
+        worker step's CPUs; add ``--mpi=pmix`` where the site's Slurm has no default PMI plugin).
+    heartbeat_s : int, default 30
+        Parsl worker heartbeat, s: a worker silent for 4 heartbeats is lost.
+    """
 
     nodes_per_block: Annotated[int, Field(ge=1)] = 1
     cores_per_node: Annotated[int, Field(ge=1)] | None = None
@@ -175,6 +274,24 @@ class SlurmSpec(SlurmResources):
 
 
 class ExecutorSpec(Strict):
+    """The ``[executor]`` table: where the tasks run.
+
+    Attributes
+    ----------
+    kind : {"threads", "processes", "slurm"}, default "threads"
+        Parsl executor.
+    workers : int, default 1
+        Parallel workers.
+    retries : int, default 0
+        Parsl retries of a failed task.
+    retry_failed : bool, default True
+        Recompute tasks stored as failed by an earlier run.
+    claim_timeout_s : float, default 600.0
+        Shared database: a task claimed by a driver whose heartbeat is older than this is taken
+        over, s.
+    slurm : SlurmSpec
+        Resources of ``kind = "slurm"``.
+    """
     kind: Literal["threads", "processes", "slurm"] = "threads"
     workers: Annotated[int, Field(ge=1)] = 1
     retries: Annotated[int, Field(ge=0)] = 0
@@ -277,18 +394,43 @@ class CampaignSpec(Strict):
         return self
 
     def n_values(self) -> list[int]:
-        """The requested coverages (ligands per slab), sorted, each within the slab's
-        ``2 * size[0] * size[1]`` surface sites."""
+        """The requested coverages (ligands per slab).
+
+        Returns
+        -------
+        list of int
+            Sorted, each within the slab's ``2 * size[0] * size[1]`` surface sites.
+        """
         n_sites = 2 * self.slab.size[0] * self.slab.size[1]
         return parse_n_range(self.n if isinstance(self.n, str) else list(self.n), n_sites)
 
     def out_dir(self, base: Path | None = None) -> Path:
-        """Output directory: ``out`` if given, else ``results/<name>`` (relative to ``base``)."""
+        """Output directory: ``out`` if given, else ``results/<name>``.
+
+        Parameters
+        ----------
+        base : Path, optional
+            Directory a relative path is taken against (default: as given).
+
+        Returns
+        -------
+        Path
+        """
         root = Path(self.out) if self.out else Path("results") / self.name
         return root if root.is_absolute() or base is None else base / root
 
     def database_url(self, base: Path | None = None) -> str:
-        """Database URL: ``database.url`` if given, else ``<out>/results.db``."""
+        """Database URL: ``database.url`` if given, else ``<out>/results.db``.
+
+        Parameters
+        ----------
+        base : Path, optional
+            Directory a relative output path is taken against.
+
+        Returns
+        -------
+        str
+        """
         return self.database.url or str(self.out_dir(base) / DATABASE)
 
 

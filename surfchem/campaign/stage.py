@@ -29,11 +29,30 @@ from surfchem.campaign.plan import CampaignPlan
 from surfchem.campaign.results import StageResult, stage_result
 from surfchem.campaign.task import Task
 from surfchem.trust.chain import ChainSettings, PlanError, Start, grow_and_sweep, improves
-from surfchem.trust.diagnostics import invalid_reasons
+from surfchem.trust.sanity import invalid_reasons
 
 
 class StagePlanner:
-    """Builds the tasks of one stage and reacts to their completion."""
+    """Builds the tasks of one stage and reacts to their completion.
+
+    Parameters
+    ----------
+    plan : surfchem.campaign.plan.CampaignPlan
+        The campaign's plan (spec, material, ligands, slab).
+    stage_index : int
+        Index of the stage in ``plan.spec.stages``.
+    loop : surfchem.campaign.loop.Loop
+        The driver's event loop.
+    out : Path
+        Output directory.
+    previous : pandas.DataFrame or None
+        The previous stage's table (None for the first stage).
+    prev_structures : dict of str to ase.Atoms
+        The previous stage's structures (keys ``"slab//0"`` for the bare slab and
+        ``"hash/<task_hash>"``).
+    calculator_object : ase.calculators.calculator.Calculator, optional
+        An ASE calculator object instead of the stage's preset.
+    """
 
     def __init__(self, plan: CampaignPlan, stage_index: int, loop: Loop, out: Path,
                  previous: pd.DataFrame | None, prev_structures: dict[str, Atoms],
@@ -139,7 +158,7 @@ class StagePlanner:
         return at
 
     def _slab_done(self, lig: str, k: int, atoms: Atoms, rec: dict) -> None:
-        """Keep the row; a valid minimum (trust.diagnostics.invalid_reasons) lower than the
+        """Keep the row; a valid minimum (trust.sanity.invalid_reasons) lower than the
         stage's lowest of (lig, k) becomes its written structure; an invalid one never does."""
         reasons = invalid_reasons(rec)
         row = {**rec, **steric_descriptors(atoms if atoms is not None else Atoms()),

@@ -23,8 +23,9 @@ from ase import Atoms
 from surfchem.build.bulk import bulk
 from surfchem.calculators import get_calculator
 from surfchem.relax import bulk_tilt_minimum, relax_bulk_lattice, single_point
-from surfchem.trust.diagnostics import structure_sanity
-from surfchem.trust.search import SearchSettings, checked_relax, minimum_search
+from surfchem.trust.checked import checked_relax
+from surfchem.trust.sanity import structure_sanity
+from surfchem.trust.search import SearchSettings, minimum_search
 from surfchem.validate.anchor import ligand_anchor
 from surfchem.validate.engine import Evaluator, base_preset
 
@@ -50,9 +51,20 @@ def _sanity(start, final) -> dict[str, bool]:
 
 
 def anchor_evaluator(task: dict[str, Any]) -> Evaluator:
-    """The cached evaluator of an anchor task: its single points in ``task["anchor"]["dir"]``, the
-    stage's parameters for the ML preset and the anchor's for the DFT preset (keyed by their base
-    presets: a ``-d3`` preset's energy is its base preset's plus D3)."""
+    """The cached evaluator of an anchor task.
+
+    Parameters
+    ----------
+    task : dict
+        An anchor task's payload (:meth:`surfchem.campaign.task.Task.payload`).
+
+    Returns
+    -------
+    surfchem.validate.engine.Evaluator
+        Single points cached in ``task["anchor"]["dir"]``; the stage's parameters for the ML
+        preset and the anchor's for the DFT preset, keyed by their base presets (a ``-d3``
+        preset's energy is its base preset's plus D3).
+    """
     a = task["anchor"]
     return Evaluator(a["dir"], overrides={base_preset(task["calculator"])[0]: task.get("calc_params", {}),
                                           base_preset(a["dft"])[0]: a.get("params", {})})
@@ -68,7 +80,20 @@ def _anchor(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def execute(task: dict[str, Any]) -> dict[str, Any]:
-    """Run one task; calculator failures come back as ``status="failed"`` with the error."""
+    """Run one task; calculator failures come back as ``status="failed"`` with the error.
+
+    Parameters
+    ----------
+    task : dict
+        A task (``kind``, ``record``, structure, calculator and settings), as built by
+        :class:`surfchem.campaign.task.Task`.
+
+    Returns
+    -------
+    dict
+        ``record``: the task record with its results (``status``, ``energy_eV`` in eV, ...);
+        ``atoms``: the final structure.
+    """
     kind = task["kind"]
     try:
         if kind == "anchor":
@@ -128,11 +153,18 @@ MPI_LAUNCHER_VARS = ("OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE", "PMI_RANK"
 
 
 def gpaw_mpi_backend() -> str | None:
-    """Under an MPI launcher, choose GPAW's MPI backend before GPAW is imported (GPAW >= 25 runs
-    serially, or refuses to run, under a launcher unless told): ``cgpaw`` when GPAW was compiled
-    with MPI, else ``mpi4py`` (a GPAW built without MPI then parallelises over k-points and spins
-    only: band and domain parallelisation need GPAW's own MPI and ScaLAPACK). A
-    ``GPAW_MPI_BACKEND`` already set wins. Returns the backend set, or ``None``."""
+    """Under an MPI launcher, choose GPAW's MPI backend before GPAW is imported.
+
+    GPAW >= 25 runs serially, or refuses to run, under a launcher unless told: ``cgpaw`` when
+    GPAW was compiled with MPI, else ``mpi4py`` (a GPAW built without MPI then parallelises over
+    k-points and spins only: band and domain parallelisation need GPAW's own MPI and ScaLAPACK).
+    A ``GPAW_MPI_BACKEND`` already set wins.
+
+    Returns
+    -------
+    str or None
+        The backend set, or None.
+    """
     if os.environ.get("GPAW_MPI_BACKEND") or not any(v in os.environ for v in MPI_LAUNCHER_VARS):
         return None
     import importlib.util
@@ -153,7 +185,18 @@ def gpaw_mpi_backend() -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m surfchem.campaign.tasks IN.pkl OUT.pkl``: run a pickled task (MPI-capable)."""
+    """``python -m surfchem.campaign.tasks IN.pkl OUT.pkl``: run a pickled task (MPI-capable).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        ``[IN.pkl, OUT.pkl]`` (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0, or 2 on a usage error. Under MPI only rank 0 writes ``OUT.pkl``.
+    """
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2:
         print("usage: python -m surfchem.campaign.tasks IN.pkl OUT.pkl", file=sys.stderr)

@@ -66,6 +66,18 @@ def structure_fingerprint(atoms: Atoms) -> dict[str, Any]:
 def hash_key(digest: str) -> str:
     """The stored key of a content hash: ``HASH_PREFIX`` + 20 hex digits (idempotent).
 
+    Parameters
+    ----------
+    digest : str
+        A content hash (20 hex digits), with or without the prefix.
+
+    Returns
+    -------
+    str
+        The key.
+
+    Examples
+    --------
     >>> hash_key("47796399829704e90292")
     'h47796399829704e90292'
     >>> hash_key(hash_key("47796399829704e90292"))
@@ -76,8 +88,19 @@ def hash_key(digest: str) -> str:
 
 
 def key_forms(key: str) -> list[str]:
-    """The forms under which a task key may be stored: the current one first, then the bare hex
-    digest written before the prefix existed (results of older versions stay readable)."""
+    """The forms under which a task key may be stored.
+
+    Parameters
+    ----------
+    key : str
+        A task key (with or without the prefix).
+
+    Returns
+    -------
+    list of str
+        The current form first, then the bare hex digest written before the prefix existed
+        (results of older versions stay readable).
+    """
     key = hash_key(key)
     forms = [key]
     if key.startswith(HASH_PREFIX) and _HEX20.match(key[len(HASH_PREFIX):]):
@@ -86,12 +109,40 @@ def key_forms(key: str) -> list[str]:
 
 
 def task_hash(atoms: Atoms | None, calculator: dict[str, Any], settings: dict[str, Any]) -> str:
-    """Key of a task's full input: :func:`hash_key` of its SHA-256 (20 hex digits)."""
+    """Key of a task's full input: :func:`hash_key` of its SHA-256 (20 hex digits).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms or None
+        The task's structure (None for tasks without one).
+    calculator : dict
+        Calculator preset and parameters.
+    settings : dict
+        Every other setting that changes the result (relaxation, search, ...).
+
+    Returns
+    -------
+    str
+    """
     return hash_key(digest(atoms, calculator, settings))
 
 
 def digest(atoms: Atoms | None, calculator: dict[str, Any], settings: dict[str, Any]) -> str:
-    """SHA-256 (hex, 20 chars) of a task's full input."""
+    """SHA-256 (hex, 20 chars) of a task's full input.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms or None
+        The task's structure (None for tasks without one).
+    calculator : dict
+        Calculator preset and parameters.
+    settings : dict
+        Every other setting that changes the result.
+
+    Returns
+    -------
+    str
+    """
     payload = {
         "version": HASH_VERSION,
         "structure": structure_fingerprint(atoms) if atoms is not None else None,

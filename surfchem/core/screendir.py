@@ -131,15 +131,24 @@ def ion_pair_structure_name(ligand: str) -> str:
 
 
 class ScreenTables(NamedTuple):
-    """The tables of a screen directory as read by :meth:`ScreenDir.read_tables`."""
+    """The tables of a screen directory as read by :meth:`ScreenDir.read_tables`.
 
-    #: every row (``results.csv`` or ``thermo.csv``)
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Every row (``results.csv`` or ``thermo.csv``).
+    summary : pandas.DataFrame or None
+        The lowest row per (ligand, N) (``summary.csv`` or ``thermo_summary.csv``), None if
+        absent.
+    references : dict
+        ``references.json`` ({} if absent).
+    source : str
+        File name of ``table`` (``"results.csv"`` or ``"thermo.csv"``).
+    """
+
     table: pd.DataFrame
-    #: the lowest row per (ligand, N) (``summary.csv`` or ``thermo_summary.csv``), None if absent
     summary: pd.DataFrame | None
-    #: ``references.json`` ({} if absent)
     references: dict[str, Any]
-    #: file name of ``table`` (``"results.csv"`` or ``"thermo.csv"``)
     source: str
 
 

@@ -11,10 +11,15 @@ def slab_layers(atoms: Atoms, tol_A: float = 0.6) -> list[np.ndarray]:
 
     Parameters
     ----------
-    atoms
+    atoms : ase.Atoms
         A slab; atoms with a ``ligand_index`` array value >= 0 (ligand atoms) are left out.
-    tol_A
-        A gap in z larger than this (Å) starts a new layer.
+    tol_A : float, default 0.6
+        A gap in z larger than this starts a new layer, Å.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Atom indices of each layer, bottom to top.
     """
     lig = atoms.arrays.get("ligand_index", np.full(len(atoms), -1))
     idx = np.flatnonzero(lig < 0)

@@ -19,7 +19,13 @@ from surfchem.errors import InputError
 
 
 class Strict(BaseModel):
-    """Base of every spec schema: unknown keys are errors, validated specs are immutable."""
+    """Base of every spec schema: unknown keys are errors, validated specs are immutable.
+
+    Parameters
+    ----------
+    **data
+        The fields of the subclass's schema (validated by pydantic).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -27,7 +33,18 @@ class Strict(BaseModel):
 def format_errors(err: ValidationError, source: str, schema: str) -> str:
     """pydantic's errors as one line per problem: ``SOURCE: key.path: message (got VALUE)``.
 
-    ``schema``: the module documenting the schema, named for unknown keys.
+    Parameters
+    ----------
+    err : pydantic.ValidationError
+        The validation error.
+    source : str
+        Where the data came from (file name), prefixed to every line.
+    schema : str
+        The module documenting the schema, named for unknown keys.
+
+    Returns
+    -------
+    str
     """
     lines = []
     for e in err.errors():
@@ -42,7 +59,27 @@ def format_errors(err: ValidationError, source: str, schema: str) -> str:
 
 
 def validate_model(model: type[BaseModel], data: dict[str, Any], source: str) -> Any:
-    """``model.model_validate(data)`` with pydantic's errors as one InputError line per problem."""
+    """``model.model_validate(data)`` with pydantic's errors as one InputError line per problem.
+
+    Parameters
+    ----------
+    model : type of pydantic.BaseModel
+        The schema.
+    data : dict
+        The data to validate.
+    source : str
+        Where the data came from (file name), for the messages.
+
+    Returns
+    -------
+    pydantic.BaseModel
+        The validated ``model`` instance.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        One line per problem.
+    """
     try:
         return model.model_validate(data)
     except ValidationError as err:
@@ -50,7 +87,24 @@ def validate_model(model: type[BaseModel], data: dict[str, Any], source: str) ->
 
 
 def read_toml(path: str | Path, what: str = "spec") -> dict[str, Any]:
-    """A TOML file as a dict; a missing file or bad TOML is an InputError naming the file."""
+    """A TOML file as a dict.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    what : str, default "spec"
+        What the file is, for the messages.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        A missing file or bad TOML, naming the file.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{what} {str(path)!r} not found")
@@ -63,8 +117,22 @@ def read_toml(path: str | Path, what: str = "spec") -> dict[str, Any]:
 def parse_n_range(spec: str | Iterable[int], n_sites: int = 8) -> list[int]:
     """Coverages (ligands per slab) from ``"0-8"``, ``"0,2,4"``, ``"3"`` or an iterable of ints.
 
-    Returns the sorted distinct values, each within ``0..n_sites`` (surface sites of the slab);
-    anything else is an InputError naming the bad range.
+    Parameters
+    ----------
+    spec : str or iterable of int
+        The range.
+    n_sites : int, default 8
+        Surface sites of the slab (largest allowed value).
+
+    Returns
+    -------
+    list of int
+        The sorted distinct values, each within ``0..n_sites``.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Anything else, naming the bad range.
     """
     if isinstance(spec, str):
         values: set[int] = set()

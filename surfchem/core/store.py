@@ -45,7 +45,19 @@ def _is_url(spec: str) -> bool:
 
 
 class ResultStore:
-    """Thin wrapper over :func:`ase.db.connect` addressed by task hash."""
+    """Thin wrapper over :func:`ase.db.connect` addressed by task hash.
+
+    Parameters
+    ----------
+    url : str or os.PathLike
+        A file path (SQLite; parent directories are created), ``sqlite:///path`` or
+        ``postgresql://user:pass@host:port/dbname``.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        A URL of another scheme.
+    """
 
     def __init__(self, url: str | os.PathLike):
         from ase.db import connect
@@ -81,7 +93,19 @@ class ResultStore:
             con.close()
 
     def get(self, task_hash: str) -> tuple[Atoms, dict[str, Any]] | None:
-        """The stored (atoms, record) of a finished task, or ``None``."""
+        """The stored result of a finished task.
+
+        Parameters
+        ----------
+        task_hash : str
+            Task key (:func:`surfchem.core.hashing.task_hash`; the bare digest of older versions is
+            also found).
+
+        Returns
+        -------
+        tuple of (ase.Atoms, dict) or None
+            (structure, record), or None when the task is not stored.
+        """
         for form in key_forms(task_hash):
             rows = list(self.db.select(task_hash=form, limit=1))
             if rows:
@@ -98,7 +122,22 @@ class ResultStore:
         return atoms, record
 
     def put(self, task_hash: str, atoms: Atoms, record: dict[str, Any]) -> None:
-        """Store a finished task (replacing nothing: a hash is written once)."""
+        """Store a finished task (replacing nothing: a hash is written once).
+
+        Parameters
+        ----------
+        task_hash : str
+            Task key (:func:`surfchem.core.hashing.task_hash`).
+        atoms : ase.Atoms
+            The final structure.
+        record : dict
+            The task record (energies in eV, ...).
+
+        Raises
+        ------
+        surfchem.errors.InputError
+            ``task_hash`` is not a valid database key.
+        """
         key = hash_key(task_hash)
         if not _kv_ok(key):
             raise InputError(f"task key {task_hash!r} is not a valid database key: give a content "
@@ -126,13 +165,29 @@ class ResultStore:
         self.db.write(clean, key_value_pairs=kv, data=data)
 
     def delete(self, task_hash: str) -> None:
-        """Remove the rows of a task (used to retry a failed one)."""
+        """Remove the rows of a task (used to retry a failed one).
+
+        Parameters
+        ----------
+        task_hash : str
+            Task key, in any stored form.
+        """
         ids = [row.id for form in key_forms(task_hash) for row in self.db.select(task_hash=form)]
         if ids:
             self.db.delete(ids)
 
     def records(self, **selection: Any) -> list[dict[str, Any]]:
-        """All records (plain dicts) matching ``selection`` (ASE db key=value filters)."""
+        """All records (plain dicts) matching ``selection``.
+
+        Parameters
+        ----------
+        **selection
+            ASE db key=value filters (e.g. ``campaign="tiny"``).
+
+        Returns
+        -------
+        list of dict
+        """
         return [self._row_to(row)[1] for row in self.db.select(**selection)]
 
     def __len__(self) -> int:
@@ -200,6 +255,11 @@ class Claims:
     Owner names are ``host:pid:random`` (:func:`new_owner`). Heartbeats are the drivers' own
     clocks (seconds since the epoch): drivers sharing a database need synchronised clocks (NTP)
     to within a small part of ``timeout_s``.
+
+    Parameters
+    ----------
+    url : str
+        The campaign database: an SQLite file path or a ``postgresql://`` URL.
     """
 
     _CREATE = ("CREATE TABLE IF NOT EXISTS surfchem_claims (task_hash TEXT PRIMARY KEY, "
@@ -295,7 +355,13 @@ class Claims:
 
 
 def new_owner() -> str:
-    """A claim owner name: ``host:pid:random`` (unique per driver run)."""
+    """A claim owner name, unique per driver run.
+
+    Returns
+    -------
+    str
+        ``host:pid:random``.
+    """
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 

@@ -89,8 +89,26 @@ DESCRIPTORS: dict[str, str] = {
 
 
 def ligand_size(name_or_smiles: str, T: float = 298.15) -> dict[str, float]:
-    """Heavy atoms, tail heavy atoms (without the ammonium N), sp3-sp3 rotors and the rotor-counting
-    entropy penalty ``TS_conf_rotor_eV`` of a ligand cation (:mod:`surfchem.thermo.entropy`)."""
+    """Size descriptors of a ligand cation and its rotor-counting entropy penalty.
+
+    Parameters
+    ----------
+    name_or_smiles : str
+        Ligand name or ammonium SMILES.
+    T : float, default 298.15
+        Temperature of the entropy penalty, K.
+
+    Returns
+    -------
+    dict of str to float
+        ``heavy_atoms``, ``tail_heavy_atoms`` (without the ammonium N), ``rotors`` (sp3-sp3) and
+        ``TS_conf_rotor_eV`` (eV; :mod:`surfchem.thermo.entropy`).
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Unknown name or unparsable SMILES.
+    """
     from rdkit import Chem
 
     spec = resolve_ligand(name_or_smiles)
@@ -168,7 +186,20 @@ def descriptors_from_results(results_dir: str | Path | list, n_full: int = 8, T:
 
 
 def coverage_summary(results_dir: str | Path | list, table: str = "auto") -> pd.DataFrame:
-    """Lowest row per (ligand, n) from the same table(s) the descriptors come from (for plots)."""
+    """Lowest row per (ligand, n) from the same table(s) the descriptors come from (for plots).
+
+    Parameters
+    ----------
+    results_dir : str, Path or list
+        One screen output directory or several.
+    table : str, default "auto"
+        Which table to read (as :meth:`surfchem.core.screendir.ScreenDir.read_tables`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (ligand, n) with ``gamma_J_m2`` (J/m²) and the table's other columns.
+    """
     dirs = [results_dir] if isinstance(results_dir, str | Path) else list(results_dir)
     out = []
     for d in dirs:

@@ -74,7 +74,18 @@ class JoinResult:
 
 
 def canonical_smiles(name_or_smiles: str) -> str | None:
-    """Canonical SMILES of a ligand name or SMILES, or None when it is not one cation."""
+    """Canonical SMILES of a ligand name or SMILES.
+
+    Parameters
+    ----------
+    name_or_smiles : str
+        Ligand name or SMILES.
+
+    Returns
+    -------
+    str or None
+        None when it is empty or not one cation.
+    """
     try:
         return _canon(resolve_ligand(str(name_or_smiles)).smiles) if name_or_smiles else None
     except InputError:
@@ -125,8 +136,24 @@ def dda_truncation(computed: str, smiles: str = "") -> int | None:
     """Tail length n (1..11) when the computed ligand is a truncated DDA, else None.
 
     It is one when named ``DDA<n>`` or when its SMILES is the cation of
-    :func:`surfchem.build.ligands.dda_smiles` (n). A ``DDA<n>`` name with a recorded SMILES of
-    another molecule raises :class:`InputError` (e.g. an old ``DDA6`` = hexylammonium row).
+    :func:`surfchem.build.ligands.dda_smiles` (n).
+
+    Parameters
+    ----------
+    computed : str
+        The computed ligand's name.
+    smiles : str, default ""
+        Its recorded SMILES, if any.
+
+    Returns
+    -------
+    int or None
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        A ``DDA<n>`` name with a recorded SMILES of another molecule (e.g. an old ``DDA6`` =
+        hexylammonium row).
     """
     got = _canon(smiles) if smiles else None
     m = _DDA_TRUNC.match(str(computed))
@@ -148,8 +175,31 @@ def dda_truncation(computed: str, smiles: str = "") -> int | None:
 
 def resolve_alias(computed: str, aliases: dict[str, str], builtin: bool = True,
                   smiles: str = "") -> tuple[str, str]:
-    """(measured name, note) for a computed ligand (with its recorded ``smiles``, if any); note is
-    '' when no alias applies. See the module docs for the built-in truncated-DDA rule."""
+    """Measured ligand name that a computed ligand stands for (see the module docs).
+
+    Parameters
+    ----------
+    computed : str
+        The computed ligand's name.
+    aliases : dict of str to str
+        User aliases, computed name -> measured name (checked first).
+    builtin : bool, default True
+        Apply the built-in truncated-DDA rule.
+    smiles : str, default ""
+        The computed ligand's recorded SMILES, if any.
+
+    Returns
+    -------
+    measured : str
+        The measured name (``computed`` when no alias applies).
+    note : str
+        Why, for the report; ``""`` when no alias applies.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        As :func:`dda_truncation`.
+    """
     if computed in aliases:
         target = aliases[computed]
         return target, f"computed {computed} stands for measured {target} (user alias)"

@@ -136,7 +136,18 @@ def paper_table() -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Write :func:`paper_table` as CSV to the file ``argv[0]`` or to stdout; returns 0."""
+    """Write :func:`paper_table` as CSV.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        ``[path]``: the CSV file; without it the table goes to stdout.
+
+    Returns
+    -------
+    int
+        Exit status 0.
+    """
     argv = sys.argv[1:] if argv is None else argv
     table = paper_table()
     if argv:

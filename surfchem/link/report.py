@@ -72,7 +72,12 @@ class LinkResult:
     files: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        """Plain-data summary (the JSON that ``surfchem link`` prints)."""
+        """Plain-data summary (the JSON that ``surfchem link`` prints).
+
+        Returns
+        -------
+        dict
+        """
         t = self.joined.table
         return {
             "settings": self.settings,
@@ -94,7 +99,14 @@ FigureMaker = Callable[[LinkResult, pd.DataFrame, Path], dict[str, Path]]
 
 
 def versions() -> dict[str, str]:
-    """Installed versions of surfchem and the packages behind the numbers (no heavy imports)."""
+    """Installed versions of surfchem and the packages behind the numbers (no heavy imports).
+
+    Returns
+    -------
+    dict of str to str
+        ``python`` and each installed package of ``VERSION_PACKAGES`` -> its version (missing
+        packages are left out).
+    """
     out = {"python": platform.python_version()}
     for p in VERSION_PACKAGES:
         try:
@@ -209,7 +221,19 @@ def link(results_dir: str | Path | list, experiments: str | Path | pd.DataFrame 
 
 
 def main_caveat(corr: pd.DataFrame, best: str | None) -> str:
-    """The caveat of the best descriptor's correlation (or why there is none), one sentence."""
+    """The caveat of the best descriptor's correlation (or why there is none), one sentence.
+
+    Parameters
+    ----------
+    corr : pandas.DataFrame
+        The correlation table (``descriptor``, ``n``, ``caveat``).
+    best : str or None
+        The best descriptor; None when no correlation could be computed.
+
+    Returns
+    -------
+    str
+    """
     if best is None:
         n = int(corr["n"].max()) if len(corr) else 0
         return (f"At most {n} measured ligand(s) have a computed descriptor: no rank correlation "

@@ -63,7 +63,12 @@ class Correlation:
     caveat: str
 
     def as_dict(self) -> dict:
-        """The fields as a plain dict."""
+        """The fields as a plain dict.
+
+        Returns
+        -------
+        dict
+        """
         return asdict(self)
 
 
@@ -102,7 +107,21 @@ def exact_spearman_p(x, y, max_n: int = 8) -> float | None:
 
 
 def caveat_text(n: int, rho: float, p_exact: float | None) -> str:
-    """The plain statement printed next to every rho."""
+    """The plain statement printed next to every rho.
+
+    Parameters
+    ----------
+    n : int
+        Ligands with both a measurement and the descriptor.
+    rho : float
+        Spearman's rank correlation (NaN when not computable).
+    p_exact : float or None
+        Exact permutation p-value of abs(rho).
+
+    Returns
+    -------
+    str
+    """
     if n < 3:
         return (f"only {n} ligand(s) with both a measurement and this descriptor: no rank "
                 "correlation can be computed; this says nothing about the trend")
@@ -283,7 +302,17 @@ def rank_candidates(joined: pd.DataFrame, corr: pd.DataFrame, descriptor: str | 
 
 
 def claim_statement(corr: pd.DataFrame) -> str:
-    """The paper's claim (science brief, section 4) checked on these data, in one sentence."""
+    """The paper's claim (science brief, section 4) checked on these data, in one sentence.
+
+    Parameters
+    ----------
+    corr : pandas.DataFrame
+        The correlation table (``descriptor``, ``target``, ``rho``, ``n``, ``p_exact``).
+
+    Returns
+    -------
+    str
+    """
     claim = ("The paper's claim: a lower surface free energy at full coverage goes with a higher ON "
              "fraction, i.e. rho(gamma_N8_J_m2, on_fraction) < 0.")
     row = corr[(corr["descriptor"] == "gamma_N8_J_m2") & (corr["target"] == "on_fraction")]

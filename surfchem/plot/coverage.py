@@ -12,11 +12,24 @@ from surfchem.plot._common import pyplot, save_png_pdf
 
 def plot_coverage(summary: pd.DataFrame, path: str | Path, table: pd.DataFrame | None = None,
                   unit: str = "J/m2") -> list[Path]:
-    """Write ``path.png`` and ``path.pdf``; returns the two paths.
+    """gamma(N) and dG(N) per ligand, written as ``path.png`` and ``path.pdf``.
 
-    ``summary``: per (ligand, n) lowest rows with ``gamma_J_m2`` and ``dG_eV`` (optional error
-    columns ``gamma_err_J_m2``, ``dG_err_eV`` are drawn as error bars). ``table`` (all computed
-    arrangements) adds small grey dots for the non-lowest gamma values.
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Per (ligand, n) lowest rows with ``gamma_J_m2`` (J/m²) and ``dG_eV`` (eV); optional error
+        columns ``gamma_err_J_m2``, ``dG_err_eV`` are drawn as error bars.
+    path : str or Path
+        Output path without suffix (parents created).
+    table : pandas.DataFrame, optional
+        All computed arrangements: adds small grey dots for the non-lowest gamma values.
+    unit : str, default "J/m2"
+        Unit of the gamma axis.
+
+    Returns
+    -------
+    list of Path
+        The PNG and the PDF.
     """
     plt = pyplot()
     ligands = list(dict.fromkeys(summary["ligand"]))

@@ -19,12 +19,12 @@ def link_figures(res: LinkResult, summary: pd.DataFrame, out: str | Path) -> dic
 
     Parameters
     ----------
-    res
-        The link's tables (:class:`surfchem.link.report.LinkResult`).
-    summary
+    res : surfchem.link.report.LinkResult
+        The link's tables.
+    summary : pandas.DataFrame
         Coverage summary of the screen(s) (:func:`surfchem.link.descriptors.coverage_summary`):
         gamma (J/m²) and dG (eV) per (ligand, N).
-    out
+    out : str or Path
         Directory; each figure is written as ``.png`` and ``.pdf``.
 
     Returns
@@ -55,6 +55,24 @@ def plot_on_vs_descriptors(joined: pd.DataFrame, corr: pd.DataFrame, path: str |
 
     Untested candidates are drawn as open marks on the descriptor axis (at the bottom) so the
     reader sees where they fall.
+
+    Parameters
+    ----------
+    joined : pandas.DataFrame
+        Descriptors joined with the measurements, one row per ligand.
+    corr : pandas.DataFrame
+        Correlation table (``descriptor``, ``target``, ``rho``, ``n``).
+    path : str or Path
+        Output path without suffix.
+    target : str, default "on_fraction"
+        Measured quantity on the y axis.
+    labels : dict of str to str, optional
+        Ligand label per ligand (e.g. ``"DDA6→DDA"``).
+
+    Returns
+    -------
+    list of Path
+        The PNG and the PDF.
     """
     plt = _plt()
     from matplotlib.ticker import MaxNLocator
@@ -101,7 +119,24 @@ def plot_on_vs_descriptors(joined: pd.DataFrame, corr: pd.DataFrame, path: str |
 
 def plot_rank_agreement(corr: pd.DataFrame, path: str | Path, caveat: str = "",
                         labels: dict[str, str] | None = None) -> list[Path]:
-    """Bar chart of Spearman rho per descriptor with n and exact p; the caveat printed below."""
+    """Bar chart of Spearman rho per descriptor with n and exact p; the caveat printed below.
+
+    Parameters
+    ----------
+    corr : pandas.DataFrame
+        Correlation table (``descriptor``, ``rho``, ``n``, ``p_exact``).
+    path : str or Path
+        Output path without suffix.
+    caveat : str, default ""
+        Text printed below the chart.
+    labels : dict of str to str, optional
+        Axis label per descriptor.
+
+    Returns
+    -------
+    list of Path
+        The PNG and the PDF.
+    """
     plt = _plt()
     labels = labels or {}
     fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(corr) + 2.2))
@@ -133,7 +168,24 @@ def plot_rank_agreement(corr: pd.DataFrame, path: str | Path, caveat: str = "",
 
 def plot_comparison(summary: pd.DataFrame, joined: pd.DataFrame, path: str | Path,
                     target: str = "on_fraction") -> list[Path]:
-    """gamma(N) of every computed ligand on one axis (left), measured ON fraction bars (right)."""
+    """gamma(N) of every computed ligand on one axis (left), measured ON fraction bars (right).
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Coverage summary: ``gamma_J_m2`` (J/m²) per (ligand, n).
+    joined : pandas.DataFrame
+        Descriptors joined with the measurements.
+    path : str or Path
+        Output path without suffix.
+    target : str, default "on_fraction"
+        Measured quantity of the bars.
+
+    Returns
+    -------
+    list of Path
+        The PNG and the PDF.
+    """
     plt = _plt()
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.9), gridspec_kw={"width_ratios": [1.6, 1]})
     ligs = list(joined["ligand"])

@@ -146,7 +146,20 @@ def plot_flid(res, path: str) -> str:
 
 
 def plot_cpa_levels(res, path: str) -> str:
-    """Binned trace with the change-point segments' intensities (counts per bin) on top."""
+    """Binned trace with the change-point segments' intensities (counts per bin) on top.
+
+    Parameters
+    ----------
+    res : surfchem.experiment.analyze.PhotonAnalysis
+        An analysis with a change-point result.
+    path : str
+        Output file (format from the suffix).
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
     plt = _plt()
     d = res.data
     segs = d.cpa.segments
@@ -163,7 +176,20 @@ def plot_cpa_levels(res, path: str) -> str:
 
 
 def plot_dwell(res, path: str) -> str:
-    """ON/OFF dwell-time probability densities (log-binned) with the fitted power laws (Fig. 2i)."""
+    """ON/OFF dwell-time probability densities (log-binned) with the fitted power laws (Fig. 2i).
+
+    Parameters
+    ----------
+    res : surfchem.experiment.analyze.PhotonAnalysis
+        An analysis with dwell times.
+    path : str
+        Output file (format from the suffix).
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
     plt = _plt()
     d = res.data
     fig, ax = plt.subplots(figsize=(5, 3.8))
@@ -190,7 +216,20 @@ def plot_dwell(res, path: str) -> str:
 
 
 def plot_analysis(res, outdir: str) -> list[str]:
-    """Write every figure the data allow; returns the paths."""
+    """Write every figure the data allow.
+
+    Parameters
+    ----------
+    res : surfchem.experiment.analyze.PhotonAnalysis
+        A photon-stream analysis.
+    outdir : str
+        Output directory.
+
+    Returns
+    -------
+    list of str
+        The written files.
+    """
     os.makedirs(outdir, exist_ok=True)
     d = res.data
     out = []

@@ -19,7 +19,22 @@ from surfchem.plot._common import save_png_pdf as _save
 
 def plot_thermo_coverage(summary: pd.DataFrame, path: str | Path,
                          energy_only: pd.DataFrame | None = None) -> list[Path]:
-    """gamma(N) (top, J/m²) and dG(N) (bottom, eV) per ligand; ``energy_only`` dashed."""
+    """gamma(N) (top, J/m²) and dG(N) (bottom, eV) per ligand.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        Lowest-G rows per (ligand, n) (:func:`surfchem.thermo.models.thermo_summary`).
+    path : str or Path
+        Output path without suffix.
+    energy_only : pandas.DataFrame, optional
+        The energies-only summary, drawn dashed.
+
+    Returns
+    -------
+    list of Path
+        The PNG and the PDF.
+    """
     plt = _plt()
     ligands = list(dict.fromkeys(summary["ligand"]))
     model = str(summary["entropy_model"].iloc[0]) if "entropy_model" in summary else "model"
@@ -53,7 +68,23 @@ def plot_thermo_coverage(summary: pd.DataFrame, path: str | Path,
 
 
 def plot_stability_windows(curves: pd.DataFrame, windows: pd.DataFrame, path: str | Path) -> list[Path]:
-    """gamma (J/m²) vs dmu_LX (eV) for each N (from :func:`surfchem.thermo.sweeps.gamma_vs_mu`)."""
+    """gamma (J/m²) vs dmu_LX (eV) for each N (from :func:`surfchem.thermo.sweeps.gamma_vs_mu`).
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        gamma per N and dmu_LX (:func:`surfchem.thermo.sweeps.gamma_vs_mu`).
+    windows : pandas.DataFrame
+        The dmu_LX range in which each N is the most stable
+        (:func:`surfchem.thermo.sweeps.stability_windows`).
+    path : str or Path
+        Output path without suffix.
+
+    Returns
+    -------
+    list of Path
+        The PNG and the PDF.
+    """
     plt = _plt()
     ligands = list(dict.fromkeys(curves["ligand"]))
     fig, axes = plt.subplots(1, len(ligands), figsize=(4.5 * len(ligands), 3.8), squeeze=False)
@@ -85,7 +116,20 @@ def plot_stability_windows(curves: pd.DataFrame, windows: pd.DataFrame, path: st
 
 
 def plot_entropy_penalty(penalties: pd.DataFrame, path: str | Path) -> list[Path]:
-    """Bars of ``TS_conf_per_ligand_eV`` per ligand (x) and model (colour)."""
+    """Bars of ``TS_conf_per_ligand_eV`` per ligand (x) and model (colour).
+
+    Parameters
+    ----------
+    penalties : pandas.DataFrame
+        :func:`surfchem.thermo.models.entropy_penalties`.
+    path : str or Path
+        Output path without suffix.
+
+    Returns
+    -------
+    list of Path
+        The PNG and the PDF.
+    """
     plt = _plt()
     ligands = list(dict.fromkeys(penalties["ligand"]))
     models = list(dict.fromkeys(penalties["model"]))

@@ -23,7 +23,20 @@ def _plt():
 
 
 def plot_validation(res: Any, outdir: str | Path) -> dict[str, str]:
-    """Write ``validation.png``/``.pdf`` from a ValidationResult (or its dict); return paths."""
+    """Write ``validation.png``/``.pdf`` from a validation result.
+
+    Parameters
+    ----------
+    res : surfchem.validate.suite.ValidationResult or dict
+        The result or its dict.
+    outdir : str or Path
+        Output directory (created).
+
+    Returns
+    -------
+    dict of str to str
+        ``plot_png`` and ``plot_pdf``: the written files.
+    """
     plt = _plt()
     d = res if isinstance(res, dict) else res.as_dict()
     bulk = [r for r in d.get("bulk", []) if not r.get("error")]

@@ -76,7 +76,12 @@ class RelaxResult:
     atoms: Atoms | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        """The fields except ``atoms``, as a plain dict."""
+        """The fields except ``atoms``, as a plain dict.
+
+        Returns
+        -------
+        dict
+        """
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "atoms"}
 
 

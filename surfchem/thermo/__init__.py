@@ -75,7 +75,12 @@ class References:
     anchor: dict[str, str] = field(default_factory=dict)  # ligand -> anchor label
 
     def as_dict(self) -> dict:
-        """Plain dict of the fields (for JSON)."""
+        """Plain dict of the fields (for JSON).
+
+        Returns
+        -------
+        dict
+        """
         return asdict(self)
 
 

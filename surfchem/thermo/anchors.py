@@ -92,6 +92,15 @@ class Anchor:
 def anchor_from_dict(d: Mapping[str, Any]) -> Anchor:
     """An :class:`Anchor` from :meth:`Anchor.as_dict` output (``delta_eV`` and ``label`` are derived).
 
+    Parameters
+    ----------
+    d : mapping
+        One record of ``anchors.json`` (energies in eV).
+
+    Returns
+    -------
+    Anchor
+
     Raises
     ------
     surfchem.errors.FileFormatError

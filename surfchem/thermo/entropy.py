@@ -65,7 +65,23 @@ S_ROTOR_EV_K = KB_EV_K * np.log(3.0)
 
 @dataclass
 class RotorCount:
-    """Rotatable torsions of a ligand (heavy-atom indices of the RDKit molecule from SMILES)."""
+    """Rotatable torsions of a ligand (heavy-atom indices of the RDKit molecule from SMILES).
+
+    Attributes
+    ----------
+    name : str
+        Ligand name (or the SMILES given).
+    smiles : str
+        Ammonium SMILES.
+    sp3_sp3 : int
+        Rotatable sp3-sp3 torsions (three wells each).
+    other : int
+        Other rotatable torsions (sp2-sp3; two wells each).
+    sp3_sp3_bonds : list of tuple of (int, int)
+        Heavy-atom pairs of the sp3-sp3 torsions.
+    other_bonds : list of tuple of (int, int)
+        Heavy-atom pairs of the other torsions.
+    """
 
     name: str
     smiles: str
@@ -75,7 +91,12 @@ class RotorCount:
     other_bonds: list[tuple[int, int]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        """The fields as a plain dict."""
+        """The fields as a plain dict.
+
+        Returns
+        -------
+        dict
+        """
         return asdict(self)
 
 
@@ -109,7 +130,22 @@ def _torsion_bonds(mol) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
 
 
 def count_rotors(name_or_smiles: str) -> RotorCount:
-    """Count the rotatable torsions of a ligand from its molecular graph (see module docs)."""
+    """Count the rotatable torsions of a ligand from its molecular graph (see module docs).
+
+    Parameters
+    ----------
+    name_or_smiles : str
+        Ligand name (:func:`surfchem.build.ligands.resolve_ligand`) or ammonium SMILES.
+
+    Returns
+    -------
+    RotorCount
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Unknown ligand name or unparsable SMILES.
+    """
     spec, mol = _mol(name_or_smiles)
     sp3, other = _torsion_bonds(mol)
     return RotorCount(spec.name, spec.smiles, len(sp3), len(other), sp3, other)
@@ -149,7 +185,33 @@ def rotor_entropy_eV_K(name_or_smiles: str, include_other: bool = False, other_s
 
 @dataclass
 class ConformerEnsemble:
-    """Boltzmann-weighted conformer ensemble of a free ligand at temperature ``T_K``."""
+    """Boltzmann-weighted conformer ensemble of a free ligand at temperature ``T_K``.
+
+    Attributes
+    ----------
+    name : str
+        Ligand name (or the SMILES given).
+    smiles : str
+        Ammonium SMILES.
+    energies : str
+        Energy model of the conformers (``"mmff"``, ``"gfn1"``, ``"gfn2"``).
+    T_K : float
+        Temperature, K.
+    n_embedded : int
+        Conformers embedded.
+    n_distinct : int
+        Distinct rotor states among them.
+    n_rotors : int
+        Rotatable sp3-sp3 torsions.
+    S_conf_eV_K : float
+        Conformational entropy, eV/K.
+    TS_conf_eV : float
+        T S_conf, eV.
+    relative_energies_eV : list of float
+        Energy of each distinct state above the lowest, eV.
+    populations : list of float
+        Boltzmann population of each state at ``T_K``.
+    """
 
     name: str
     smiles: str
@@ -164,7 +226,12 @@ class ConformerEnsemble:
     populations: list[float]
 
     def as_dict(self) -> dict:
-        """The fields as a plain dict."""
+        """The fields as a plain dict.
+
+        Returns
+        -------
+        dict
+        """
         return asdict(self)
 
 
@@ -463,7 +530,27 @@ def _real_modes(nu_cm1) -> np.ndarray:
 
 @dataclass
 class VibThermo:
-    """Vibrational thermochemistry of a set of modes at ``T_K`` (eV, eV/K)."""
+    """Vibrational thermochemistry of a set of modes at ``T_K``.
+
+    Attributes
+    ----------
+    T_K : float
+        Temperature, K.
+    model : str
+        ``"qrrho"`` or ``"harmonic"``.
+    n_modes : int
+        Real modes used.
+    n_imaginary : int
+        Imaginary modes skipped.
+    ZPE_eV : float
+        Zero-point energy, eV.
+    U_th_eV : float
+        Thermal vibrational energy, eV.
+    S_vib_eV_K : float
+        Vibrational entropy, eV/K.
+    F_vib_eV : float
+        ZPE + U_th - T S_vib, eV.
+    """
 
     T_K: float
     model: str
@@ -475,7 +562,12 @@ class VibThermo:
     F_vib_eV: float
 
     def as_dict(self) -> dict:
-        """The fields as a plain dict."""
+        """The fields as a plain dict.
+
+        Returns
+        -------
+        dict
+        """
         return asdict(self)
 
 
@@ -504,6 +596,11 @@ def vib_thermo(nu_cm1, T_K: float, model: str = "qrrho", nu0_cm1: float = QRRHO_
     VibThermo
         ``n_modes`` used, ``n_imaginary`` skipped, ``ZPE_eV``, ``U_th_eV``, ``S_vib_eV_K``,
         ``F_vib_eV``.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        ``T_K <= 0`` or an unknown ``model``.
     """
     if T_K <= 0:
         raise InputError(f"temperature must be > 0 K, got {T_K}")
@@ -538,6 +635,22 @@ def trans_rot_free_energy_eV(atoms, T_K: float, pressure_Pa: float = P_STANDARD_
     linear ``S_rot = k [ln(8 pi^2 I k T / (sigma h^2)) + 1]``;
     ``H = 5/2 k T (incl. pV) + 3/2 k T`` (nonlinear) or ``+ k T`` (linear). This is the part of
     ASE's :class:`~ase.thermochemistry.IdealGasThermo` beyond the vibrations.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The molecule (here the free L+ X- ion pair); its periodicity is ignored.
+    T_K : float
+        Temperature, K.
+    pressure_Pa : float, default 1e5
+        Pressure of the ideal gas, Pa.
+    symmetry_number : int, default 1
+        Rotational symmetry number sigma.
+
+    Returns
+    -------
+    dict of str to float
+        ``H_eV``, ``S_eV_K``, ``G_eV``, ``S_trans_eV_K``, ``S_rot_eV_K`` (eV and eV/K).
     """
     amu = 1.66053906660e-27
     atoms = atoms.copy()

@@ -94,7 +94,23 @@ CONFIGURATIONAL = ("none", "multiplicity", "boltzmann")
 
 
 def parse_model(model: str) -> tuple[str | None, str | None]:
-    """``"qrrho+rotor"`` -> (``"rotor"``, ``"qrrho"``); ``"none"`` -> (None, None)."""
+    """Split an entropy model name into its conformational and vibrational parts.
+
+    Parameters
+    ----------
+    model : str
+        One of :data:`ENTROPY_MODELS` (case-insensitive), e.g. ``"qrrho+rotor"``.
+
+    Returns
+    -------
+    conf, vib : str or None
+        ``"qrrho+rotor"`` -> (``"rotor"``, ``"qrrho"``); ``"none"`` -> (None, None).
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Empty or unknown model, or two parts of one kind.
+    """
     if not isinstance(model, str) or not model.strip():
         raise InputError(f"entropy model must be one of {', '.join(ENTROPY_MODELS)}, got {model!r}")
     parts = [p.strip().lower() for p in model.split("+")]
@@ -112,7 +128,46 @@ def parse_model(model: str) -> tuple[str | None, str | None]:
 
 @dataclass
 class ThermoSettings:
-    """Every choice of the free-energy layer (stored in the output rows and JSON)."""
+    """Every choice of the free-energy layer (stored in the output rows and JSON; module docs).
+
+    Attributes
+    ----------
+    model : str, default "rotor"
+        Entropy model, one of :data:`ENTROPY_MODELS`.
+    T_K : float, default 298.15
+        Temperature, K.
+    freezing : {"full", "neighbours"}, default "full"
+        How much conformational entropy a bound ligand loses.
+    freeze_isolated : float, default 0.0
+        f0 of ``freezing="neighbours"``: the frozen fraction of a ligand without neighbours (0-1).
+    coordination : int, default 4
+        z of ``freezing="neighbours"``: neighbours that freeze a ligand fully.
+    neighbour_cutoff_A : float, optional
+        Head-head distance of a neighbour, Å (default 1.2 a0).
+    include_other_rotors : bool, default False
+        The rotor model also counts sp2-sp3 torsions (R ln 2 each).
+    n_conformers : int, default 300
+        Conformers embedded by the conformer model.
+    conformer_energies : {"mmff", "gfn1", "gfn2"}, default "mmff"
+        Energies of the conformer model.
+    configurational : {"none", "multiplicity", "boltzmann"}, default "none"
+        Configurational entropy of arrangements.
+    calculator : str, optional
+        Preset of the harmonic models (default: the screen's).
+    distance_A : float, default 0.01
+        Finite-displacement step of the harmonic models, Å.
+    prerelax_fmax_eV_A : float or None, default 0.01
+        Re-relax the displaced atoms to this force before the displacements, eV/Å (None: no).
+    cache_dir : str, optional
+        Force cache of the harmonic models
+        (default :func:`surfchem.thermo.vibrations.default_cache_dir`).
+    rows : {"min", "all"}, default "min"
+        Harmonic models: the lowest row per (ligand, n) only, or every row.
+    free_state : {"frozen", "gas"}, default "frozen"
+        ``gas`` adds the ideal-gas translations and rotations of the free ion pair.
+    pressure_Pa : float, default 1e5
+        Pressure of ``free_state="gas"``, Pa.
+    """
 
     model: str = "rotor"
     T_K: float = 298.15
@@ -159,7 +214,17 @@ class ThermoSettings:
 
 @dataclass
 class Memo:
-    """Per-session caches (free-ligand entropies, vibrational modes) shared by sweeps."""
+    """Per-session caches shared by sweeps.
+
+    Attributes
+    ----------
+    s_free : dict
+        Free-ligand conformational entropies (eV/K) by (SMILES, model, settings).
+    modes : dict
+        Vibrational modes by structure key.
+    calc : ase.calculators.calculator.Calculator or None
+        The calculator of the harmonic models, loaded once.
+    """
 
     s_free: dict = field(default_factory=dict)
     modes: dict = field(default_factory=dict)
@@ -167,7 +232,25 @@ class Memo:
 
 
 def neighbour_counts(atoms: Atoms, cutoff_A: float) -> dict[int, int]:
-    """Nearest-neighbour ligand count of each ligand (heads = ammonium N; images counted)."""
+    """Nearest-neighbour ligand count of each ligand (heads = ammonium N; images counted).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A decorated slab (``ligand_index`` labels).
+    cutoff_A : float
+        Largest head-head (N-N) distance of two neighbours, Å.
+
+    Returns
+    -------
+    dict of int to int
+        Ligand index -> number of neighbouring heads.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        The structure has no ``ligand_index`` array.
+    """
     from ase.neighborlist import neighbor_list
 
     lig = atoms.get_array("ligand_index") if "ligand_index" in atoms.arrays else None
@@ -216,14 +299,40 @@ def corrections(
     memo: Memo | None = None,
     **kw: Any,
 ) -> pd.DataFrame:
-    """Copy of ``records`` with ``F_vib_eV``, ``TS_conf_eV``, ``TS_cfg_eV``, ``G_corr_eV`` (eV).
+    """Free-energy corrections of each slab row (module docs).
 
-    ``records``: one row per relaxed slab (columns of :data:`surfchem.thermo.REQUIRED`, plus
-    ``smiles`` or ligand names :func:`~surfchem.build.ligands.resolve_ligand` knows, and
-    ``multiplicity`` for the configurational options). ``structure(row)`` returns the relaxed
-    slab of a row (needed by ``freezing='neighbours'`` and the harmonic models; rows it cannot
-    supply get NaN and then drop out of the minimum). ``free_reference(ligand)`` returns the
-    relaxed ion pair (harmonic models). Settings as :class:`ThermoSettings` or keywords.
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        One row per relaxed slab (columns of :data:`surfchem.thermo.REQUIRED`, plus ``smiles`` or
+        ligand names :func:`~surfchem.build.ligands.resolve_ligand` knows, and ``multiplicity`` for
+        the configurational options).
+    refs : surfchem.thermo.References
+        Reference energies (eV) and the screen's calculator.
+    settings : ThermoSettings, optional
+        The choices; or give them as keywords ``**kw``, not both.
+    structure : callable, optional
+        ``structure(row)`` returns the relaxed slab (ase.Atoms) of a row (needed by
+        ``freezing='neighbours'`` and the harmonic models; rows it cannot supply get NaN and then
+        drop out of the minimum).
+    free_reference : callable, optional
+        ``free_reference(ligand)`` returns the relaxed ion pair (ase.Atoms; harmonic models).
+    memo : Memo, optional
+        Caches shared between calls (e.g. a temperature sweep).
+    **kw
+        Fields of :class:`ThermoSettings`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Copy of ``records`` with ``F_vib_eV``, ``TS_conf_eV``, ``TS_cfg_eV``, ``G_transrot_eV``
+        and ``G_corr_eV`` (eV), and the settings used.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Both ``settings`` and keywords given, invalid settings, or a model that needs structures
+        or a calculator without them.
     """
     s = settings or ThermoSettings(**kw)
     if settings is not None and kw:
@@ -347,7 +456,36 @@ def _smiles_map(df: pd.DataFrame) -> dict[str, str]:
 
 def thermo_table(records: pd.DataFrame, refs: References, settings: ThermoSettings | None = None,
                  structure=None, free_reference=None, memo: Memo | None = None, **kw: Any) -> pd.DataFrame:
-    """:func:`corrections` then :func:`surfchem.thermo.coverage_table`: G, gamma, dG per row."""
+    """:func:`corrections` then :func:`surfchem.thermo.coverage_table`: G, gamma, dG per row.
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        One row per relaxed slab (as in :func:`corrections`).
+    refs : surfchem.thermo.References
+        Reference energies (eV).
+    settings : ThermoSettings, optional
+        The choices; or keywords ``**kw``.
+    structure : callable, optional
+        ``structure(row)`` -> relaxed slab (as in :func:`corrections`).
+    free_reference : callable, optional
+        ``free_reference(ligand)`` -> relaxed ion pair (as in :func:`corrections`).
+    memo : Memo, optional
+        Caches shared between calls.
+    **kw
+        Fields of :class:`ThermoSettings`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The coverage table with the corrections: ``G_eV`` (eV), ``gamma_J_m2`` (J/m²), ``dG_eV``
+        (eV), ``is_min``, ``entropy_model``, ``T_K`` (K); bare-slab rows carry no correction.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        As :func:`corrections`.
+    """
     corr = corrections(records, refs, settings, structure=structure, free_reference=free_reference,
                        memo=memo, **kw)
     out = coverage_table(corr, refs)
@@ -364,7 +502,19 @@ SUMMARY_COLUMNS = ["ligand", "n", "arrangement", "energy_eV", "F_vib_eV", "TS_co
 
 
 def thermo_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Lowest-G row per (ligand, n) with the columns of :data:`SUMMARY_COLUMNS` (eV, J/m², K)."""
+    """Lowest-G row per (ligand, n).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table of :func:`thermo_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :data:`SUMMARY_COLUMNS` (eV, J/m², K) and, when present, ``n_imag`` and
+        ``n_imag_free``, sorted by ligand and n.
+    """
     best = table[table["is_min"]].drop_duplicates(["ligand", "n"])
     cols = [c for c in SUMMARY_COLUMNS if c in best] + [c for c in ("n_imag", "n_imag_free") if c in best]
     return best[cols].sort_values(["ligand", "n"]).reset_index(drop=True)
@@ -375,8 +525,31 @@ def entropy_penalties(ligands, T_K: float = 298.15, models=("rotor", "conformers
                       include_other_rotors: bool = False) -> pd.DataFrame:
     """T S_conf of the free ligand = the penalty per fully frozen bound ligand (eV), per model.
 
-    Columns: ligand, model, T_K, n_rotors (sp3-sp3), n_distinct (conformers found; rotor: 3^n),
-    S_conf_free_eV_K, TS_conf_per_ligand_eV.
+    Parameters
+    ----------
+    ligands : iterable of str
+        Ligand names or ammonium SMILES.
+    T_K : float, default 298.15
+        Temperature, K.
+    models : sequence of str, default ("rotor", "conformers")
+        Conformational models (:data:`CONF_MODELS`).
+    n_conformers : int, default 300
+        Conformers embedded by the conformer model.
+    conformer_energies : {"mmff", "gfn1", "gfn2"}, default "mmff"
+        Energies of the conformer model.
+    include_other_rotors : bool, default False
+        The rotor model also counts sp2-sp3 torsions.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ligand, model, T_K, n_rotors (sp3-sp3), n_distinct (conformers found; rotor: 3^n),
+        S_conf_free_eV_K (eV/K), TS_conf_per_ligand_eV (eV).
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        A model not in :data:`CONF_MODELS`.
     """
     s = ThermoSettings(T_K=T_K, n_conformers=n_conformers, conformer_energies=conformer_energies,
                        include_other_rotors=include_other_rotors)

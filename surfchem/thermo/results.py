@@ -57,11 +57,33 @@ class ScreenData:
         return self.directory.has_structures
 
     def structure(self, row: pd.Series) -> Atoms | None:
-        """Relaxed slab of a results row (db by task_hash, else the lowest extxyz if it matches)."""
+        """Relaxed slab of a results row (db by task_hash, else the lowest extxyz if it matches).
+
+        Parameters
+        ----------
+        row : pandas.Series
+            A row of the screen's results table.
+
+        Returns
+        -------
+        ase.Atoms or None
+            None when the screen holds no structure for the row.
+        """
         return self.directory.structure_of_row(row, self.records)
 
     def free_reference(self, ligand: str) -> Atoms | None:
-        """The relaxed L+ X- ion pair of ``ligand`` stored by the screen (None if user mu)."""
+        """The relaxed L+ X- ion pair of ``ligand`` stored by the screen.
+
+        Parameters
+        ----------
+        ligand : str
+            Ligand name.
+
+        Returns
+        -------
+        ase.Atoms or None
+            None when the screen used a user chemical potential (no ion pair relaxed).
+        """
         return self.directory.db_ion_pair(ligand)
 
 

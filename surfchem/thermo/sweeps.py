@@ -209,7 +209,23 @@ def temperature_sweep(
 
 
 def parse_range(spec: str) -> np.ndarray:
-    """``"77:400:25"`` (start:stop:step, stop included if on the grid), ``"77,298,400"`` -> array."""
+    """Parse a range of values, e.g. temperatures.
+
+    Parameters
+    ----------
+    spec : str
+        ``"77:400:25"`` (start:stop:step, stop included if on the grid) or ``"77,298,400"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The values.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Neither form, a step <= 0 or stop < start.
+    """
     try:
         if ":" in spec:
             parts = [float(x) for x in spec.split(":")]

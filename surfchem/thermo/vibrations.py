@@ -48,7 +48,14 @@ DEFAULT_PRERELAX_FMAX = 0.01
 
 
 def default_cache_dir() -> Path:
-    """``$SURFCHEM_VIB_CACHE`` or ``~/.cache/surfchem/vib`` (content-keyed, safe to share)."""
+    """Default force cache of the vibrational modes (content-keyed, safe to share).
+
+    Returns
+    -------
+    Path
+        ``$SURFCHEM_VIB_CACHE``, else ``$XDG_CACHE_HOME/surfchem/vib`` or
+        ``~/.cache/surfchem/vib``.
+    """
     env = os.environ.get("SURFCHEM_VIB_CACHE")
     if env:
         return Path(env)
@@ -58,7 +65,35 @@ def default_cache_dir() -> Path:
 
 @dataclass
 class Modes:
-    """Vibrational modes of the displaced atoms of one structure."""
+    """Vibrational modes of the displaced atoms of one structure.
+
+    Attributes
+    ----------
+    frequencies_cm1 : list of float
+        Wavenumbers, ascending, cm⁻¹ (negative = imaginary).
+    indices : list of int
+        The displaced atoms.
+    projected_rigid : bool
+        Translations and rotations were projected out.
+    n_imaginary : int
+        Imaginary modes.
+    imaginary_cm1 : list of float
+        Their wavenumbers, cm⁻¹.
+    n_force_calls : int
+        Force calls made (0 when read from the cache).
+    fmax_eV_A : float
+        Largest force on the displaced atoms at the reference geometry, eV/Å.
+    prerelax_dE_eV : float
+        Energy change of the optional re-relaxation, eV.
+    key : str
+        Content key of the cache entry.
+    cache : str or None
+        Cache file.
+    wall_s : float
+        Wall time, s.
+    extra : dict
+        Further data.
+    """
 
     frequencies_cm1: list[float]  # ascending; negative = imaginary
     indices: list[int]
@@ -74,7 +109,12 @@ class Modes:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        """The fields as a plain dict."""
+        """The fields as a plain dict.
+
+        Returns
+        -------
+        dict
+        """
         return asdict(self)
 
 
@@ -120,9 +160,23 @@ def _rigid_basis(positions: np.ndarray, masses: np.ndarray) -> np.ndarray:
 
 def hessian_frequencies_cm1(hessian_eV_A2: np.ndarray, masses_amu: np.ndarray,
                             positions_A: np.ndarray | None = None, project_rigid: bool = False) -> np.ndarray:
-    """Harmonic wavenumbers (cm^-1, negative = imaginary) of a Cartesian Hessian (eV/Å^2).
+    """Harmonic wavenumbers of a Cartesian Hessian.
 
-    With ``project_rigid`` the translations and rotations are removed (needs ``positions_A``).
+    Parameters
+    ----------
+    hessian_eV_A2 : numpy.ndarray
+        Hessian (3n, 3n), eV/Å².
+    masses_amu : numpy.ndarray
+        Masses of the n atoms, amu.
+    positions_A : numpy.ndarray, optional
+        Positions (n, 3), Å; needed by ``project_rigid``.
+    project_rigid : bool, default False
+        Remove translations and rotations.
+
+    Returns
+    -------
+    numpy.ndarray
+        Wavenumbers, ascending, cm⁻¹ (negative = imaginary).
     """
     h = 0.5 * (hessian_eV_A2 + hessian_eV_A2.T)
     m = np.repeat(np.asarray(masses_amu, float), 3)
@@ -168,11 +222,38 @@ def vibrational_modes(
     cache_dir: str | os.PathLike | None = None,
     calc_params: dict | None = None,
 ) -> Modes:
-    """Modes of ``atoms`` displacing only ``indices`` (default all; see module docs).
+    """Modes of ``atoms`` displacing only ``indices`` (see module docs).
 
-    ``calculator``: preset name or ASE calculator. ``project_rigid``: remove translations and
-    rotations (default: True when all atoms are displaced, i.e. a free molecule). ``cache_dir``:
-    force cache (default :func:`default_cache_dir`; ``False``-y string ``"none"`` disables it).
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The relaxed structure.
+    calculator : str or ase.calculators.calculator.Calculator
+        Preset name or ASE calculator.
+    indices : list of int, optional
+        Atoms to displace (default all).
+    distance : float, default 0.01
+        Finite-displacement step, Å (0 < distance <= 0.1).
+    project_rigid : bool, optional
+        Remove translations and rotations (default: True when all atoms are displaced, i.e. a
+        free molecule).
+    prerelax_fmax : float or None, default 0.01
+        Re-relax the displaced atoms to this force first, eV/Å (None: no).
+    prerelax_steps : int, default 300
+        Steps of that re-relaxation.
+    cache_dir : str or os.PathLike, optional
+        Force cache (default :func:`default_cache_dir`; ``"none"`` disables it).
+    calc_params : dict, optional
+        Calculator parameters that key the cache (default: the preset's).
+
+    Returns
+    -------
+    Modes
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Empty or out-of-range ``indices``, or ``distance`` outside (0, 0.1] Å.
     """
     t0 = time.perf_counter()
     n = len(atoms)
@@ -268,7 +349,22 @@ def vibrational_modes(
 
 
 def ligand_indices(atoms: Atoms) -> list[int]:
-    """Indices of all ligand atoms of a decorated slab (``ligand_index >= 0``)."""
+    """Indices of all ligand atoms of a decorated slab (``ligand_index >= 0``).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A decorated slab.
+
+    Returns
+    -------
+    list of int
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        The structure has no ``ligand_index`` array.
+    """
     if "ligand_index" not in atoms.arrays:
         raise InputError("structure has no 'ligand_index' array: build it with surfchem.build.decorate")
     return [int(i) for i in np.flatnonzero(atoms.get_array("ligand_index") >= 0)]

@@ -9,7 +9,7 @@ success = the share of systems whose reported minimum is within a threshold of t
 The best-known table is plain CSV (:data:`BEST_KNOWN_COLUMNS`) with one extended-XYZ structure
 per entry, so anyone can check a claimed minimum. It is only ever lowered, and only by a
 structure that passes the physical checks again when it is added
-(:func:`surfchem.trust.diagnostics.structure_sanity`: no inter-fragment clash, every head on its
+(:func:`surfchem.trust.sanity.structure_sanity`: no inter-fragment clash, every head on its
 own site, every Pb six-coordinated): a minimum that is low because two atoms fell into a hole of
 the potential is not a minimum.
 
@@ -30,7 +30,7 @@ from surfchem.build.ligands import resolve_ligand
 from surfchem.core.screendir import ScreenDir
 from surfchem.errors import FileFormatError, InputError
 from surfchem.thermo.results import ScreenData, load_screen
-from surfchem.trust.diagnostics import structure_sanity
+from surfchem.trust.sanity import structure_sanity
 
 #: columns of the best-known table (CSV)
 BEST_KNOWN_COLUMNS = ("system", "ligand_key", "ligand", "n", "energy_eV", "structure", "found_in")
@@ -39,8 +39,24 @@ SUCCESS_THRESHOLDS_EV = (0.05, 0.10)
 
 
 def system_key(data: ScreenData) -> str:
-    """``material/calculator/bare-slab formula/area`` of a screen, e.g.
-    ``CsPbBr3/chgnet-d3/Br28Cs12Pb8/A141.6``: runs on the same key are comparable."""
+    """Key of the system a screen computed: runs on the same key are comparable.
+
+    Parameters
+    ----------
+    data : surfchem.thermo.results.ScreenData
+        A loaded screen (:func:`surfchem.thermo.results.load_screen`).
+
+    Returns
+    -------
+    str
+        ``material/calculator/bare-slab formula/area``, e.g.
+        ``CsPbBr3/chgnet-d3/Br28Cs12Pb8/A141.6`` (area in Å²).
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        The screen has no N = 0 (bare slab) row.
+    """
     rec = data.records
     bare = rec[rec["n"] == 0]
     if bare.empty:
@@ -78,15 +94,42 @@ def _candidates(records: pd.DataFrame) -> pd.DataFrame:
 def physical(atoms) -> list[str]:
     """Structural problems of a relaxed slab checked on its own (empty list: physical).
 
-    The checks of :func:`~surfchem.trust.diagnostics.structure_sanity` that need no start
+    The checks of :func:`~surfchem.trust.sanity.structure_sanity` that need no start
     structure: ``clash``, ``head_off_site``, ``pb_coordination``.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A relaxed (decorated) slab.
+
+    Returns
+    -------
+    list of str
+        The raised flags among ``clash``, ``head_off_site``, ``pb_coordination``.
     """
     flags = structure_sanity(atoms, atoms)
     return [k for k in ("clash", "head_off_site", "pb_coordination") if flags[k]]
 
 
 def read_best_known(path: str | Path) -> pd.DataFrame:
-    """The best-known table at ``path`` (an empty table if the file does not exist)."""
+    """Read the best-known table.
+
+    Parameters
+    ----------
+    path : str or Path
+        Best-known CSV.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table (columns :data:`BEST_KNOWN_COLUMNS`, energies in eV); empty if the file does not
+        exist.
+
+    Raises
+    ------
+    surfchem.errors.FileFormatError
+        The file lacks columns of :data:`BEST_KNOWN_COLUMNS`.
+    """
     p = Path(path)
     if not p.exists():
         return pd.DataFrame(columns=list(BEST_KNOWN_COLUMNS))
@@ -100,7 +143,21 @@ def read_best_known(path: str | Path) -> pd.DataFrame:
 
 @dataclass
 class Update:
-    """One entry of the best-known table lowered (or added) by :func:`update_best_known`."""
+    """One entry of the best-known table lowered (or added) by :func:`update_best_known`.
+
+    Attributes
+    ----------
+    system : str
+        System key (:func:`system_key`).
+    ligand : str
+        Ligand name.
+    n : int
+        Coverage (ligands per slab).
+    old_eV : float or None
+        Previous best-known energy, eV (None: a new entry).
+    new_eV : float
+        New best-known energy, eV.
+    """
 
     system: str
     ligand: str
@@ -174,6 +231,15 @@ def score(results: str | Path, best_known: str | Path | pd.DataFrame,
           rename: dict[str, str] | None = None) -> dict:
     """Score a screen's reported minima against the best-known table.
 
+    Parameters
+    ----------
+    results : str or Path
+        A finished screen or campaign output directory.
+    best_known : str, Path or pandas.DataFrame
+        The best-known table or its CSV (:func:`read_best_known`).
+    rename : dict, optional
+        Old ligand name -> current name (as in :func:`update_best_known`).
+
     Returns
     -------
     dict
@@ -184,6 +250,11 @@ def score(results: str | Path, best_known: str | Path | pd.DataFrame,
         ``single_start``; ``relaxations`` (rows), ``force_calls`` (sum of optimiser steps, one
         force call each), ``wall_s`` (the run's wall time, from ``references.json``), and
         ``excess_eV`` per ``ligand:N``.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        The screen has no bare-slab row (:func:`system_key`).
     """
     data = load_screen(results)
     system = system_key(data)

@@ -22,7 +22,7 @@ the moves; this module knows nothing of tasks, caches or databases.
    since the last start made from them.
 
 A finished slab becomes the best of its N when it is a valid minimum
-(:func:`surfchem.trust.diagnostics.invalid_reasons`) lower in energy than the current best.
+(:func:`surfchem.trust.sanity.invalid_reasons`) lower in energy than the current best.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from ase import Atoms
 
 from surfchem.build.decorate import decorate_relaxed, undecorate
 from surfchem.errors import InputError
-from surfchem.trust.diagnostics import invalid_reasons
+from surfchem.trust.sanity import invalid_reasons
 from surfchem.trust.splice import mirror_slab, splice_faces
 
 #: what the planner is sent back: ``(relaxed atoms, task record)``, or ``None`` (start not run)
@@ -48,8 +48,21 @@ Outcome = tuple[Atoms, dict] | None
 class Start:
     """One slab to relax: ``n`` ligands on ``sites`` (grow order), built by move ``label``.
 
-    ``extra``: further starts of the same search (``[("direct", atoms)]``); ``single``: one
-    relaxation (a sweep move) instead of a multi-start search.
+    Attributes
+    ----------
+    n : int
+        Ligands on the slab.
+    sites : list of int
+        Their surface sites, in grow order.
+    label : str
+        The move that built it (``"grow"``, ``"shrink"``, ``"regrow"``, ``"mirror_top"``,
+        ``"mirror_bottom"``, ``"splice"``).
+    atoms : ase.Atoms
+        The start structure.
+    extra : list of (str, ase.Atoms), optional
+        Further starts of the same search (``[("direct", atoms)]``).
+    single : bool, default False
+        One relaxation (a sweep move) instead of a multi-start search.
     """
 
     n: int
@@ -62,7 +75,17 @@ class Start:
 
 @dataclass
 class PlanError:
-    """The start of N = ``n`` could not be made (``error``: type and message)."""
+    """The start of N = ``n`` could not be made.
+
+    Attributes
+    ----------
+    n : int
+        Coverage (ligands per slab) whose start failed.
+    error : str
+        Exception type and message.
+    traceback : str
+        The formatted traceback.
+    """
 
     n: int
     error: str
@@ -71,9 +94,21 @@ class PlanError:
 
 @dataclass(frozen=True)
 class ChainSettings:
-    """``tol_eV``: an improvement counts above this (eV); ``sweeps``: at most this many rounds;
-    ``regrow``: sweeps also regrow N from N-1; ``direct_start``: grow searches also start from
-    the arrangement built directly on the bare slab; ``search``: grow steps are searches."""
+    """Settings of :func:`grow_and_sweep`.
+
+    Attributes
+    ----------
+    tol_eV : float, default 0.0
+        An improvement counts above this, eV.
+    sweeps : int, default 0
+        At most this many sweep rounds.
+    regrow : bool, default False
+        Sweeps also regrow N from N-1.
+    direct_start : bool, default False
+        Grow searches also start from the arrangement built directly on the bare slab.
+    search : bool, default False
+        Grow steps are multi-start searches (else single relaxations).
+    """
 
     tol_eV: float = 0.0
     sweeps: int = 0
@@ -83,7 +118,21 @@ class ChainSettings:
 
 
 def improves(record: dict, best: tuple[float, Atoms] | None) -> bool:
-    """Is the finished task a valid minimum lower than ``best`` (``(energy_eV, atoms)``)?"""
+    """Is the finished task a valid minimum lower than ``best``?
+
+    Parameters
+    ----------
+    record : dict
+        A finished task record (``energy_eV`` in eV, ``status``, ``converged``, ``flag_*``).
+    best : tuple of (float, ase.Atoms) or None
+        The best valid minimum so far (energy in eV, structure); None when there is none.
+
+    Returns
+    -------
+    bool
+        True when the record is a valid minimum (:func:`surfchem.trust.sanity.invalid_reasons`)
+        with a finite energy below ``best``.
+    """
     if invalid_reasons(record):
         return False
     e = record["energy_eV"]
@@ -106,8 +155,34 @@ class _State:
 
 
 def grown_start(state: _State, smiles: str, order: Sequence[int], k: int, name: str) -> Atoms:
-    """Start for N = k: the next ligand of the grow order on the best valid N = k-1 slab; without
-    one (or without room on it), all k ligands placed on the bare slab."""
+    """Start for N = k: the next ligand of the grow order on the best valid N = k-1 slab.
+
+    Without a valid N = k-1 minimum (or without room on it), all k ligands are placed on the bare
+    slab.
+
+    Parameters
+    ----------
+    state : _State
+        The chain's best valid structure per N.
+    smiles : str
+        The ligand's SMILES.
+    order : sequence of int
+        Surface sites in grow order.
+    k : int
+        Coverage of the start (ligands per slab).
+    name : str
+        The ligand's name (for messages).
+
+    Returns
+    -------
+    ase.Atoms
+        The start structure.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        No start could be placed, neither on the N = k-1 minimum nor on the bare slab.
+    """
     errors = []
     parent = state.best.get(k - 1)
     if parent is not None:
@@ -150,19 +225,29 @@ def grow_and_sweep(name: str, smiles: str, order: Sequence[int], n_max: int, bar
 
     Parameters
     ----------
-    name, smiles
-        The ligand's name (for messages) and SMILES.
-    order
+    name : str
+        The ligand's name (for messages).
+    smiles : str
+        The ligand's SMILES.
+    order : sequence of int
         Surface sites in grow order (:func:`surfchem.build.arrangements.grow_order`).
-    n_max
+    n_max : int
         Largest coverage (ligands per slab).
-    bare, bare_energy_eV
-        The relaxed bare slab and its energy (eV): the N = 0 parent.
-    settings
-        Tolerance (eV), rounds and moves (:class:`ChainSettings`).
-    counts
+    bare : ase.Atoms
+        The relaxed bare slab: the N = 0 parent.
+    bare_energy_eV : float
+        Its energy, eV.
+    settings : ChainSettings
+        Tolerance (eV), rounds and moves.
+    counts : collections.Counter, optional
         Incremented with ``direct_starts_skipped`` and ``sweep_starts_skipped`` (a face without
         room, or a parent without a valid minimum).
+
+    Yields
+    ------
+    Start or PlanError
+        The next slab to relax, or why the start of an N could not be made. The caller sends back
+        the outcome: ``(relaxed atoms, task record)``, or None when nothing was relaxed.
     """
     counts = counts if counts is not None else collections.Counter()
     state = _State(bare, bare_energy_eV)

@@ -1,31 +1,33 @@
-"""Multi-start minimum search for one ligand-capped slab.
+"""Multi-start minimum search for one ligand-capped slab: the start schedule, stop rule and driver.
 
-Starts (``perturbed_starts``): start 0 is the structure as given; start i >= 1 turns every
-ligand rigidly about the surface normal through its N by a random angle, sets the depth of its
-N below the outermost inorganic layer to ``depths_A[i % len(depths_A)]`` (the soft coordinate of
-prototype lesson 1 (docs "Trustworthy minima"): NH3+ heads sat 0.6-1.9 Å deep in the A-site pocket) and rattles all
-atoms by ``rattle_A``. Those absolute depths are for heads with N-H (their hydrogen bonds pull
+Starts (:func:`perturbed_starts`): start 0 is the structure as given; start i >= 1 is
+:func:`surfchem.trust.moves.perturb` of it: every ligand turned rigidly about the surface normal
+through its N by a random angle free of overlaps, the depth of its N below the outermost
+inorganic layer set to ``depths_A[i % len(depths_A)]`` (the soft coordinate of prototype lesson
+1 (docs "Trustworthy minima"): NH3+ heads sat 0.6-1.9 Å deep in the A-site pocket) and all atoms
+rattled by ``rattle_A``. Those absolute depths are for heads with N-H (their hydrogen bonds pull
 the N into the pocket). A head without N-H (quaternary R4N+) is instead moved by
 ``offsets_A[i % len(offsets_A)]`` from its depth in the given structure (for a new ligand the
 builder's depth scan, :mod:`surfchem.build.decorate`, which already put it as deep as its methyls
-allow): a quaternary head 1.6 Å into the pocket would have its methyls in the Br layer; with ``anneal_steps > 0`` each start is first annealed by Langevin MD at
-``anneal_T_K`` (ASE) and then quenched by the relaxation. Growth from the relaxed N-1 slab (the
-campaign's ``grow`` mode) provides a further, independent start.
+allow): a quaternary head 1.6 Å into the pocket would have its methyls in the Br layer; with
+``anneal_steps > 0`` each start is first annealed by Langevin MD at ``anneal_T_K``
+(:func:`surfchem.trust.moves.anneal`) and then quenched by the relaxation. Growth from the
+relaxed N-1 slab (the campaign's ``grow`` mode) provides a further, independent start.
 
-Physical validity (:func:`checked_relax`, used for every start and by the campaign's single
-relaxations): a start whose fragments overlap (:func:`surfchem.trust.diagnostics.close_contacts`)
-is rejected before it is relaxed; a relaxation that reaches its step limit is continued once more
-(``continue_rounds``) and rejected if it still has not converged; a relaxed structure whose ligand
-bond graph changed, or that fails another structural check
-(:data:`surfchem.trust.diagnostics.STRUCTURE_FLAGS`), is rejected. Rejected starts count in
-``n_rejected`` and never become the minimum; perturbed starts turn each ligand to an angle free of
-such overlaps (up to ``_ROTATION_TRIES`` random angles, else the ligand keeps its orientation).
+Physical validity (:func:`surfchem.trust.checked.checked_relax`, used for every start and by the
+campaign's single relaxations): overlapping starts, relaxations that do not converge and relaxed
+structures that fail a structural check (:data:`surfchem.trust.sanity.STRUCTURE_FLAGS`) are
+rejected. Rejected starts count in ``n_rejected`` and never become the minimum.
 
-Stop rule: after each start, stop when the lowest energy has not improved by more than
-``tol_eV`` over the last ``patience`` starts, or after ``n_starts`` starts.
+Stop rule (:func:`stop_rule`): after each start, stop when the lowest energy has not improved by
+more than ``tol_eV`` over the last ``patience`` starts, or after ``n_starts`` starts.
 
 Each start's relaxation writes ``<prefix>_s<i>.traj`` and, once finished, ``<prefix>_s<i>.extxyz``
 (with its energy), so a killed search resumes start by start.
+
+The start moves (:func:`~surfchem.trust.moves.perturb`, :func:`~surfchem.trust.moves.head_depths`,
+:func:`~surfchem.trust.moves.surface_planes`) and :func:`~surfchem.trust.checked.checked_relax`
+are still importable from here, as before they moved to their own modules.
 """
 
 from __future__ import annotations
@@ -40,14 +42,14 @@ import numpy as np
 from ase import Atoms
 
 from surfchem.build.ligands import acidic_hydrogens
-from surfchem.core.slabgeom import slab_layers
 from surfchem.errors import InputError
-from surfchem.relax import relax
-from surfchem.trust.diagnostics import close_contacts, describe_contacts, structure_sanity
+from surfchem.trust.checked import checked_relax
 from surfchem.trust.fingerprint import deduplicate
+from surfchem.trust.moves import anneal, ligand_atoms, perturb
 
-#: random angles tried per ligand in a perturbed start before it keeps its orientation
-_ROTATION_TRIES = 24
+# the start moves, importable from here as before the split into moves/checked/search
+from surfchem.trust.moves import head_depths as head_depths
+from surfchem.trust.moves import surface_planes as surface_planes
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,12 @@ class SearchSettings:
             raise InputError(f"search needs n_starts >= 1, patience >= 1, tol_eV >= 0; got {self}")
 
     def as_dict(self) -> dict[str, Any]:
-        """The settings as a plain dict (tuples as lists)."""
+        """The settings as a plain dict (tuples as lists).
+
+        Returns
+        -------
+        dict
+        """
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
 
 
@@ -155,7 +162,12 @@ class SearchResult:
     rejected: list[str] = field(default_factory=list)
 
     def record(self) -> dict[str, Any]:
-        """Plain-data summary (for result tables and JSON)."""
+        """Plain-data summary (for result tables and JSON).
+
+        Returns
+        -------
+        dict
+        """
         return {
             "energy_eV": self.energy_eV, "n_starts": self.n_starts, "n_distinct": self.n_distinct,
             "n_rejected": self.n_rejected, "rejected": "; ".join(self.rejected),
@@ -164,97 +176,6 @@ class SearchResult:
             "best_start": self.best_start, "stop_reason": self.stop_reason, "wall_s": self.wall_s,
             "converged": self.converged,
         }
-
-
-def _ligands(atoms: Atoms) -> list[np.ndarray]:
-    lig = atoms.arrays.get("ligand_index")
-    if lig is None:
-        return []
-    return [np.flatnonzero(lig == k) for k in sorted(set(lig[lig >= 0]))]
-
-
-def surface_planes(atoms: Atoms) -> tuple[float, float]:
-    """z (Å) of the bottom and top outermost inorganic layers."""
-    layers = slab_layers(atoms)
-    z = atoms.positions[:, 2]
-    return float(z[layers[0]].mean()), float(z[layers[-1]].mean())
-
-
-def head_depths(atoms: Atoms) -> list[float]:
-    """Depth (Å) of each ligand's N below the outermost inorganic layer of its face (+ = inside)."""
-    bottom, top = surface_planes(atoms)
-    mid = (bottom + top) / 2
-    out = []
-    for idx in _ligands(atoms):
-        n = idx[[atoms.symbols[i] == "N" for i in idx]][0]
-        z = atoms.positions[n, 2]
-        out.append(top - z if z > mid else z - bottom)
-    return out
-
-
-def perturb(atoms: Atoms, depth_A: float | None, rng: np.random.Generator, rotate: bool = True,
-            rattle_A: float = 0.0, offset_A: float | None = None) -> Atoms:
-    """Copy of ``atoms`` with every ligand turned about the normal and moved along it.
-
-    Parameters
-    ----------
-    atoms : ase.Atoms
-        A decorated slab.
-    depth_A : float or None
-        Depth of the N below the outermost inorganic layer for ligands whose head has N-H, Å
-        (+ = into the A-site pocket); None leaves them at their depth.
-    rng : numpy.random.Generator
-        Random source of the angles and the rattle.
-    rotate : bool, default True
-        Turn each ligand about the normal through its N by a random angle free of overlaps.
-    rattle_A : float, default 0.0
-        Standard deviation of a Gaussian rattle of all atoms afterwards, Å.
-    offset_A : float, optional
-        Shift of the N of ligands whose head has no N-H (quaternary) from their depth in
-        ``atoms``, Å (+ = deeper); None applies ``depth_A`` to them too (absolute).
-
-    Returns
-    -------
-    ase.Atoms
-    """
-    out = atoms.copy()
-    bottom, top = surface_planes(out)
-    mid = (bottom + top) / 2
-    acid = acidic_hydrogens(out)
-    for idx in _ligands(out):
-        n = idx[[out.symbols[i] == "N" for i in idx]][0]
-        pivot = out.positions[n].copy()
-        outward = 1.0 if pivot[2] > mid else -1.0
-        shift = 0.0
-        if offset_A is not None and not acid[idx].any():
-            shift = -outward * offset_A
-        elif depth_A is not None:
-            target = top - depth_A if outward > 0 else bottom + depth_A
-            shift = target - pivot[2]
-        original = out.positions[idx].copy()
-        tries = _ROTATION_TRIES if rotate else 1
-        for t in range(tries):
-            pos = original.copy()
-            if rotate:
-                th = rng.uniform(0, 2 * np.pi)
-                c, s = np.cos(th), np.sin(th)
-                rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-                pos = (pos - pivot) @ rot.T + pivot
-            pos[:, 2] += shift
-            out.positions[idx] = pos
-            if not _ligand_contacts(out, idx):
-                break
-            if t == tries - 1:  # no free angle: keep the orientation it had (depth still set)
-                out.positions[idx] = original + np.array([0.0, 0.0, shift])
-    if rattle_A > 0:
-        out.positions += rng.normal(0, rattle_A, out.positions.shape)
-    return out
-
-
-def _ligand_contacts(atoms: Atoms, idx: np.ndarray) -> bool:
-    """Does the ligand made of atoms ``idx`` overlap another fragment?"""
-    members = set(int(i) for i in idx)
-    return any(i in members or j in members for i, j, _ in close_contacts(atoms))
 
 
 def perturbed_starts(atoms: Atoms, settings: SearchSettings) -> Iterator[tuple[str, Atoms]]:
@@ -275,7 +196,7 @@ def perturbed_starts(atoms: Atoms, settings: SearchSettings) -> Iterator[tuple[s
         Label (e.g. ``"s2 depth=1.60"``) and start structure.
     """
     acid = acidic_hydrogens(atoms)
-    no_nh = any(not acid[idx].any() for idx in _ligands(atoms))
+    no_nh = any(not acid[idx].any() for idx in ligand_atoms(atoms))
     yield "as-built", atoms.copy()
     for i in range(1, settings.n_starts):
         rng = np.random.default_rng(settings.seed + i)
@@ -283,21 +204,6 @@ def perturbed_starts(atoms: Atoms, settings: SearchSettings) -> Iterator[tuple[s
         offset = settings.offsets_A[i % len(settings.offsets_A)] if settings.offsets_A else 0.0
         label = f"depth={depth:.2f}" + (f",offset={offset:+.2f}" if no_nh else "")
         yield label, perturb(atoms, depth, rng, rotate=True, rattle_A=settings.rattle_A, offset_A=offset)
-
-
-def _anneal(atoms: Atoms, calc: Any, steps: int, T_K: float, seed: int) -> Atoms:
-    from ase import units
-    from ase.md.langevin import Langevin
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
-
-    work = atoms.copy()
-    work.calc = calc
-    MaxwellBoltzmannDistribution(work, temperature_K=T_K, rng=np.random.default_rng(seed))
-    dyn = Langevin(work, 1.0 * units.fs, temperature_K=T_K, friction=0.02, rng=np.random.default_rng(seed))
-    dyn.run(steps)
-    work.calc = None
-    work.set_velocities(np.zeros_like(work.positions))
-    return work
 
 
 def stop_rule(energies: list[float], patience: int, tol_eV: float) -> bool:
@@ -323,68 +229,6 @@ def stop_rule(energies: list[float], patience: int, tol_eV: float) -> bool:
         return False
     before = min(finite[:-patience])
     return min(finite) > before - tol_eV
-
-
-def checked_relax(start: Atoms, calculator: Any, relax_settings: dict[str, Any],
-                  reference: Atoms | None = None, trajectory: str | Path | None = None,
-                  continue_rounds: int = 1) -> tuple[Any, dict[str, Any]]:
-    """Relax ``start`` only if it is physical, and judge the result (module docstring).
-
-    Parameters
-    ----------
-    start : ase.Atoms
-        The structure to relax (labels ``ligand_index``/``surface_site`` as built).
-    calculator : str or ase.calculators.calculator.Calculator
-        Preset name or ASE calculator.
-    relax_settings : dict
-        Keyword arguments of :func:`surfchem.relax.relax` (``fmax`` in eV/Å, ``steps``, ...).
-    reference : ase.Atoms, optional
-        The structure whose ligand bond graph the result must keep (default ``start``).
-    trajectory : str or Path, optional
-        ASE trajectory path (appended to, so a continued or killed relaxation restarts from its
-        last frame).
-    continue_rounds : int, default 1
-        Further relaxations of ``steps`` steps each when the step limit is hit.
-
-    Returns
-    -------
-    result : surfchem.relax.RelaxResult or None
-        ``None`` when the start was rejected unrelaxed.
-    record : dict
-        ``status`` (``"ok"``, ``"rejected"`` or ``"failed"``), ``error`` (why, for the last two),
-        ``n_rounds`` and the ``flag_*`` sanity flags.
-    """
-    contacts = close_contacts(start)
-    if contacts:
-        return None, {"status": "rejected", "error": f"start overlaps: {describe_contacts(start, contacts)}",
-                      "energy_eV": float("nan"), "converged": False, "n_steps": 0, "n_rounds": 0,
-                      "flag_clash": True}
-    res = relax(start, calculator, trajectory=trajectory, **relax_settings)
-    rounds, steps = 1, res.n_steps
-    while res.error is None and not res.converged and rounds <= continue_rounds:
-        res = relax(res.atoms, calculator, trajectory=trajectory, **relax_settings)
-        rounds += 1
-        steps += res.n_steps
-    res.atoms.calc = None
-    rec = {**res.as_dict(), "n_steps": int(steps), "n_rounds": rounds}
-    rec.pop("trajectory", None)
-    rec.pop("calculator", None)
-    ref = reference if reference is not None else start
-    flags = structure_sanity(ref, res.atoms, ref.info.get("vacuum_A"))
-    rec.update({f"flag_{k}": v for k, v in flags.items()})
-    bad = [k for k, v in flags.items() if v]
-    if res.error is not None:
-        rec.update(status="failed", error=res.error)
-    elif not res.converged:
-        rec.update(status="rejected", error=f"not converged in {steps} steps (fmax {res.fmax_eV_A:.3f} eV/Å)")
-    elif bad:
-        extra = ""
-        if "clash" in bad:
-            extra = f" ({describe_contacts(res.atoms, close_contacts(res.atoms))})"
-        rec.update(status="rejected", error="unphysical minimum: " + ", ".join(bad) + extra)
-    else:
-        rec["status"] = "ok"
-    return res, rec
 
 
 def minimum_search(atoms: Atoms, calculator: Any, relax_settings: dict[str, Any],
@@ -457,7 +301,7 @@ def minimum_search(atoms: Atoms, calculator: Any, relax_settings: dict[str, Any]
             continue
         else:
             if settings.anneal_steps > 0 and i > 0:
-                start = _anneal(start, calculator, settings.anneal_steps, settings.anneal_T_K, settings.seed + i)
+                start = anneal(start, calculator, settings.anneal_steps, settings.anneal_T_K, settings.seed + i)
             res, rec = checked_relax(start, calculator, relax_settings, reference=atoms,
                                      trajectory=f"{prefix}_s{i}.traj" if prefix else None)
             records.append({"start": i, "label": label, **rec})

@@ -79,12 +79,34 @@ def resolve_calculator(name: str) -> str:
 
 
 def is_gpaw(preset: str) -> bool:
-    """Whether a preset name is a GPAW preset."""
+    """Whether a preset name is a GPAW preset.
+
+    Parameters
+    ----------
+    preset : str
+        Calculator preset name.
+
+    Returns
+    -------
+    bool
+    """
     return preset.startswith("gpaw")
 
 
 def base_preset(preset: str) -> tuple[str, bool]:
-    """(preset without D3, has D3): ``gpaw-pbe-d3-lcao`` -> (``gpaw-pbe-lcao``, True)."""
+    """The preset without D3, and whether it had D3.
+
+    Parameters
+    ----------
+    preset : str
+        Calculator preset name, e.g. ``gpaw-pbe-d3-lcao``.
+
+    Returns
+    -------
+    base : str
+        E.g. ``gpaw-pbe-lcao``.
+    has_d3 : bool
+    """
     p = get_preset(preset)
     if not p.d3:
         return p.name, False
@@ -95,7 +117,17 @@ def base_preset(preset: str) -> tuple[str, bool]:
 
 
 def includes_dispersion(preset: str) -> bool:
-    """Does the method carry a dispersion correction (D3 presets; GFN-xTB has D3/D4 built in)?"""
+    """Does the method carry a dispersion correction (D3 presets; GFN-xTB has D3/D4 built in)?
+
+    Parameters
+    ----------
+    preset : str
+        Calculator preset name.
+
+    Returns
+    -------
+    bool
+    """
     return get_preset(preset).d3 or preset.startswith("gfn")
 
 
@@ -106,7 +138,21 @@ GAMMA_ONLY_MIN_LENGTH_A = 11.0
 
 
 def gamma_supercell(atoms: Atoms, min_length_A: float = GAMMA_ONLY_MIN_LENGTH_A) -> tuple[Atoms, int]:
-    """(supercell, number of copies) with periodic lengths >= ``min_length_A`` (Å)."""
+    """Supercell with periodic lengths of at least ``min_length_A`` (for Gamma-only sampling).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The structure.
+    min_length_A : float, optional
+        Smallest periodic length, Å (default ``GAMMA_ONLY_MIN_LENGTH_A``).
+
+    Returns
+    -------
+    supercell : ase.Atoms
+    copies : int
+        Number of copies of ``atoms`` in it.
+    """
     import numpy as np
 
     reps = [int(np.ceil(min_length_A / np.linalg.norm(atoms.cell[i]))) if atoms.pbc[i] else 1
@@ -157,7 +203,12 @@ class EnergyRecord:
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The fields as a plain dict."""
+        """The fields as a plain dict.
+
+        Returns
+        -------
+        dict
+        """
         return asdict(self)
 
 

@@ -214,11 +214,28 @@ class SurfaceRecord(_Record):
 
 
 def gamma_linear_fit(records: list[dict]) -> dict[str, float]:
-    """Fiorentini-Methfessel gamma from a layer series of one calculator (meV/Å²).
+    """Fiorentini-Methfessel gamma from a layer series of one calculator.
 
     Fit E_slab - (n_A - n_B) E_AX = n_B * e_bulk + 2 A gamma over the slabs: the bulk energy per
     formula unit comes from the slabs themselves, so a bulk reference computed with different
     k-point sampling (or a Gamma-only supercell) cannot make gamma drift with thickness.
+
+    Parameters
+    ----------
+    records : list of dict
+        One per slab: ``n_a``, ``n_b`` (formula units), ``slab_energy_eV``, ``salt_energy_eV``,
+        ``bulk_energy_eV`` (eV) and ``area_A2`` (Å²).
+
+    Returns
+    -------
+    dict of str to float
+        ``gamma_fit_meV_A2`` (meV/Å²), ``bulk_fit_eV``, ``bulk_direct_eV`` and ``excess_fit_eV``
+        (eV).
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Fewer than two slabs.
     """
     if len(records) < 2:
         raise InputError("a Fiorentini-Methfessel fit needs slabs with >= 2 thicknesses")
@@ -281,8 +298,29 @@ def surface_gamma(material: str, layers: int, calculator: str, ev: Evaluator,
 # -- geometries shared by all calculators -----------------------------------------------------
 def relaxed(atoms: Atoms, ev: Evaluator, calculator: str = "chgnet-d3", fmax: float = 0.05,
             steps: int = 300, system: str = "") -> Atoms:
-    """``atoms`` relaxed with ``calculator`` (cached by input hash so every rerun and every
-    calculator sees the identical geometry)."""
+    """``atoms`` relaxed with ``calculator``, cached by input hash.
+
+    Every rerun and every calculator then sees the identical geometry.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The start structure.
+    ev : Evaluator
+        The validation's evaluator (calculators and cache).
+    calculator : str, default "chgnet-d3"
+        Preset of the relaxation.
+    fmax : float, default 0.05
+        Force convergence, eV/Å.
+    steps : int, default 300
+        Optimiser steps at most.
+    system : str, default ""
+        Name of the system, for the records.
+
+    Returns
+    -------
+    ase.Atoms
+    """
     calc = resolve_calculator(calculator)
     h = task_hash(atoms, ev.params(calc), {"kind": "relax", "fmax": fmax, "steps": steps,
                                             "version": "validate-geom-1"})
@@ -307,7 +345,19 @@ def relaxed(atoms: Atoms, ev: Evaluator, calculator: str = "chgnet-d3", fmax: fl
 
 
 def molecule_box(atoms: Atoms, vacuum: float = 6.0) -> Atoms:
-    """A copy centred in a box with ``vacuum`` Å on each side, non-periodic."""
+    """A copy centred in a box with ``vacuum`` on each side, non-periodic.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A molecule.
+    vacuum : float, default 6.0
+        Vacuum on each side, Å.
+
+    Returns
+    -------
+    ase.Atoms
+    """
     out = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions)
     out.center(vacuum=vacuum)
     out.pbc = False
@@ -353,7 +403,27 @@ class BindingRecord(_Record):
 
 @dataclass
 class BindingSystems:
-    """The structures of an exchange-energy comparison (same for every calculator)."""
+    """The structures of an exchange-energy comparison (same for every calculator).
+
+    Attributes
+    ----------
+    ligand : str
+        Ligand name.
+    bare : ase.Atoms
+        Bare slab (bulk-terminated).
+    decorated : ase.Atoms
+        Slab with one ligand (relaxed).
+    ion_pair : ase.Atoms
+        The L+ X- ion pair (relaxed, non-periodic).
+    salt : ase.Atoms
+        Bulk AX salt (CsBr).
+    slab_tag : str
+        Size and layers of the slab, e.g. ``1x1x3``.
+    geometry_calculator : str
+        Preset of the relaxations.
+    extra : dict
+        Further data.
+    """
 
     ligand: str
     bare: Atoms

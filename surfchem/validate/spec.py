@@ -22,7 +22,25 @@ from surfchem.validate.suite import PROFILES
 
 
 class SlurmSpec(SlurmResources):
-    """``[slurm]`` of a validation spec: one MPI job (GPAW ranks = nodes x tasks per node)."""
+    """``[slurm]`` of a validation spec: one MPI job (GPAW ranks = nodes x tasks per node).
+
+    Besides the keys of :class:`surfchem.core.slurm.SlurmResources`:
+
+    Attributes
+    ----------
+    partition : str, default "compute"
+        Slurm partition.
+    walltime : str, default "24:00:00"
+        ``HH:MM:SS`` or ``D-HH:MM:SS``.
+    worker_init : str, default "source ~/venvs/surfchem/bin/activate"
+        Shell lines run before the work.
+    nodes : int, default 1
+        Nodes.
+    tasks_per_node : int, default 64
+        MPI tasks per node.
+    launcher : {"srun", "mpiexec", "mpirun"}, default "srun"
+        MPI launcher.
+    """
 
     partition: str | None = "compute"
     walltime: str = "24:00:00"
@@ -33,7 +51,27 @@ class SlurmSpec(SlurmResources):
 
 
 class ValidationSpec(Strict):
-    """Schema of a validation spec (declarative, checked like the campaign specs)."""
+    """Schema of a validation spec (declarative, checked like the campaign specs).
+
+    Attributes
+    ----------
+    name : str, default ""
+        Name (default: the file's stem).
+    profile : str, default "cluster"
+        Size profile of the systems (one of ``PROFILES``).
+    calculators : list of str
+        Calculator presets to validate (at least one).
+    out : str, default ""
+        Output directory (default ``analysis/validation/<profile>``).
+    gpaw : dict
+        GPAW parameters per preset.
+    slurm : SlurmSpec
+        The Slurm job.
+    geometry_calculator : str, default "chgnet-d3"
+        Preset that relaxes the shared geometries.
+    parts : list of {"bulk", "surface", "binding", "stacking"}
+        Parts of the validation to run (default all).
+    """
 
     name: str = ""
     profile: str = "cluster"
@@ -66,7 +104,23 @@ class ValidationSpec(Strict):
 
 
 def load_spec(path: str | Path) -> dict[str, Any]:
-    """Read and check a validation spec; unknown keys and names are InputErrors (one per line)."""
+    """Read and check a validation spec.
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file.
+
+    Returns
+    -------
+    dict
+        The spec as a dict, ``name`` and ``out`` filled in.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        Missing file, bad TOML, unknown keys or names (one per line).
+    """
     p = Path(path)
     spec = validate_model(ValidationSpec, read_toml(p, "validation spec"), str(p))
     out = spec.model_dump()
@@ -76,7 +130,19 @@ def load_spec(path: str | Path) -> dict[str, Any]:
 
 
 def sbatch_script(spec: dict[str, Any], spec_path: str) -> str:
-    """A Slurm batch script running the spec under MPI (GPAW ranks = nodes x tasks per node)."""
+    """A Slurm batch script running the spec under MPI (GPAW ranks = nodes x tasks per node).
+
+    Parameters
+    ----------
+    spec : dict
+        A spec from :func:`load_spec`.
+    spec_path : str
+        Path of the spec file, as the job will see it.
+
+    Returns
+    -------
+    str
+    """
     s = spec["slurm"]
     nodes = int(s.get("nodes", 1))
     tasks = int(s.get("tasks_per_node", 64))

@@ -107,7 +107,17 @@ DEFAULT_CALCULATORS = ("chgnet", "chgnet-d3", "sevennet-d3", "gfn1", "gfn2", "gp
 
 
 def expand_calculators(names) -> list[str]:
-    """Resolve names; every GPAW preset gets its D3 twin (free: D3 is added to the same SCF)."""
+    """Resolve calculator names; every GPAW preset gets its D3 twin (free: D3 is added to the same SCF).
+
+    Parameters
+    ----------
+    names : iterable of str
+        Preset names.
+
+    Returns
+    -------
+    list of str
+    """
     out: list[str] = []
     for n in names:
         p = resolve_calculator(n)
@@ -121,7 +131,22 @@ def expand_calculators(names) -> list[str]:
 
 
 def reference_for(kind: str, calculator: str, available: list[str]) -> str | None:
-    """The GPAW preset a ``calculator`` is compared with for a system ``kind`` (bulk/slab)."""
+    """The GPAW preset a ``calculator`` is compared with for a system ``kind``.
+
+    Parameters
+    ----------
+    kind : str
+        ``"bulk"`` or ``"slab"``.
+    calculator : str
+        Preset name.
+    available : list of str
+        Presets of the run.
+
+    Returns
+    -------
+    str or None
+        None when no reference preset is available.
+    """
     d3 = includes_dispersion(calculator)
     order = ["pw", "lcao"] if kind == "bulk" else ["lcao", "pw"]
     for mode in order:
@@ -166,7 +191,12 @@ class ValidationResult:
     settings: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """All tables as a plain dict (JSON)."""
+        """All tables as a plain dict (JSON).
+
+        Returns
+        -------
+        dict
+        """
         return dict(self.__dict__)
 
 
@@ -282,7 +312,19 @@ def run_validation(calculators=DEFAULT_CALCULATORS, profile: str = "quick",
 
 
 def surface_fits(surface: list[dict]) -> list[dict]:
-    """Per calculator: gamma from the Fiorentini-Methfessel fit over all its layer counts."""
+    """Per calculator: gamma from the Fiorentini-Methfessel fit over all its layer counts.
+
+    Parameters
+    ----------
+    surface : list of dict
+        Slab records of the surface part (``calculator``, ``layers``, energies; ``error`` if
+        failed).
+
+    Returns
+    -------
+    list of dict
+        One per calculator with at least two layer counts (:func:`~surfchem.validate.recipes.gamma_linear_fit`).
+    """
     out = []
     ok = [r for r in surface if not r.get("error")]
     for c in dict.fromkeys(r["calculator"] for r in ok):
@@ -395,8 +437,23 @@ def parity_summary(rows: list[dict]) -> list[dict]:
 
 
 def write_tables(res: ValidationResult, outdir: str | Path) -> dict[str, str]:
-    """CSV per table, parity.csv, summary.csv, validation.md and results.json (the figure:
-    :func:`surfchem.plot.validate.plot_validation`, drawn by ``surfchem validate``)."""
+    """Write the validation tables.
+
+    CSV per table, parity.csv, summary.csv, validation.md and results.json (the figure:
+    :func:`surfchem.plot.validate.plot_validation`, drawn by ``surfchem validate``).
+
+    Parameters
+    ----------
+    res : ValidationResult
+        The validation.
+    outdir : str or Path
+        Output directory.
+
+    Returns
+    -------
+    dict of str to str
+        The written files by name.
+    """
     import pandas as pd
 
     out = Path(outdir)
@@ -417,7 +474,17 @@ def write_tables(res: ValidationResult, outdir: str | Path) -> dict[str, str]:
 
 
 def cli_rows(res: ValidationResult) -> list[dict]:
-    """Per system and calculator: energy_eV and a0_A where relevant (the CLI's --json rows)."""
+    """Per system and calculator: energy_eV and a0_A where relevant (the CLI's --json rows).
+
+    Parameters
+    ----------
+    res : ValidationResult
+        The validation.
+
+    Returns
+    -------
+    list of dict
+    """
     rows = []
     for r in res.bulk:
         rows.append({"system": f"bulk:{r.get('material')}", "calculator": r.get("calculator"),
@@ -443,7 +510,18 @@ def _f(x, fmt):
 
 
 def markdown_tables(res: ValidationResult) -> str:
-    """a0 per calculator vs experiment / published PBE, gamma, exchange, stacking, parity summary."""
+    """a0 per calculator vs experiment / published PBE, gamma, exchange, stacking, parity summary.
+
+    Parameters
+    ----------
+    res : ValidationResult
+        The validation.
+
+    Returns
+    -------
+    str
+        Markdown.
+    """
     d = res.as_dict() if not isinstance(res, dict) else res
     lines = [f"# Validation ({d['profile']} profile)", ""]
     bulk = [r for r in d["bulk"] if not r.get("error")]
