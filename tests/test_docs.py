@@ -94,14 +94,14 @@ def _public_api():
 
 def _module_api():
     """(module, name) of every public function and class defined in a public module of the
-    library subpackages (not ``cli``: argparse handlers; not ``experiment``: maintained apart)."""
+    subpackages, the CLI's handlers included (not ``experiment``: maintained apart)."""
     import pkgutil
 
     import surfchem
 
     for info in pkgutil.walk_packages(surfchem.__path__, "surfchem."):
         parts = info.name.split(".")
-        if parts[1] in ("cli", "experiment") or any(p.startswith("_") for p in parts[1:]):
+        if parts[1] == "experiment" or any(p.startswith("_") for p in parts[1:]):
             continue
         mod = importlib.import_module(info.name)
         for name, obj in vars(mod).items():

@@ -29,6 +29,12 @@ def _clean(obj: Any) -> Any:
 
 
 def print_json(obj: Any) -> None:
-    """Print ``obj`` as indented JSON on stdout."""
+    """Print ``obj`` as indented JSON on stdout.
+
+    Parameters
+    ----------
+    obj : object
+        JSON-able data (numpy and pandas values are converted).
+    """
     json.dump(_clean(obj), sys.stdout, indent=2)
     sys.stdout.write("\n")

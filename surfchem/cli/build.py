@@ -8,6 +8,13 @@ from surfchem.cli._common import print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``surfchem build`` to the CLI.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``surfchem`` subparsers.
+    """
     p = sub.add_parser("build", help="build a (ligand-capped) slab and write it to a file",
                        description="Build a symmetric AX-terminated (100) slab with N ligands.")
     p.add_argument("--material", default="CsPbBr3", help="CsPbBr3 (default) or CsPbI3")
@@ -46,6 +53,18 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    """Run ``surfchem build`` with the parsed options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``surfchem build --help``).
+
+    Returns
+    -------
+    int
+        Exit code (0 = success).
+    """
     from surfchem.build import arrangements, decorate, slab
     from surfchem.errors import InputError
 
@@ -86,6 +105,18 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_arrangements(args: argparse.Namespace) -> int:
+    """Run ``surfchem arrangements`` with the parsed options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``surfchem arrangements --help``).
+
+    Returns
+    -------
+    int
+        Exit code (0 = success).
+    """
     from surfchem.build import arrangements, slab
 
     atoms = slab(args.material, size=_size(args.size), layers=args.layers)

@@ -8,6 +8,13 @@ from surfchem.cli._common import print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``surfchem campaign`` to the CLI.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``surfchem`` subparsers.
+    """
     p = sub.add_parser("campaign", help="run and inspect campaigns declared in TOML",
                        description="Campaigns: a TOML spec (see calculations/*.toml) run on Parsl, "
                        "results in an ASE database, content-hash caching, resume after a kill.")
@@ -40,7 +47,18 @@ def _status_dict(res) -> dict:
 
 
 def report_problems(res) -> int:
-    """Print failures and missing (ligand, N) on stderr; 1 if there are any, else 0."""
+    """Print failures and missing (ligand, N) on stderr.
+
+    Parameters
+    ----------
+    res : surfchem.campaign.results.CampaignResult
+        A finished (or partial) run.
+
+    Returns
+    -------
+    int
+        1 if there are failures or missing rows, else 0 (the exit code).
+    """
     import sys
 
     for f in res.failures:
@@ -52,7 +70,13 @@ def report_problems(res) -> int:
 
 
 def draw_coverage(res) -> None:
-    """Fig. 1c,d of a finished run (``OUT/fig1.png``/``.pdf``), its path in ``res.files``."""
+    """Fig. 1c,d of a finished run (``OUT/fig1.png``/``.pdf``); its path goes into ``res.files``.
+
+    Parameters
+    ----------
+    res : surfchem.campaign.results.CampaignResult
+        A finished (or partial) run; nothing is drawn without a summary.
+    """
     from surfchem.plot.coverage import plot_coverage
 
     if res.stages and len(res.summary):  # nothing to plot when only references/bare slab finished
@@ -61,6 +85,18 @@ def draw_coverage(res) -> None:
 
 
 def run_run(args: argparse.Namespace) -> int:
+    """Run ``surfchem campaign run`` with the parsed options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``surfchem campaign run --help``).
+
+    Returns
+    -------
+    int
+        Exit code (0 = success).
+    """
     from surfchem.campaign.run import run_campaign
     from surfchem.campaign.spec import load_spec
 
@@ -78,6 +114,18 @@ def run_run(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    """Run ``surfchem campaign status`` with the parsed options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``surfchem campaign status --help``).
+
+    Returns
+    -------
+    int
+        Exit code (0 = success).
+    """
     from surfchem.campaign.run import run_campaign
     from surfchem.campaign.spec import load_spec
 
@@ -102,6 +150,18 @@ def _dry(spec_path: str):
 
 
 def run_results(args: argparse.Namespace) -> int:
+    """Run ``surfchem campaign results`` with the parsed options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``surfchem campaign results --help``).
+
+    Returns
+    -------
+    int
+        Exit code (0 = success).
+    """
     import pandas as pd
 
     from surfchem.core.screendir import results_columns
@@ -114,6 +174,18 @@ def run_results(args: argparse.Namespace) -> int:
 
 
 def run_plot(args: argparse.Namespace) -> int:
+    """Run ``surfchem campaign plot`` with the parsed options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``surfchem campaign plot --help``).
+
+    Returns
+    -------
+    int
+        Exit code (0 = success).
+    """
     from pathlib import Path
 
     from surfchem.plot.coverage import plot_coverage

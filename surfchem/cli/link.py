@@ -17,6 +17,13 @@ from surfchem.errors import InputError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``surfchem link`` to the CLI.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``surfchem`` subparsers.
+    """
     p = sub.add_parser(
         "link", help="join computed descriptors with measured ON fractions; correlations, ranking, report",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -75,6 +82,18 @@ def _campaign_dir(toml: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run ``surfchem link`` with the parsed options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``surfchem link --help``).
+
+    Returns
+    -------
+    int
+        Exit code (0 = success).
+    """
     from surfchem.cli._common import print_json
 
     if args.paper_table:

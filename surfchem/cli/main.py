@@ -56,6 +56,16 @@ def _command(argv: list[str]) -> str | None:
 def make_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with a known ``command``, only that command's module is imported.
 
+    Parameters
+    ----------
+    command : str or None
+        The subcommand on the command line, if known.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The ``surfchem`` parser.
+
     Raises
     ------
     MissingDependency
@@ -87,6 +97,18 @@ def make_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``surfchem`` command: parse ``argv`` and run the subcommand.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit code: 0 success, 1 failed work, 2 bad input or a missing dependency.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
     command = _command(argv)
     debug = "--debug" in (argv[: argv.index(command)] if command else argv)  # a global option

@@ -55,7 +55,18 @@ SIMULATE_BACKGROUND_FRACTION = 0.02
 
 
 def parse_duration(text: str) -> float:
-    """``"10ms"`` -> 0.01; a bare number is seconds."""
+    """``"10ms"`` -> 0.01; a bare number is seconds.
+
+    Parameters
+    ----------
+    text : str
+        A time with unit s, ms, us, ns or ps, e.g. ``"10ms"``.
+
+    Returns
+    -------
+    float
+        The time, s.
+    """
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zµ]*)\s*", str(text))
     if not m or (m.group(2) and m.group(2) not in _UNITS):
         raise InputError(f"cannot read time {text!r}; use a number with unit s, ms, us, ns or ps (e.g. 10ms)")
@@ -66,6 +77,18 @@ def parse_duration(text: str) -> float:
 
 
 def parse_channels(text: str) -> tuple[int, int]:
+    """Two different detector channels from ``"0,1"``.
+
+    Parameters
+    ----------
+    text : str
+        Two non-negative integers separated by a comma.
+
+    Returns
+    -------
+    tuple of int
+        The two channels.
+    """
     try:
         parts = [int(p) for p in str(text).split(",")]
     except ValueError:
@@ -76,6 +99,13 @@ def parse_channels(text: str) -> tuple[int, int]:
 
 
 def register(subparsers) -> None:
+    """Add ``surfchem photons`` to the CLI.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        The ``surfchem`` subparsers.
+    """
     p = subparsers.add_parser("photons", help="single-dot photon statistics (PTU / Photon-HDF5)",
                               description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="photons_command", metavar="ACTION")
@@ -191,6 +221,18 @@ def _options(args):
 
 
 def cmd_analyze(args) -> int:
+    """Run ``surfchem photons analyze`` with the parsed options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``surfchem photons analyze --help``).
+
+    Returns
+    -------
+    int
+        Exit code (0 = success).
+    """
     opt = _options(args)
     res = analyze_file(args.file, opt)
     full = res.to_dict()
@@ -220,6 +262,18 @@ def cmd_analyze(args) -> int:
 
 
 def cmd_simulate(args) -> int:
+    """Run ``surfchem photons simulate`` with the parsed options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``surfchem photons simulate --help``).
+
+    Returns
+    -------
+    int
+        Exit code (0 = success).
+    """
     if not args.out.lower().endswith(".ptu"):
         raise InputError(f"--out must end in .ptu, got {args.out!r}")
     p = SimulationParams(
@@ -249,6 +303,18 @@ def _cpa_row(cp: dict | None) -> dict:
 
 
 def cmd_batch(args) -> int:
+    """Run ``surfchem photons batch`` with the parsed options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``surfchem photons batch --help``).
+
+    Returns
+    -------
+    int
+        Exit code (0 = success).
+    """
     from tqdm import tqdm  # the photons extra (lazy: the light core runs the other commands)
 
     if not os.path.isdir(args.dir):
@@ -300,6 +366,18 @@ def _channel_list(text: str | None) -> tuple[int, ...] | None:
 
 
 def cmd_changepoints(args) -> int:
+    """Run ``surfchem photons changepoints`` with the parsed options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``surfchem photons changepoints --help``).
+
+    Returns
+    -------
+    int
+        Exit code (0 = success).
+    """
     opt = changepoint.ChangePointOptions(
         alpha=args.alpha, window_photons=args.window, max_levels=args.max_levels,
         channels=_channel_list(args.channels))
@@ -317,6 +395,18 @@ def cmd_changepoints(args) -> int:
 
 
 def cmd_convert(args) -> int:
+    """Run ``surfchem photons convert`` with the parsed options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``surfchem photons convert --help``).
+
+    Returns
+    -------
+    int
+        Exit code (0 = success).
+    """
     if not args.out.lower().endswith((".h5", ".hdf5")):
         raise InputError(f"output must end in .h5 or .hdf5, got {args.out!r}")
     print_json(convert_to_photon_hdf5(args.file, args.out))
@@ -324,6 +414,18 @@ def cmd_convert(args) -> int:
 
 
 def cmd_spectrum(args) -> int:
+    """Run ``surfchem photons spectrum`` with the parsed options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``surfchem photons spectrum --help``).
+
+    Returns
+    -------
+    int
+        Exit code (0 = success).
+    """
     try:
         data = np.loadtxt(args.file, delimiter=None if not args.file.endswith(".csv") else ",", comments="#",
                           ndmin=2)
@@ -346,6 +448,18 @@ def cmd_spectrum(args) -> int:
 
 
 def cmd_excitation(args) -> int:
+    """Run ``surfchem photons excitation`` with the parsed options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``surfchem photons excitation --help``).
+
+    Returns
+    -------
+    int
+        Exit code (0 = success).
+    """
     kw = {}
     if args.mu_i is not None:
         kw["mu_i_cm"] = args.mu_i

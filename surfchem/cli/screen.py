@@ -8,6 +8,13 @@ from surfchem.cli._common import print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``surfchem screen`` to the CLI.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``surfchem`` subparsers.
+    """
     from surfchem.calculators import DEFAULT_PRESET, PRESETS
     from surfchem.campaign.defaults import SCREEN_SEARCH as D
 
@@ -75,7 +82,18 @@ def _mu(items: list[str]) -> dict[str, float]:
 def search_settings(args: argparse.Namespace) -> dict | None:
     """The screen's search settings from the options: ``None`` (the single-relaxation preview) for
     ``--starts 1`` without sweeps, else starts and sweep rounds as given (sweeps need no extra
-    starts: ``--starts 1 --sweeps 3`` runs one start per slab and three sweep rounds)."""
+    starts: ``--starts 1 --sweeps 3`` runs one start per slab and three sweep rounds).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed ``surfchem screen`` options.
+
+    Returns
+    -------
+    dict or None
+        Search settings (:class:`surfchem.campaign.spec.SearchSpec` keys), or None for the preview.
+    """
     from surfchem.campaign.defaults import SCREEN_SEARCH as D
 
     sweeps = args.sweeps if args.sweeps is not None else (0 if args.starts <= 1 else D["sweeps"])
@@ -90,6 +108,18 @@ def search_settings(args: argparse.Namespace) -> dict | None:
 
 
 def run_screen(args: argparse.Namespace) -> int:
+    """Run ``surfchem screen`` with the parsed options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``surfchem screen --help``).
+
+    Returns
+    -------
+    int
+        Exit code (0 = success).
+    """
     from surfchem.campaign.screen import screen
     from surfchem.cli.campaign import draw_coverage, report_problems
 

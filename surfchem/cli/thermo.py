@@ -8,6 +8,13 @@ from surfchem.cli._common import print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``surfchem thermo`` to the CLI.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``surfchem`` subparsers.
+    """
     p = sub.add_parser(
         "thermo", help="add entropy / vibrational free energies to a screen: gamma(N), dG(N) at T",
         description="Read RESULTS (a screen output directory with results.csv, references.json, "
@@ -55,6 +62,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_thermo(args: argparse.Namespace) -> int:
+    """Run ``surfchem thermo`` with the parsed options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``surfchem thermo --help``).
+
+    Returns
+    -------
+    int
+        Exit code (0 = success).
+    """
     from pathlib import Path
 
     from surfchem.core.screendir import ScreenDir

@@ -9,6 +9,13 @@ from surfchem.cli._common import print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``surfchem validate`` to the CLI.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The ``surfchem`` subparsers.
+    """
     p = sub.add_parser(
         "validate", help="validate calculators against GPAW: a0, gamma, exchange, stacking",
         description="Compute bulk a0 (CsBr, CsPbBr3, CsPbI3), the bare-slab surface energy vs "
@@ -41,6 +48,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_validate(args: argparse.Namespace) -> int:
+    """Run ``surfchem validate`` with the parsed options.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options (``surfchem validate --help``).
+
+    Returns
+    -------
+    int
+        Exit code (0 = success).
+    """
     from ase.parallel import world
 
     from surfchem.plot.validate import plot_validation
