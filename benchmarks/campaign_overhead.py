@@ -18,7 +18,7 @@ from ase.build import bulk
 
 from surfchem.campaign.engine import Engine
 from surfchem.campaign.loop import Loop
-from surfchem.campaign.spec import ExecutorSpec
+from surfchem.campaign.spec_run import ExecutorSpec
 from surfchem.core.hashing import task_hash
 from surfchem.core.store import ResultStore
 

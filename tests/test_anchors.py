@@ -41,10 +41,11 @@ def test_campaign_anchor_stage_shifts_dG_by_delta_and_is_cached(anchored_run):
     assert CampaignPlan(spec).n_tasks == CampaignPlan(parse_spec({**data, "anchor": None})).n_tasks + 1
     assert res.counts["failed"] == 0 and set(res.anchors) == {"MA"}
     a = res.anchors["MA"]
-    assert (a.ml, a.dft, a.system) == ("chgnet", "chgnet-d3", "1x1x3")
+    assert (a.ml, a.dft) == ("chgnet", "chgnet-d3")
     # independent recomputation on the same (cached) geometries
     ev = Evaluator(tmp_path / "run" / "anchors")
-    systems = binding_systems("MA", ev, geometry_calculator="chgnet")
+    systems = binding_systems("MA", ev, geometry_calculator="chgnet", relax_bare=True)
+    assert a.system == systems.slab_tag == "1x1x3+rb"
     e_ml = ligand_exchange(systems, "chgnet", ev).exchange_energy_eV
     e_d3 = ligand_exchange(systems, "chgnet-d3", ev).exchange_energy_eV
     assert a.exchange_ml_eV == pytest.approx(e_ml, abs=1e-9)
@@ -147,10 +148,10 @@ def test_gpaw_anchor_of_methylammonium(tmp_path):
 
     ev = Evaluator(tmp_path, overrides={"gpaw-pbe-lcao": {"basis": "sz", "h_A": 0.3, "kpt_density_A": 1.5}})
     a = ligand_anchor("MA", ev)
-    assert (a.ml, a.dft, a.system) == ("chgnet-d3", "gpaw-pbe-d3-lcao", "1x1x3")
+    assert (a.ml, a.dft, a.system) == ("chgnet-d3", "gpaw-pbe-d3-lcao", "1x1x3+rb")
     assert a.exchange_dft_eV < 0 and a.exchange_ml_eV < 0
     assert a.delta_eV == pytest.approx(a.exchange_dft_eV - a.exchange_ml_eV)
-    assert len(list((tmp_path / "gpaw").glob("*.txt"))) == 4  # slab+MA, bare slab, ion pair, CsBr
+    assert len(list((tmp_path / "gpaw").glob("*.txt"))) == 4  # slab+MA, relaxed bare slab, ion pair, CsBr
     n_records = len(ev.records)
     assert ligand_anchor("MA", ev) == a
     assert all(r.cached for r in ev.records[n_records:])

@@ -17,7 +17,8 @@ from surfchem.campaign.engine import Engine, mpi_command, render_slurm_script
 from surfchem.campaign.plan import CampaignPlan
 from surfchem.campaign.progress import TrajectoryProgress
 from surfchem.campaign.run import run_campaign
-from surfchem.campaign.spec import ExecutorSpec, load_spec, parse_spec
+from surfchem.campaign.spec import load_spec, parse_spec
+from surfchem.campaign.spec_run import ExecutorSpec
 from surfchem.core.store import ResultStore
 from surfchem.errors import InputError
 
@@ -191,7 +192,8 @@ def test_kill_minus_9_and_resume(tmp_path):
     # replayed from the trajectory, so the resumed relaxation takes the same steps)
     fresh = tmp_path / "fresh"
     fresh.mkdir()
-    spec2 = _tiny_spec(fresh, n="0-2", stage='calculator = "chgnet-d3"\nfmax_eV_A = 0.05\nsteps = 300')
+    spec2 = _tiny_spec(fresh, n="0-2", stage='calculator = "chgnet-d3"\nfmax_eV_A = 0.05\nsteps = 300\n'
+                                               'bulk_tilt_starts = 0')  # the same campaign
     r = _cli("campaign", "run", str(spec2), "--json", "--no-progress", timeout=1500)
     assert r.returncode == 0, r.stderr
     clean = {r["task_hash"]: r for r in ResultStore(fresh / "run" / "results.db").records()}

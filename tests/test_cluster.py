@@ -307,7 +307,7 @@ def test_gpaw_under_mpi_matches_serial(tmp_path):
     import pickle
 
     from surfchem.campaign.engine import Engine
-    from surfchem.campaign.spec import ExecutorSpec
+    from surfchem.campaign.spec_run import ExecutorSpec
 
     t2 = time.time()
     spec = ExecutorSpec.model_validate({"kind": "slurm", "workers": 1, "slurm": {

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from surfchem.campaign.spec import ExecutorSpec, SlurmSpec
+from surfchem.campaign.spec_run import ExecutorSpec, SlurmSpec
 from surfchem.campaign.tasks import execute
 from surfchem.core.slurm import sbatch_directives
 
@@ -65,7 +65,7 @@ def slurm_provider(slurm: SlurmSpec):
 
     Parameters
     ----------
-    slurm : surfchem.campaign.spec.SlurmSpec
+    slurm : surfchem.campaign.spec_run.SlurmSpec
 
     Returns
     -------
@@ -90,7 +90,7 @@ def parsl_config(spec: ExecutorSpec, run_dir: str | os.PathLike):
 
     Parameters
     ----------
-    spec : surfchem.campaign.spec.ExecutorSpec
+    spec : surfchem.campaign.spec_run.ExecutorSpec
         The ``[executor]`` table.
     run_dir : str or os.PathLike
         Parsl's run directory (``runinfo``).
@@ -122,7 +122,7 @@ def render_slurm_script(spec: ExecutorSpec, path: str | os.PathLike, command: st
 
     Parameters
     ----------
-    spec : surfchem.campaign.spec.ExecutorSpec
+    spec : surfchem.campaign.spec_run.ExecutorSpec
         The ``[executor]`` table (its ``slurm`` resources).
     path : str or os.PathLike
         Where to write the script (parent directories are created).
@@ -192,7 +192,7 @@ class Engine:
 
     Parameters
     ----------
-    spec : surfchem.campaign.spec.ExecutorSpec
+    spec : surfchem.campaign.spec_run.ExecutorSpec
         The ``[executor]`` table.
     run_dir : str or os.PathLike
         Directory of Parsl's run information and of the pickled MPI tasks (created).

@@ -29,7 +29,7 @@ from surfchem.build.slab import slab as build_slab
 from surfchem.calculators import preset_parameters
 from surfchem.campaign.spec import CampaignSpec
 from surfchem.campaign.task import Task
-from surfchem.validate.anchor import anchor_parameters
+from surfchem.validate.anchor import ANCHOR_PROTOCOL, anchor_parameters
 
 
 class CampaignPlan:
@@ -120,6 +120,7 @@ class CampaignPlan:
         last = self.spec.stages[-1]
         params = anchor_parameters(a.dft, a.params)
         settings = {"dft": a.dft, "params": params, "dft_preset": preset_parameters(a.dft, **params),
+                    "protocol": ANCHOR_PROTOCOL,
                     "size": list(a.size) if a.size else None, "layers": a.layers, "dir": str(out / "anchors")}
         return [Task(kind="anchor", mode="anchor", record={"ligand": lig.name, "smiles": lig.smiles},
                      material=self.material.name, calculator=last.calculator, calc_params=dict(last.params),

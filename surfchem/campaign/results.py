@@ -147,7 +147,7 @@ def stage_result(stage: int, rows: list[dict[str, Any]], refs: dict[str, Any], m
         The slab's material.
     preset : str
         The calculator preset.
-    ligands : list of surfchem.campaign.spec.LigandSpec
+    ligands : list of surfchem.build.ligands.LigandSpec
         The ligands.
     n_values : list of int
         The requested coverages.

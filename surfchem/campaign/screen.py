@@ -118,14 +118,14 @@ def screen(
         ligand, at most the CPU count).
     search : dict, "default" or None, default "default"
         ``"default"`` = :data:`surfchem.campaign.defaults.SCREEN_SEARCH` (as ``surfchem screen``); a dict of multi-start
-        search settings (keys of :class:`surfchem.campaign.spec.SearchSpec`, e.g.
+        search settings (keys of :class:`surfchem.campaign.spec_compute.SearchSpec`, e.g.
         ``{"n_starts": 4}``, the rest from :data:`surfchem.campaign.defaults.SCREEN_SEARCH`); ``None`` = one relaxation per
         slab (the fast preview, rows flagged ``single_start``).
     progress : bool, default True
         Show a progress bar.
     anchor : str or dict, optional
         Per-ligand DFT anchors (:mod:`surfchem.thermo.anchors`): a DFT preset name (e.g.
-        ``"gpaw-pbe-d3-lcao"``) or the keys of :class:`surfchem.campaign.spec.AnchorSpec`. The
+        ``"gpaw-pbe-d3-lcao"``) or the keys of :class:`surfchem.campaign.spec_compute.AnchorSpec`. The
         results then carry anchored gamma and dG beside the plain ones, and ``.anchors``.
     **calc_kwargs
         Overrides of the preset's parameters (e.g. ``torch_threads=1``).

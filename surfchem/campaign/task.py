@@ -48,7 +48,7 @@ class Task:
     relax
         Relaxation settings: ``fmax`` (eV/Å), ``steps``, ``optimizer``, ``fix``.
     search
-        The search settings (a :class:`surfchem.campaign.spec.SearchSpec` dump) of a ``search``.
+        The search settings (a :class:`surfchem.campaign.spec_compute.SearchSpec` dump) of a ``search``.
     extra_starts
         Further ``(label, atoms)`` starts of a search.
     bulk_tilt_starts

@@ -92,7 +92,7 @@ def search_settings(args: argparse.Namespace) -> dict | None:
     Returns
     -------
     dict or None
-        Search settings (:class:`surfchem.campaign.spec.SearchSpec` keys), or None for the preview.
+        Search settings (:class:`surfchem.campaign.spec_compute.SearchSpec` keys), or None for the preview.
     """
     from surfchem.campaign.defaults import SCREEN_SEARCH as D
 

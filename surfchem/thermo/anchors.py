@@ -57,7 +57,7 @@ class Anchor:
     dft : str
         DFT preset.
     system : str
-        The anchor's slab (``"1x1x3"``: in-plane size x layers).
+        The anchor's slab (``"1x1x3+rb"``: in-plane size x layers; ``+rb``: against the relaxed bare slab).
     n_atoms : int
         Atoms of the decorated anchor slab.
     key : str
