@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -91,13 +92,13 @@ class CampaignResult:
     def summary(self) -> pd.DataFrame:
         return self.stages[-1].summary
 
-    @property
+    @cached_property
     def anchored_table(self) -> pd.DataFrame:
         """The last stage's table with the anchored columns (:func:`surfchem.thermo.anchors.anchored_columns`;
         the plain table without anchors)."""
         return anchored_columns(self.table, self.anchors) if self.anchors else self.table
 
-    @property
+    @cached_property
     def anchored_summary(self) -> pd.DataFrame:
         """The last stage's summary with the anchored columns (the plain summary without anchors)."""
         return anchored_summary(self.summary, self.anchored_table) if self.anchors else self.summary

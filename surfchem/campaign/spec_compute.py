@@ -11,6 +11,29 @@ from surfchem.calculators import PRESETS
 from surfchem.core.spec import Strict
 
 
+def known_preset(name: str) -> str:
+    """A calculator preset name of a spec, lower-cased (pydantic field validator).
+
+    Parameters
+    ----------
+    name : str
+        Preset name as written in the TOML file.
+
+    Returns
+    -------
+    str
+        The name in :data:`surfchem.calculators.PRESETS`.
+
+    Raises
+    ------
+    ValueError
+        Not a preset (pydantic reports it with the key).
+    """
+    if name.lower() not in PRESETS:
+        raise ValueError(f"unknown calculator preset {name!r}; choose one of: {', '.join(PRESETS)}")
+    return name.lower()
+
+
 class SlabSpec(Strict):
     """The ``[slab]`` table: the symmetric AX-terminated (100) slab.
 
@@ -139,9 +162,7 @@ class StageSpec(Strict):
     @field_validator("calculator")
     @classmethod
     def _known(cls, v: str) -> str:
-        if v.lower() not in PRESETS:
-            raise ValueError(f"unknown calculator preset {v!r}; choose one of: {', '.join(PRESETS)}")
-        return v.lower()
+        return known_preset(v)
 
 
 class ReferencesSpec(Strict):
@@ -187,6 +208,4 @@ class AnchorSpec(Strict):
     @field_validator("dft")
     @classmethod
     def _known(cls, v: str) -> str:
-        if v.lower() not in PRESETS:
-            raise ValueError(f"unknown anchor calculator preset {v!r}; choose one of: {', '.join(PRESETS)}")
-        return v.lower()
+        return known_preset(v)

@@ -421,6 +421,10 @@ class BindingSystems:
         Size and layers of the slab, e.g. ``1x1x3``.
     geometry_calculator : str
         Preset of the relaxations.
+    n_ligands : int, default 1
+        Ligands on the decorated slab.
+    bare_tag : str
+        Label of the bare slab (``1x1x3``, or ``1x1x3-relaxed`` when it was relaxed).
     extra : dict
         Further data.
     """
@@ -433,6 +437,7 @@ class BindingSystems:
     slab_tag: str
     geometry_calculator: str
     n_ligands: int = 1
+    bare_tag: str = ""
     extra: dict = field(default_factory=dict)
 
 
@@ -480,19 +485,20 @@ def binding_systems(ligand: str, ev: Evaluator, material: str = "CsPbBr3",
     """
     mat = get_material(material)
     sites = tuple(int(i) for i in sites)
-    tag = f"{size[0]}x{size[1]}x{layers}" + ("" if sites == (0,) else "@" + ",".join(map(str, sites)))
+    bare_tag = f"{size[0]}x{size[1]}x{layers}"
+    tag = bare_tag + ("" if sites == (0,) else "@" + ",".join(map(str, sites)))
     bare = slab(mat.name, size=size, layers=layers, vacuum=vacuum)
     dec = decorate(bare, ligand, list(sites))
     if relax_bare:
-        base_tag = f"{size[0]}x{size[1]}x{layers}"
-        bare = relaxed(bare, ev, geometry_calculator, fmax=fmax, system=f"bare-{base_tag}")
+        bare = relaxed(bare, ev, geometry_calculator, fmax=fmax, system=f"bare-{bare_tag}")
         tag += "+rb"
+        bare_tag += "-relaxed"
     dec = relaxed(dec, ev, geometry_calculator, fmax=fmax, system=f"{ligand}-on-{tag}")
     pair = ion_pair(ligand, box=16.0, halide=mat.x)
     pair = relaxed(pair, ev, geometry_calculator, fmax=fmax, system=f"{ligand}-H{mat.x}")
     pair = molecule_box(pair)
     return BindingSystems(ligand, bare, dec, pair, bulk(HALIDE_SALT[mat.name]), tag,
-                          resolve_calculator(geometry_calculator), n_ligands=len(sites))
+                          resolve_calculator(geometry_calculator), n_ligands=len(sites), bare_tag=bare_tag)
 
 
 def ligand_exchange(systems: BindingSystems, calculator: str, ev: Evaluator) -> BindingRecord:
@@ -519,8 +525,7 @@ def ligand_exchange(systems: BindingSystems, calculator: str, ev: Evaluator) -> 
     t0 = time.perf_counter()
     s = systems
     e_dec = ev.energy(s.decorated, calc, f"{s.ligand}-on-{s.slab_tag}").energy_eV
-    bare_tag = s.slab_tag.split("@")[0].removesuffix("+rb") + ("-relaxed" if s.slab_tag.endswith("+rb") else "")
-    e_bare = ev.energy(s.bare, calc, f"slab-{bare_tag}-v{s.bare.info.get('vacuum_A', 0):g}").energy_eV
+    e_bare = ev.energy(s.bare, calc, f"slab-{s.bare_tag}-v{s.bare.info.get('vacuum_A', 0):g}").energy_eV
     e_pair = ev.energy(s.ion_pair, calc, f"{s.ligand}-ionpair").energy_eV
     e_salt = ev.energy(s.salt, calc, f"bulk-{s.salt.info['material']}-expt").energy_eV
     de = e_dec + s.n_ligands * (e_salt - e_pair) - e_bare
