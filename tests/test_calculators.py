@@ -192,3 +192,24 @@ def test_missing_ml_package_is_a_one_line_calculator_error(preset, package):
     assert out.returncode == 0, out.stderr
     msg = out.stdout.strip()
     assert f"'{package}' package" in msg and "pip install" in msg and "\n" not in msg
+
+
+def test_chgnet_skips_the_stress_pass_unless_asked():
+    """Forces without the d E / d strain backward pass, and the same numbers as CHGNet's own
+    ``"efsm"`` calculation; the stress is still there when it is asked for."""
+    from chgnet.model.dynamics import CHGNetCalculator
+
+    atoms = bulk("CsPbBr3", a=5.95).repeat((2, 1, 1))
+    atoms.rattle(0.05, seed=3)
+    ml = get_calculator("chgnet")
+    atoms.calc = ml
+    forces = atoms.get_forces()
+    assert "stress" not in ml.results  # task "ef": one backward pass
+    reference = CHGNetCalculator(model=ml.model, use_device="cpu")
+    reference.calculate(atoms.copy(), ["forces"])  # task "efsm"
+    assert "stress" in reference.results
+    assert atoms.get_potential_energy() == pytest.approx(reference.results["energy"], abs=1e-6)
+    np.testing.assert_allclose(forces, reference.results["forces"], atol=1e-6)
+    same = atoms.copy()
+    same.calc = reference
+    np.testing.assert_allclose(atoms.get_stress(), same.get_stress(), atol=1e-8)

@@ -152,9 +152,23 @@ def _chgnet(model: str, device: str = "cpu", torch_threads: int | None = 1, **_)
     import contextlib
     import io
 
+    class StressOnDemandCHGNet(CHGNetCalculator):
+        """CHGNet's ASE calculator, computing the stress only when it is asked for.
+
+        ``CHGNetCalculator.calculate`` runs task ``"efsm"`` for every property, so each force
+        call pays a second backward pass (d E / d strain) that a fixed-cell relaxation never
+        reads. Measured on a 184-atom DDA4 slab, one torch thread: 0.75 s per force call for
+        ``"ef"`` against 1.25 s for ``"efsm"``, with identical energies and forces.
+        """
+
+        def calculate(self, atoms=None, properties=None, system_changes=None, task=None):
+            if task is None:
+                task = "efsm" if properties is None or "stress" in properties else "ef"
+            super().calculate(atoms, properties, system_changes, task=task)
+
     with contextlib.redirect_stdout(io.StringIO()):
         mdl = CHGNet.load(model_name=model, use_device=device, verbose=False)
-        return CHGNetCalculator(model=mdl, use_device=device)
+        return StressOnDemandCHGNet(model=mdl, use_device=device)
 
 
 def _sevennet(model: str, modal: str | None = None, device: str = "cpu",
