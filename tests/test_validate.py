@@ -196,3 +196,31 @@ def test_evaluator_adds_the_presets_own_d3(tmp_path):
     pbe_d3 = ev.energy(atoms, "chgnet-d3").energy_eV - ev.energy(atoms, "chgnet").energy_eV
     assert pbe_d3 == pytest.approx(probe.get_potential_energy(), abs=1e-8)
     assert abs(pbe_d3 - (with_d3 - base)) > 0.1  # the two parameter sets differ here
+
+
+def test_counterpoise_bsse_of_an_ion_pair(tmp_path):
+    """Boys-Bernardi counterpoise on a real GPAW LCAO ion pair (MA+ Br-, coarse grid): each
+    fragment is lowered by its partner's ghost basis, so the BSSE is negative and small; the four
+    single points are cached; plane waves and ML potentials are refused with the reason."""
+    from surfchem.build import ion_pair
+    from surfchem.validate.counterpoise import fragment_bsse, lcao_preset
+    from surfchem.validate.recipes import molecule_box
+
+    pair = molecule_box(ion_pair("MA", box=12.0), vacuum=4.0)
+    cation = [i for i, s in enumerate(pair.get_chemical_symbols()) if s != "Br"]
+    ev = Evaluator(tmp_path, overrides={"gpaw-pbe-lcao": {"h_A": 0.3, "basis": "dzp"}},
+                   gpw_mode=None)
+    bsse, wall = fragment_bsse(pair, cation, (1.0, -1.0), "gpaw-pbe-d3-lcao", ev, "MA-HBr")
+    assert wall > 0
+    assert -0.5 < bsse < -1e-3
+    ghosts = [r for r in ev.records if r.system.endswith("+ghost")]
+    alone = [r for r in ev.records if not r.system.endswith("+ghost")]
+    assert len(ghosts) == len(alone) == 2
+    for g, a in zip(ghosts, alone, strict=True):
+        assert g.energy_eV < a.energy_eV  # more basis functions, lower variational energy
+    assert fragment_bsse(pair, cation, (1.0, -1.0), "gpaw-pbe-lcao", ev, "MA-HBr") == (bsse, 0.0)
+    for bad in ("gpaw-pbe-d3-pw", "chgnet-d3"):
+        with pytest.raises(InputError, match="LCAO preset"):
+            lcao_preset(bad)
+    with pytest.raises(InputError, match="proper subset"):
+        fragment_bsse(pair, [], (1.0, -1.0), "gpaw-pbe-lcao", ev)

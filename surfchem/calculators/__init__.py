@@ -237,10 +237,12 @@ def _gpaw(mode: str = "lcao", ecut_eV: float = GPAW_DEFAULTS["ecut_eV"],
           smearing_eV: float = GPAW_DEFAULTS["smearing_eV"], txt: str | None = None,
           convergence: dict | None = None, maxiter: int = GPAW_DEFAULTS["maxiter"],
           h_A: float | None = GPAW_DEFAULTS["h_A"], kpts: Any = None, charge: float = 0.0,
-          parallel: dict | None = None, **_):
+          parallel: dict | None = None, ghosts: Any = None, **_):
     """GPAW calculator (see :data:`GPAW_DEFAULTS`). ``kpts`` (e.g. ``(2, 2, 1)``) overrides the
     density; ``parallel`` is passed through for MPI runs (serial here, ``gpaw -P N python`` or
-    ``mpiexec`` on a cluster: the same code path)."""
+    ``mpiexec`` on a cluster: the same code path); ``ghosts`` lists atom indices that carry only
+    their basis functions (GPAW's ``setups={i: "ghost"}``: no nucleus, no electrons), the
+    counterpoise correction of LCAO (:mod:`surfchem.validate.counterpoise`)."""
     try:
         from gpaw import GPAW, PW, FermiDirac
     except ImportError as exc:  # pragma: no cover
@@ -259,6 +261,8 @@ def _gpaw(mode: str = "lcao", ecut_eV: float = GPAW_DEFAULTS["ecut_eV"],
         kwargs["charge"] = charge
     if parallel:
         kwargs["parallel"] = parallel
+    if ghosts:
+        kwargs["setups"] = {int(i): "ghost" for i in ghosts}
     if mode == "pw":
         kwargs["mode"] = PW(ecut_eV)
     elif mode == "lcao":
