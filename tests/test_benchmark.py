@@ -86,3 +86,30 @@ def test_best_known_file_errors(tmp_path):
     with pytest.raises(FileFormatError, match="missing columns"):
         read_best_known(bad)
     assert read_best_known(tmp_path / "none.csv").empty
+
+
+def test_sweep_round_prefixes_rebuild_the_run(two_runs):
+    """benchmarks/minima/rounds.py: the rows of rounds <= K rebuilt with the campaign's own table
+    code; with every round it is the run itself (same minima, face-eq, cost), with none it is
+    the chain alone (fewer relaxations, no sweep row)."""
+    import importlib.util
+    from pathlib import Path
+
+    root, _, searched = two_runs
+    bk = root / "best_known.csv"
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "minima" / "rounds.py"
+    spec = importlib.util.spec_from_file_location("rounds", path)
+    rounds = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rounds)
+    assert [rounds.sweep_round(b) for b in ("grow", "", None, "shrink1", "mirror_top2", "splice12")] == \
+        [0, 0, 0, 1, 2, 12]
+    rows = rounds.prefix_scores(root / "searched", 3, "searched", read_best_known(bk))
+    assert [r["sweeps"] for r in rows] == [0, 1]
+    whole = score(root / "searched", bk)
+    last = rows[-1]
+    for key in ("n_pairs", "success_0.05", "success_0.1", "relaxations", "force_calls", "n_flagged"):
+        assert last[key] == whole[key], key
+    assert last["max_excess_eV"] == pytest.approx(whole["max_excess_eV"], abs=1e-9)
+    assert last["max_face_eq_eV"] == pytest.approx(whole["max_face_eq_eV"], abs=1e-9, nan_ok=True)
+    assert rows[0]["relaxations"] < last["relaxations"] and rows[0]["force_calls"] < last["force_calls"]
+    assert rows[0]["max_excess_eV"] >= last["max_excess_eV"] - 1e-9  # sweeps only ever lower a minimum

@@ -57,12 +57,36 @@ def system_key(data: ScreenData) -> str:
     surfchem.errors.InputError
         The screen has no N = 0 (bare slab) row.
     """
-    rec = data.records
-    bare = rec[rec["n"] == 0]
+    return records_system_key(data.records, data.refs.material, data.refs.calculator, str(data.path))
+
+
+def records_system_key(records: pd.DataFrame, material: str, calculator: str, where: str = "") -> str:
+    """:func:`system_key` of a results table.
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        Results rows (``n``, ``formula``, ``area_A2`` in Å²).
+    material, calculator : str
+        From the screen's references.
+    where : str, default ""
+        Name of the source, for the error message.
+
+    Returns
+    -------
+    str
+        ``material/calculator/bare-slab formula/area``.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        No N = 0 (bare slab) row.
+    """
+    bare = records[records["n"] == 0]
     if bare.empty:
-        raise InputError(f"{data.path}: no N = 0 row; the benchmark needs the bare slab to key the system")
+        raise InputError(f"{where or 'results'}: no N = 0 row; the benchmark needs the bare slab to key the system")
     area = float(bare["area_A2"].iloc[0])
-    return f"{data.refs.material}/{data.refs.calculator}/{bare['formula'].iloc[0]}/A{area:.1f}"
+    return f"{material}/{calculator}/{bare['formula'].iloc[0]}/A{area:.1f}"
 
 
 def _ligand_key(row: pd.Series, rename: dict[str, str] | None = None) -> str:
@@ -257,10 +281,36 @@ def score(results: str | Path, best_known: str | Path | pd.DataFrame,
         The screen has no bare-slab row (:func:`system_key`).
     """
     data = load_screen(results)
-    system = system_key(data)
+    out = {"results": str(results), **score_table(data.records, system_key(data), best_known, rename)}
+    refs = ScreenDir(results).read_references()
+    out["wall_s"] = float(refs.get("wall_s", float("nan")))
+    return out
+
+
+def score_table(records: pd.DataFrame, system: str, best_known: str | Path | pd.DataFrame,
+                rename: dict[str, str] | None = None) -> dict:
+    """:func:`score` of a results table (e.g. a subset of a run's rows, rebuilt).
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        Results rows with ``is_min``, ``energy_eV`` (eV), ``ligand``, ``n`` and, if present,
+        ``face_eq_violation_eV``, ``flags``, ``n_steps``.
+    system : str
+        Its system key (:func:`records_system_key`).
+    best_known : str, Path or pandas.DataFrame
+        The best-known table or its CSV.
+    rename : dict, optional
+        Old ligand name -> current name.
+
+    Returns
+    -------
+    dict
+        The keys of :func:`score` except ``results`` and ``wall_s``.
+    """
     table = best_known if isinstance(best_known, pd.DataFrame) else read_best_known(best_known)
     table = table[table["system"] == system]
-    rec = data.records
+    rec = records
     best = rec[rec["is_min"].astype(str).isin(["True", "1", "1.0"]) & (rec["ligand"] != "")]
     excess = {}
     for _, row in best.iterrows():
@@ -268,7 +318,7 @@ def score(results: str | Path, best_known: str | Path | pd.DataFrame,
         if len(hit):
             excess[f"{row['ligand']}:{int(row['n'])}"] = float(row["energy_eV"]) - float(hit["energy_eV"].min())
     values = np.array(list(excess.values()), float)
-    out = {"results": str(results), "system": system, "n_pairs": len(values)}
+    out = {"system": system, "n_pairs": len(values)}
     for t in SUCCESS_THRESHOLDS_EV:
         out[f"success_{t:g}"] = float(np.mean(values <= t + 1e-9)) if len(values) else float("nan")
     out["max_excess_eV"] = float(values.max()) if len(values) else float("nan")
@@ -278,7 +328,5 @@ def score(results: str | Path, best_known: str | Path | pd.DataFrame,
     out["n_flagged"] = int(sum(bool(set(f.split(";")) - {"", "single_start"}) for f in flags))
     out["relaxations"] = int(len(rec))
     out["force_calls"] = int(rec["n_steps"].fillna(0).sum()) if "n_steps" in rec else 0
-    refs = ScreenDir(results).read_references()
-    out["wall_s"] = float(refs.get("wall_s", float("nan")))
     out["excess_eV"] = excess
     return out
