@@ -224,3 +224,22 @@ def test_counterpoise_bsse_of_an_ion_pair(tmp_path):
             lcao_preset(bad)
     with pytest.raises(InputError, match="proper subset"):
         fragment_bsse(pair, [], (1.0, -1.0), "gpaw-pbe-lcao", ev)
+
+
+def test_counterpoise_fragments_of_an_exchange():
+    """The exchange's fragments: every ligand atom (two ligands here) against the slab, and the
+    cation against the halide that ion_pair() puts last; a pair without it is refused."""
+    from surfchem.build import decorate, ion_pair, slab
+    from surfchem.validate.counterpoise import exchange_fragments
+    from surfchem.validate.recipes import BindingSystems, molecule_box
+
+    bare = slab("CsPbBr3", size=(2, 2), layers=3)
+    dec = decorate(bare, "MA", [0, 1])
+    pair = molecule_box(ion_pair("MA", box=12.0))
+    systems = BindingSystems("MA", bare, dec, pair, bare, "2x2x3@0,1", "chgnet-d3", n_ligands=2)
+    lig, cation, n = exchange_fragments(systems)
+    assert n == 2 and len(lig) == 16 and set(dec[lig].get_chemical_symbols()) == {"C", "N", "H"}
+    assert len(cation) == len(pair) - 1 and "Br" not in pair[cation].get_chemical_symbols()
+    reordered = pair[[len(pair) - 1, *range(len(pair) - 1)]]
+    with pytest.raises(InputError, match="should end with its halide"):
+        exchange_fragments(BindingSystems("MA", bare, dec, reordered, bare, "x", "chgnet-d3"))

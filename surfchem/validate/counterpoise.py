@@ -178,14 +178,41 @@ def exchange_bsse(systems: BindingSystems, ev: Evaluator,
     >>> exchange_bsse(sys_, ev).bsse_exchange_eV             # doctest: +SKIP
     """
     calc = lcao_preset(calculator)
-    dec, pair = systems.decorated, systems.ion_pair
-    n = systems.n_ligands
-    lig = np.flatnonzero(dec.get_array("ligand_index") >= 0)
-    b_complex, w1 = fragment_bsse(dec, lig, (float(n), -float(n)), calc, ev,
+    lig, cation, n = exchange_fragments(systems)
+    b_complex, w1 = fragment_bsse(systems.decorated, lig, (float(n), -float(n)), calc, ev,
                                   f"{systems.ligand}-on-{systems.slab_tag}-cp")
-    halide = [i for i, z in enumerate(pair.numbers) if z in (9, 17, 35, 53)]
-    if len(halide) != 1:
-        raise InputError(f"the ion pair of {systems.ligand} should hold one halide atom, found {len(halide)}")
-    cation = np.setdiff1d(np.arange(len(pair)), halide)
-    b_pair, w2 = fragment_bsse(pair, cation, (1.0, -1.0), calc, ev, f"{systems.ligand}-ionpair-cp")
+    b_pair, w2 = fragment_bsse(systems.ion_pair, cation, (1.0, -1.0), calc, ev, f"{systems.ligand}-ionpair-cp")
     return CounterpoiseRecord(systems.ligand, calc, systems.slab_tag, b_complex, b_pair, n, w1 + w2)
+
+
+def exchange_fragments(systems: BindingSystems) -> tuple[np.ndarray, np.ndarray, int]:
+    """The counterpoise fragments of an exchange reaction.
+
+    Parameters
+    ----------
+    systems : BindingSystems
+        From :func:`surfchem.validate.recipes.binding_systems`.
+
+    Returns
+    -------
+    tuple
+        Indices of the ligand atoms in the decorated slab (per-atom ``ligand_index`` >= 0), of the
+        cation in the ion pair (all but its halide, the last atom), and the number of ligands.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        The decorated slab has no ligand, or the ion pair's last atom is not its halide.
+    """
+    dec, pair = systems.decorated, systems.ion_pair
+    if "ligand_index" not in dec.arrays:
+        raise InputError("the decorated slab has no per-atom 'ligand_index' (build it with decorate())")
+    lig = np.flatnonzero(dec.get_array("ligand_index") >= 0)
+    if len(lig) == 0:
+        raise InputError(f"the decorated slab of {systems.ligand} holds no ligand atom")
+    halide = pair.info.get("halide")
+    last = pair[len(pair) - 1].symbol
+    if last not in ("F", "Cl", "Br", "I") or (halide and last != halide):
+        raise InputError(f"the ion pair of {systems.ligand} should end with its halide "
+                         f"({halide or 'a halogen'}), found {last}; build it with ion_pair()")
+    return lig, np.arange(len(pair) - 1), int(systems.n_ligands)
