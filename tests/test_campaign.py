@@ -53,6 +53,8 @@ def test_task_count_matches_plan():
     ({"name": "x", "ligands": ["PEA"], "database": {"url": "mysql://h/db"}}, "scheme 'mysql'"),
     ({"name": "x", "ligands": ["PEA"], "database": {"url": "postgresql:///db"}}, "has no host"),
     ({"name": "x", "ligands": ["PEA"], "stages": [{"calculator": "mace"}]}, "stages.0.calculator"),
+    ({"name": "x", "ligands": ["PEA"], "stages": [{"calculator": "MACE"}]}, "unknown calculator preset 'MACE'"),
+    ({"name": "x", "ligands": ["PEA"], "anchor": {"dft": "mace"}}, "anchor.dft"),
     ({"name": "x", "ligands": ["PEA"], "slab": {"layers": 4}}, "slab.layers: layers must be odd"),
     ({"name": "x", "ligands": ["PEA"], "executor": {"kind": "slurm", "slurm": {"walltime": "1h"}}},
      "walltime must look like"),

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from surfchem.calculators import PRESETS
 from surfchem.core.spec import Strict
 
 
 def known_preset(name: str) -> str:
-    """A calculator preset name of a spec, lower-cased (pydantic field validator).
+    """A calculator preset name of a spec, lower-cased (the validator of :data:`PresetName`).
 
     Parameters
     ----------
@@ -32,6 +32,10 @@ def known_preset(name: str) -> str:
     if name.lower() not in PRESETS:
         raise ValueError(f"unknown calculator preset {name!r}; choose one of: {', '.join(PRESETS)}")
     return name.lower()
+
+
+#: a calculator preset name in a spec, checked and lower-cased by :func:`known_preset`
+PresetName = Annotated[str, AfterValidator(known_preset)]
 
 
 class SlabSpec(Strict):
@@ -144,7 +148,7 @@ class StageSpec(Strict):
         Tolerance of the consistency diagnostics, eV.
     """
 
-    calculator: str = "chgnet-d3"
+    calculator: PresetName = "chgnet-d3"
     params: dict[str, Any] = Field(default_factory=dict)
     mode: Literal["relax", "single_point"] = "relax"
     fmax_eV_A: Annotated[float, Field(gt=0)] = 0.05
@@ -158,11 +162,6 @@ class StageSpec(Strict):
     # slab may tilt; surfchem.relax.bulk_tilt_minimum); 0 = the cubic 5-atom cell only
     bulk_tilt_starts: Annotated[int, Field(ge=0)] = 3
     diagnostics_tol_eV: Annotated[float, Field(gt=0)] = 0.15
-
-    @field_validator("calculator")
-    @classmethod
-    def _known(cls, v: str) -> str:
-        return known_preset(v)
 
 
 class ReferencesSpec(Strict):
@@ -199,13 +198,8 @@ class AnchorSpec(Strict):
         MPI ranks of an anchor task (as for a stage).
     """
 
-    dft: str = "gpaw-pbe-d3-lcao"
+    dft: PresetName = "gpaw-pbe-d3-lcao"
     params: dict[str, Any] | None = None
     size: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | None = None
     layers: Annotated[int, Field(ge=3)] = 3
     mpi_ranks: Annotated[int, Field(ge=1)] = 1
-
-    @field_validator("dft")
-    @classmethod
-    def _known(cls, v: str) -> str:
-        return known_preset(v)
