@@ -113,3 +113,14 @@ def test_sweep_round_prefixes_rebuild_the_run(two_runs):
     assert last["max_face_eq_eV"] == pytest.approx(whole["max_face_eq_eV"], abs=1e-9, nan_ok=True)
     assert rows[0]["relaxations"] < last["relaxations"] and rows[0]["force_calls"] < last["force_calls"]
     assert rows[0]["max_excess_eV"] >= last["max_excess_eV"] - 1e-9  # sweeps only ever lower a minimum
+
+
+def test_estimated_wall_is_shared_work_plus_the_slowest_ligand():
+    from surfchem.trust.benchmark import estimated_wall_s
+
+    rows = pd.DataFrame({"ligand": ["", "", "PEA", "PEA", "DDA2", None],
+                         "wall_s": [3.0, 2.0, 10.0, 20.0, 7.0, np.nan],
+                         "scaled": [1.5, 1.0, 5.0, 10.0, 40.0, 0.0]})
+    assert estimated_wall_s(rows) == pytest.approx(5.0 + 30.0)
+    assert estimated_wall_s(rows, "scaled") == pytest.approx(2.5 + 40.0)
+    assert estimated_wall_s(rows[rows["ligand"] == ""]) == pytest.approx(5.0)

@@ -6,8 +6,8 @@ starts, same task hashes). So the rows of a finished run with rounds <= K *are* 
 ``--sweeps K``: this rebuilds its table with the campaign's own code
 (:func:`surfchem.campaign.results.stage_result`), scores its minima against the best-known table
 (:func:`surfchem.trust.benchmark.score_table`) and counts its cost. Force calls and task-seconds
-are exact; the wall time is estimated as the shared work (bulk, salt, bare slab, ion pairs) plus
-the slowest ligand's chain (each ligand's chain is sequential, one worker per ligand).
+are exact; the wall time is estimated by :func:`surfchem.trust.benchmark.estimated_wall_s` (the
+shared work plus the slowest ligand's chain).
 
 Usage:
     python benchmarks/minima/rounds.py DIR [--label NAME] [--layers 5] [--out rounds.csv]
@@ -28,7 +28,12 @@ from surfchem.build.slab import build_slab
 from surfchem.campaign.results import stage_result
 from surfchem.campaign.spec_compute import StageSpec
 from surfchem.core.screendir import ScreenDir
-from surfchem.trust.benchmark import read_best_known, records_system_key, score_table
+from surfchem.trust.benchmark import (
+    estimated_wall_s,
+    read_best_known,
+    records_system_key,
+    score_table,
+)
 
 HERE = Path(__file__).resolve().parent
 
@@ -52,7 +57,6 @@ def prefix_scores(path: Path, layers: int, label: str, best: pd.DataFrame) -> li
     perms = site_permutations(template)
     ligands = [resolve_ligand(name) for name in refs["mu_LX_eV"]]
     n_values = sorted(int(n) for n in rows["n"].unique())
-    shared = rows[rows["ligand"] == ""]["wall_s"].fillna(0).sum()
     out = []
     for k in range(int(rows["round"].max()) + 1):
         sub = rows[rows["round"] <= k]
@@ -60,12 +64,11 @@ def prefix_scores(path: Path, layers: int, label: str, best: pd.DataFrame) -> li
         res = stage_result(0, sub[keep].to_dict("records"), refs, material, refs["calculator"],
                            ligands, n_values, perms, StageSpec().diagnostics_tol_eV)
         s = score_table(res.table, records_system_key(res.table, material.name, refs["calculator"]), best)
-        per_ligand = sub[sub["ligand"] != ""].groupby("ligand")["wall_s"].sum()
         out.append({"run": label, "sweeps": k, **{c: s[c] for c in (
             "n_pairs", "success_0.05", "success_0.1", "max_excess_eV", "max_face_eq_eV", "n_flagged")},
             "relaxations": len(sub), "force_calls": int(sub["n_steps"].fillna(0).sum()),
             "task_s": round(float(sub["wall_s"].fillna(0).sum())),
-            "wall_est_s": round(float(shared + per_ligand.max()))})
+            "wall_est_s": round(estimated_wall_s(sub))})
     return out
 
 

@@ -22,6 +22,7 @@ from chgnet.model import CHGNet
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from surfchem.core.screendir import ScreenDir
+from surfchem.trust.benchmark import estimated_wall_s
 
 
 def call_times(atoms, model, calls: int) -> tuple[float, float]:
@@ -59,10 +60,7 @@ def main(argv=None) -> None:
     key = {(r.ligand, r.n): r.ratio for r in ratios.itertuples()}
     rows["ratio"] = [key.get((lig, int(n)), bare) for lig, n in zip(rows["ligand"], rows["n"], strict=True)]
     rows["wall_new_s"] = rows["wall_s"].fillna(0) * rows["ratio"]
-    shared = rows[rows["ligand"] == ""]
-    lig = rows[rows["ligand"] != ""].groupby("ligand")
-    before = shared["wall_s"].fillna(0).sum() + lig["wall_s"].sum().max()
-    after = shared["wall_new_s"].sum() + lig["wall_new_s"].sum().max()
+    before, after = estimated_wall_s(rows), estimated_wall_s(rows, "wall_new_s")
     print(ratios.to_string(index=False))
     print(f"task-seconds {rows['wall_s'].sum():.0f} -> {rows['wall_new_s'].sum():.0f}; "
           f"wall estimate (shared + slowest ligand) {before:.0f} -> {after:.0f} s")

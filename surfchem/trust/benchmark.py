@@ -287,6 +287,31 @@ def score(results: str | Path, best_known: str | Path | pd.DataFrame,
     return out
 
 
+def estimated_wall_s(records: pd.DataFrame, wall: str = "wall_s") -> float:
+    """Wall time of a screen estimated from its rows' task times, s.
+
+    Each ligand's chain runs in sequence on one worker, after the shared work (rows without a
+    ligand: the bare slab), so the estimate is the shared task time plus the slowest ligand's
+    summed task time.
+
+    Parameters
+    ----------
+    records : pandas.DataFrame
+        Results rows with ``ligand`` ("" for shared rows) and the task time column.
+    wall : str, default "wall_s"
+        The column of task times (s), e.g. rescaled ones.
+
+    Returns
+    -------
+    float
+        Seconds.
+    """
+    t = records[wall].astype(float).fillna(0.0)
+    own = records["ligand"].fillna("").astype(str) != ""
+    per_ligand = t[own].groupby(records.loc[own, "ligand"]).sum()
+    return float(t[~own].sum() + (per_ligand.max() if len(per_ligand) else 0.0))
+
+
 def score_table(records: pd.DataFrame, system: str, best_known: str | Path | pd.DataFrame,
                 rename: dict[str, str] | None = None) -> dict:
     """:func:`score` of a results table (e.g. a subset of a run's rows, rebuilt).
