@@ -184,6 +184,28 @@ def test_a_ligand_overlapping_its_own_image_is_a_clash(ma2):
     assert min_clearance(mol) < 1.0
 
 
+def test_a_crowded_start_that_relaxes_apart_keeps_its_bonds(ma2):
+    """DDA4 N = 7 started with an H 1.12 Å from a neighbour's C (above the 1.0 Å clash floor,
+    inside the 1.28 Å bond range) and relaxed apart with every bond of each molecule intact: a
+    valid minimum. The contact between molecules is not a bond the result must keep; a final
+    structure that still has it is flagged."""
+    lig = ma2.get_array("ligand_index")
+    c0 = int(np.flatnonzero((lig == 0) & (ma2.symbols == "C"))[0])
+    hs = np.flatnonzero((lig == 0) & (ma2.symbols == "H"))
+    h0 = int(hs[np.argmax(ma2.positions[hs, 2])])  # the methyl H pointing away from the slab
+    c1 = int(np.flatnonzero((lig == 1) & (ma2.symbols == "C"))[0])
+    crowded = ma2.copy()  # molecule 1 moved whole so that its C sits 1.12 Å out along C0-H0
+    axis = ma2.positions[h0] - ma2.positions[c0]
+    target = ma2.positions[h0] + 1.12 * axis / np.linalg.norm(axis)
+    crowded.positions[lig == 1] += target - ma2.positions[c1]
+    assert np.isclose(crowded.get_distance(c1, h0, mic=True), 1.12)
+    assert not close_contacts(crowded)  # not a clash: the start is relaxed
+    flags = structure_sanity(crowded, ma2, ma2.info["vacuum_A"])
+    assert not flags["bonds"] and not any(flags.values())
+    assert structure_sanity(ma2, crowded)["bonds"]  # ending at bonding distance is flagged
+    assert not structure_sanity(crowded, crowded)["clash"] and structure_sanity(crowded, crowded)["bonds"]
+
+
 def test_perturbed_starts_avoid_overlaps(ma2):
     # rotations about the normal by random angles: every accepted orientation is free of overlaps
     for seed in range(12):

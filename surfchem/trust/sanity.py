@@ -3,11 +3,15 @@
 Structural flags (each a boolean ``flag_<name>`` of a task record, from :func:`structure_sanity`;
 True = problem):
 
-* ``bonds``: a ligand's covalent bond graph changed during relaxation (broken C-C/C-N/C-H/N-H,
-  or an N-bound H of the start closer than 1.9 Å to a halide at the end: proton transfer to the
-  surface, :func:`proton_transferred`; only the acidic N-H protons count,
+* ``bonds``: a ligand's covalent bond graph changed during relaxation (broken C-C/C-N/C-H/N-H
+  within one molecule), two different ligands (or a ligand and its own periodic image) end at
+  bonding distance, or an N-bound H of the start is closer than 1.9 Å to a halide at the end
+  (proton transfer to the surface, :func:`proton_transferred`; only the acidic N-H protons count,
   :func:`surfchem.build.ligands.acidic_hydrogens`, so a methyl H of a quaternary head resting on
-  a surface Br is no transfer);
+  a surface Br is no transfer). Bonds are pairs within 1.2 times the covalent sum
+  (:func:`ligand_bonds`). A start's contacts *between* molecules are not bonds to keep: a crowded
+  start (DDA4 N = 7 began with an H 1.12 Å from a neighbour's C, above the clash floor) that
+  relaxes apart is a valid minimum, not a broken bond;
 * ``clash``: atoms of different fragments (two ligands, or a ligand and the inorganic slab) closer
   than :func:`close_contacts` allows: a start that should not be relaxed, or a relaxation that
   ended in a hole of the potential (machine-learned potentials have no short-range repulsion
@@ -146,19 +150,49 @@ def invalid_reasons(record: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(reasons))
 
 
-def _ligand_bonds(atoms: Atoms) -> set[tuple[int, int]]:
+def ligand_bonds(atoms: Atoms) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+    """Covalent-range pairs of ligand atoms: within one molecule, and between molecules.
+
+    A pair is bonded when closer than 1.2 (r_cov,i + r_cov,j) (ASE covalent radii; C-H 1.28 Å,
+    C-C 1.83 Å). Molecules are told apart by ``ligand_index``; a ligand's periodic image is
+    another molecule (:func:`surfchem.build.decorate.other_fragment`).
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A decorated slab (per-atom array ``ligand_index``; -1 = inorganic, not considered).
+
+    Returns
+    -------
+    intra : set of tuple of (int, int)
+        Bonds inside one molecule (the bond graph a relaxation must keep).
+    inter : set of tuple of (int, int)
+        Pairs of different molecules at bonding distance (in a relaxed structure: a new bond or
+        an overlap).
+
+    Examples
+    --------
+    >>> from surfchem.build import decorate, slab
+    >>> ma = decorate(slab("CsPbBr3", size=(1, 1), layers=3), "C[NH3+]", [0])
+    >>> intra, inter = ligand_bonds(ma)
+    >>> len(intra), len(inter)    # CH3-NH3+: 1 C-N, 3 C-H, 3 N-H
+    (7, 0)
+    """
     from ase.data import covalent_radii
     from ase.neighborlist import neighbor_list
 
     lig = atoms.arrays.get("ligand_index")
     if lig is None or (lig < 0).all():
-        return set()
+        return set(), set()
     idx = np.flatnonzero(lig >= 0)
     sub = atoms[idx]
-    i, j, d = neighbor_list("ijd", sub, 2.2)
+    i, j, d, shift = neighbor_list("ijdS", sub, 2.2)
     r = covalent_radii[sub.numbers]
     ok = (d < 1.2 * (r[i] + r[j])) & (i < j)
-    return {(int(idx[a]), int(idx[b])) for a, b in zip(i[ok], j[ok], strict=True)}
+    between = other_fragment(lig[idx], i, j, shift)
+    intra, inter = ok & ~between, ok & between
+    return ({(int(idx[a]), int(idx[b])) for a, b in zip(i[intra], j[intra], strict=True)},
+            {(int(idx[a]), int(idx[b])) for a, b in zip(i[inter], j[inter], strict=True)})
 
 
 def proton_transferred(start: Atoms, final: Atoms, cutoff_A: float = PROTON_TRANSFER_A) -> bool:
@@ -272,7 +306,8 @@ def structure_sanity(start: Atoms, final: Atoms, vacuum_A: float | None = None) 
 
     flags = {"bonds": False, "clash": False, "head_off_site": False, "pb_coordination": False,
              "vacuum": False}
-    if _ligand_bonds(start) != _ligand_bonds(final):
+    intra_final, inter_final = ligand_bonds(final)
+    if ligand_bonds(start)[0] != intra_final or inter_final:
         flags["bonds"] = True
     if close_contacts(final):
         flags["clash"] = True
