@@ -247,3 +247,21 @@ def test_relaxation_at_the_step_limit_is_continued_then_rejected(chgnet_d3, ma2)
     assert rec["n_rounds"] == 2 and rec["n_steps"] == 6  # continued once
     assert rec["status"] == "rejected" and "not converged" in rec["error"]
     assert "not converged" in invalid_reasons(rec)
+
+
+def test_a_vacuum_eaten_by_standing_tails_is_restored_not_rejected(chgnet_d3, ma2, tmp_path):
+    """DDA6 N = 6 relaxed from 15.0 to 11.3 Å of vacuum (tails standing up) and was rejected. The
+    vacuum is a setting: the cell is lengthened back to it and the relaxation goes on."""
+    from surfchem.build.decorate import vacuum_gap
+
+    want = ma2.info["vacuum_A"]
+    squeezed = ma2.copy()
+    squeezed.cell[2, 2] -= 3.0  # as if the tails had grown 3 Å into the vacuum
+    assert vacuum_gap(squeezed) < want - 2.5
+    res, rec = checked_relax(squeezed, chgnet_d3, {"fmax": 0.1, "steps": 200}, trajectory=tmp_path / "s0.traj")
+    assert rec["status"] == "ok" and not rec["flag_vacuum"] and rec["n_rounds"] == 2
+    assert rec["vacuum_restored_A"] == pytest.approx(want - 3.0, abs=0.5)
+    assert vacuum_gap(res.atoms) >= want - 0.5
+    assert (tmp_path / "s0.vacuum.traj").exists()
+    again, rec2 = checked_relax(squeezed, chgnet_d3, {"fmax": 0.1, "steps": 200}, trajectory=tmp_path / "s0.traj")
+    assert rec2["status"] == "ok" and again.energy_eV == pytest.approx(res.energy_eV, abs=1e-3)  # resumes

@@ -7,6 +7,12 @@ relaxed; a relaxation that reaches its step limit is continued once more (``cont
 and rejected if it still has not converged; a relaxed structure whose ligand bond graph changed,
 or that fails another structural check (:data:`surfchem.trust.sanity.STRUCTURE_FLAGS`), is
 rejected.
+
+The vacuum is a numerical setting, not a property of the minimum: when tails stand up during a
+relaxation and eat into it (DDA6 N = 6 went from 15.0 to 11.3 Å of vacuum between the ligand
+tips of neighbouring images) and nothing else is wrong, the cell is lengthened along z to give
+the requested vacuum back (no atom moves) and the relaxation goes on, once, in its own
+trajectory (``<trajectory stem>.vacuum.traj``, so a kill resumes there too).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any
 
 from ase import Atoms
 
+from surfchem.build.decorate import vacuum_gap
 from surfchem.relax import relax
 from surfchem.trust.sanity import close_contacts, describe_contacts, structure_sanity
 
@@ -47,7 +54,8 @@ def checked_relax(start: Atoms, calculator: Any, relax_settings: dict[str, Any],
         ``None`` when the start was rejected unrelaxed.
     record : dict
         ``status`` (``"ok"``, ``"rejected"`` or ``"failed"``), ``error`` (why, for the last two),
-        ``n_rounds`` and the ``flag_*`` sanity flags.
+        ``n_rounds``, the ``flag_*`` sanity flags and, when the vacuum had to be restored,
+        ``vacuum_restored_A`` (the vacuum it had shrunk to, Å).
     """
     contacts = close_contacts(start)
     if contacts:
@@ -60,12 +68,28 @@ def checked_relax(start: Atoms, calculator: Any, relax_settings: dict[str, Any],
         res = relax(res.atoms, calculator, trajectory=trajectory, **relax_settings)
         rounds += 1
         steps += res.n_steps
+    ref = reference if reference is not None else start
+    vacuum = ref.info.get("vacuum_A")
+    flags = structure_sanity(ref, res.atoms, vacuum)
+    shrunk = None
+    if res.error is None and res.converged and flags["vacuum"] and not any(
+            v for k, v in flags.items() if k != "vacuum"):
+        shrunk = vacuum_gap(res.atoms)
+        grown = res.atoms.copy()
+        cell = grown.cell[:].copy()
+        cell[2] *= (cell[2, 2] + float(vacuum) - shrunk) / cell[2, 2]
+        grown.set_cell(cell, scale_atoms=False)
+        vac_traj = None if trajectory is None else Path(trajectory).with_suffix(".vacuum.traj")
+        res = relax(grown, calculator, trajectory=vac_traj, **relax_settings)
+        rounds += 1
+        steps += res.n_steps
+        flags = structure_sanity(ref, res.atoms, vacuum)
     res.atoms.calc = None
     rec = {**res.as_dict(), "n_steps": int(steps), "n_rounds": rounds}
     rec.pop("trajectory", None)
     rec.pop("calculator", None)
-    ref = reference if reference is not None else start
-    flags = structure_sanity(ref, res.atoms, ref.info.get("vacuum_A"))
+    if shrunk is not None:
+        rec["vacuum_restored_A"] = float(shrunk)
     rec.update({f"flag_{k}": v for k, v in flags.items()})
     bad = [k for k, v in flags.items() if v]
     if res.error is not None:

@@ -26,7 +26,8 @@ True = problem):
   the same mode at N = 1 1.59 Å, which was rejected and left a 0.42 eV face-equivalence gap.)
 * ``pb_coordination``: a Pb lost its octahedron (not exactly 6 halides within 1.3 a0/2);
 * ``vacuum``: the vacuum between the outermost atoms (ligand tips) of neighbouring images is
-  more than 0.5 Å below the requested value.
+  more than 0.5 Å below the requested value (:func:`surfchem.trust.checked.checked_relax`
+  restores it once and relaxes on before judging).
 
 Valid minima (:func:`invalid_reasons`): a relaxed structure is a minimum only when its task
 finished, the relaxation converged, and none of the structural flags (:data:`STRUCTURE_FLAGS`)
