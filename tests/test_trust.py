@@ -148,6 +148,9 @@ def test_uncertainties_and_flags_string():
     assert np.isclose(t.loc[2, "dG_err_eV"], np.sqrt(0.02))
     full = add_diagnostics(_table(-2.0, -1.0).assign(n_starts=[1, 4, 4]), site_permutations(slab()))
     assert full.loc[2, "flags"] == "face_eq" and full.loc[0, "flags"] == "single_start"
+    # a funnel's single points re-evaluate the previous stage's minima: no search to flag
+    sp = add_diagnostics(_table(-2.0, -1.95).assign(mode="single_point", build="stage0"), site_permutations(slab()))
+    assert not sp["flag_single_start"].any() and set(sp["flags"]) == {""}
 
 
 def test_structure_sanity_detects_damage(ma1):

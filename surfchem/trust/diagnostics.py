@@ -11,7 +11,8 @@ flags of the table:
   more than ``tol_eV``; with faces far apart these are the same event (prototype lesson 2, docs "Trustworthy minima");
 * ``grow_vs_direct``: a structure grown from the relaxed N-1 slab and the same arrangement built
   directly relaxed to energies more than ``tol_eV`` apart (the reported value is the lower);
-* ``single_start``: the energy comes from one relaxation (no search): its uncertainty is unknown.
+* ``single_start``: the energy comes from one relaxation (no search): its uncertainty is unknown
+  (not raised on the single points of a funnel stage, which re-evaluate an earlier stage's minimum).
 
 Uncertainties (our definition): sigma_E(N) = ``energy_spread_eV`` = standard deviation of the
 energies of the lowest (up to three) distinct minima found by the search;
@@ -241,6 +242,8 @@ def add_diagnostics(table: pd.DataFrame, perms: np.ndarray, tol_eV: float = 0.15
         if "build" in out:  # a sweep row is one start of a pooled search by design
             sweep = out["build"].astype(str).str.match(r"^(shrink|regrow|mirror_top|mirror_bottom|splice)\d+$")
             out.loc[sweep, "flag_single_start"] = False
+        if "mode" in out:  # a single point re-evaluates an earlier stage's minimum: nothing to search
+            out.loc[out["mode"].astype(str) == "single_point", "flag_single_start"] = False
     else:
         out["n_starts"] = 1
         out["flag_single_start"] = True
