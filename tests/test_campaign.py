@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -270,6 +271,13 @@ def test_funnel_refines_the_best_arrangements_and_reports_rankings(tmp_path):
     assert bool(r2.loc[1, "best_changed"]) == (best0 != best1)
     assert not ranks[ranks["stage"] == 0]["rank_changed"].any()
     assert read(tmp_path / "structures" / "MA_n2.extxyz").get_chemical_formula() == atoms.get_chemical_formula()
+    # thermo reads the last stage with the last stage's references (never CHGNet+D3 energies
+    # against CHGNet references): with no entropy it reproduces stage 1's own gamma(N)
+    from surfchem.thermo.results import thermo_for_screen
+
+    _, summ = thermo_for_screen(tmp_path, {"model": "none"})
+    want = res.stages[1].summary.set_index("n")["gamma_J_m2"]
+    assert np.allclose(summ.set_index("n").loc[want.index, "gamma_J_m2"], want, atol=1e-9)
 
 
 def test_slab_task_hash_holds_the_ligand_smiles(tmp_path):

@@ -112,7 +112,9 @@ def load_screen(path: str | Path) -> ScreenData:
     Returns
     -------
     ScreenData
-        Rows without a finite energy (failed tasks) dropped.
+        The last stage's rows (a funnel's ``references.json`` is the last stage's, so earlier
+        stages' energies would mix two calculators); rows without a finite energy (failed tasks)
+        dropped.
 
     Raises
     ------
@@ -124,6 +126,8 @@ def load_screen(path: str | Path) -> ScreenData:
     sd = ScreenDir(path).require(RESULTS_CSV, REFERENCES_JSON)
     refs = _references(sd.read_references(), sd.references_json)
     df = sd.read_results()
+    if "stage" in df and df["stage"].nunique() > 1:  # a funnel: references.json (and the anchors)
+        df = df[df["stage"] == df["stage"].max()].reset_index(drop=True)  # are the last stage's
     df["ligand"] = df["ligand"].fillna("").astype(str)
     mat = get_material(refs.material)
     if "n_A" not in df or "n_B" not in df:
