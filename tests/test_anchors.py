@@ -147,13 +147,13 @@ def test_gpaw_anchor_of_methylammonium(tmp_path):
     from surfchem.validate.anchor import ligand_anchor
 
     ev = Evaluator(tmp_path, overrides={"gpaw-pbe-lcao": {"basis": "sz", "h_A": 0.3, "kpt_density_A": 1.5}})
-    a = ligand_anchor("MA", ev)
+    a = ligand_anchor("MA", ev, dft="gpaw-pbe-d3-lcao")
     assert (a.ml, a.dft, a.system) == ("chgnet-d3", "gpaw-pbe-d3-lcao", "1x1x3+rb")
     assert a.exchange_dft_eV < 0 and a.exchange_ml_eV < 0
     assert a.delta_eV == pytest.approx(a.exchange_dft_eV - a.exchange_ml_eV)
     assert len(list((tmp_path / "gpaw").glob("*.txt"))) == 4  # slab+MA, relaxed bare slab, ion pair, CsBr
     n_records = len(ev.records)
-    assert ligand_anchor("MA", ev) == a
+    assert ligand_anchor("MA", ev, dft="gpaw-pbe-d3-lcao") == a
     assert all(r.cached for r in ev.records[n_records:])
 
 
@@ -172,9 +172,11 @@ def test_anchor_task_passes_the_dft_parameters(tmp_path):
     assert t1.key() != t2.key()
     ev = anchor_evaluator(t1.payload(tmp_path, 0, "p"))
     assert ev.params("gpaw-pbe-lcao")["h_A"] == 0.3 and ev.params("chgnet")["preset"] == "chgnet"
-    # default: the validation's 'here' LCAO settings (an anchor is the validation's exchange measurement)
+    # default: plane waves with the validation's 'here' settings (an anchor is the validation's
+    # exchange measurement; LCAO dzp is 0.9-1.25 eV overbound against plane waves)
     from surfchem.validate.suite import GPAW_HERE
 
     spec = parse_spec({"name": "p", "ligands": ["MA"], "n": "0-1", "out": str(tmp_path), "anchor": {}})
+    assert spec.anchor.dft == "gpaw-pbe-d3-pw"
     ev = anchor_evaluator(CampaignPlan(spec).anchor_tasks(tmp_path)[0].payload(tmp_path, 0, "p"))
-    assert all(ev.params("gpaw-pbe-lcao")[k] == v for k, v in GPAW_HERE["gpaw-pbe-lcao"].items())
+    assert all(ev.params("gpaw-pbe-pw")[k] == v for k, v in GPAW_HERE["gpaw-pbe-pw"].items())

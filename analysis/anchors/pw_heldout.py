@@ -22,9 +22,8 @@ from surfchem.validate.suite import GPAW_HERE
 ev = Evaluator(sys.argv[1], overrides=GPAW_HERE)
 wanted = sys.argv[2:] or ["2x2x3", "2x2x3@0,1"]
 ligands = ["IPA", "PEA", "DDA2"]
-calcs = ["chgnet-d3", "sevennet-d3", "gpaw-pbe-d3-pw"]
+calcs = ["chgnet-d3", "sevennet-d3", "sevennet-l3i5-d3", "gpaw-pbe-d3-pw"]
 csv = Path(__file__).with_name("pw_heldout.csv")
-rows = pd.read_csv(csv).to_dict("records") if csv.exists() else []
 for tag in wanted:
     cell, _, at = tag.partition("@")
     a, b, layers = (int(x) for x in cell.split("x"))
@@ -34,6 +33,7 @@ for tag in wanted:
         s = binding_systems(lig, ev, size=(a, b), layers=layers, vacuum=10.0, sites=sites, relax_bare=True)
         for c in calcs:
             r = ligand_exchange(s, c, ev)
+            rows = pd.read_csv(csv).to_dict("records") if csv.exists() else []  # re-read: runs may overlap
             rows = [x for x in rows if (x["ligand"], x["system"], x["calculator"]) != (lig, s.slab_tag, c)]
             rows.append({"ligand": lig, "slab": s.slab_tag.removesuffix("+rb"), "system": s.slab_tag, "n_ligands": s.n_ligands, "calculator": c,
                          "exchange_energy_eV": r.exchange_energy_eV, "n_atoms": len(s.decorated),

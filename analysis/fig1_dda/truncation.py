@@ -10,6 +10,10 @@ script (or to ``--out``):
   conformer entropy with fully frozen bound ligands; both with ``freezing="neighbours"``);
 - ``windows.csv`` / ``contrast.csv``: stability windows in dmu_LX and the interval in which a
   DDA<n> stops short of full coverage while PEA reaches it (rotor model), per source;
+  ``contrast_vs_pea.csv``: the same interval for every DDA<n> row set against PEA of one source
+  (``--pea-source``, default ``searched``), for screens that computed a DDA<n> without PEA (dmu is
+  each ligand's own offset from its ion pair, so windows of two screens with the same
+  calculator and references compare directly);
 - ``cost.csv``: relaxations, optimiser steps and summed task wall time (one core each) per
   ligand and source;
 - ``truncation.png``: gamma(N) and dG(N) of every ligand and source.
@@ -93,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("screens", nargs="+", help="LABEL=DIR (label 'searched' or 'preview')")
     p.add_argument("--out", type=Path, default=Path(__file__).parent)
+    p.add_argument("--pea-source", default="searched", help="source label whose PEA windows the DDA<n> are compared with")
     args = p.parse_args(argv)
     parts: dict[str, list[pd.DataFrame]] = {}
     for spec in args.screens:
@@ -101,13 +106,19 @@ def main(argv: list[str] | None = None) -> int:
             parts.setdefault(k, []).append(v)
     args.out.mkdir(parents=True, exist_ok=True)
     tables = {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}
+    w = tables["windows"]
+    pea = w[(w["ligand"] == "PEA") & (w["search"] == args.pea_source)]
+    vs = [contrast_windows(pd.concat([g, pea]), n_full=8).query("ligand_full == 'PEA'").assign(
+          search=src, pea_source=args.pea_source)
+          for (lig, src), g in w[w["ligand"] != "PEA"].groupby(["ligand", "search"])]
+    tables["contrast_vs_pea"] = pd.concat(vs, ignore_index=True) if vs else pd.DataFrame()
     for k, v in tables.items():
         v.to_csv(args.out / f"{k}.csv", index=False)
     plot(tables["truncation"], args.out)
     pd.set_option("display.width", 200)
     wide = tables["n_min"].pivot_table(index=["ligand", "search"], columns="model", values="n_min")
     print(wide[[m for m, _ in MODELS]].to_string())
-    print(tables["contrast"].to_string(index=False))
+    print(tables["contrast_vs_pea"].to_string(index=False))
     print(tables["cost"].to_string(index=False))
     cols = ["ligand", "search", "n", "gamma_J_m2", "dG_eV", "gamma_rotor_J_m2", "chains_top_nm2",
             "tail_hh_min_A", "tail_tilt_deg", "flag_overpacked", "flags"]

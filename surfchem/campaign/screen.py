@@ -125,7 +125,7 @@ def screen(
         Show a progress bar.
     anchor : str or dict, optional
         Per-ligand DFT anchors (:mod:`surfchem.thermo.anchors`): a DFT preset name (e.g.
-        ``"gpaw-pbe-d3-lcao"``) or the keys of :class:`surfchem.campaign.spec_compute.AnchorSpec`. The
+        ``"gpaw-pbe-d3-pw"``) or the keys of :class:`surfchem.campaign.spec_compute.AnchorSpec`. The
         results then carry anchored gamma and dG beside the plain ones, and ``.anchors``.
     **calc_kwargs
         Overrides of the preset's parameters (e.g. ``torch_threads=1``).

@@ -124,7 +124,7 @@ class CampaignSpec(Strict):
             raise ValueError(f"references.mu_LX_eV names ligands {unknown} that are not in ligands")
         if self.anchor is not None and self.anchor.dft == self.stages[-1].calculator:
             raise ValueError(f"anchor.dft {self.anchor.dft!r} is the last stage's calculator: an anchor "
-                             "corrects an ML calculator with a DFT one (e.g. dft = 'gpaw-pbe-d3-lcao')")
+                             "corrects an ML calculator with a DFT one (e.g. dft = 'gpaw-pbe-d3-pw')")
         return self
 
     def n_values(self) -> list[int]:

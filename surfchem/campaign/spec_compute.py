@@ -185,8 +185,9 @@ class AnchorSpec(Strict):
 
     Attributes
     ----------
-    dft : str, default "gpaw-pbe-d3-lcao"
-        DFT preset.
+    dft : str, default "gpaw-pbe-d3-pw"
+        DFT preset. Plane waves by default: LCAO dzp overbinds the exchange by 0.89-1.25 eV
+        against plane waves, by an amount that differs between ligands (docs/anchors.md).
     params : dict or None
         Overrides of the DFT preset's parameters (they enter the hash); default: the validation's
         ``here`` settings (:func:`surfchem.validate.anchor.anchor_parameters`).
@@ -198,7 +199,7 @@ class AnchorSpec(Strict):
         MPI ranks of an anchor task (as for a stage).
     """
 
-    dft: PresetName = "gpaw-pbe-d3-lcao"
+    dft: PresetName = "gpaw-pbe-d3-pw"
     params: dict[str, Any] | None = None
     size: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | None = None
     layers: Annotated[int, Field(ge=3)] = 3

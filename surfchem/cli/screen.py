@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="results/screen", help="output directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--anchor", default=None, metavar="DFT",
-                   help="per-ligand DFT anchors with this preset (e.g. gpaw-pbe-d3-lcao): the exchange "
+                   help="per-ligand DFT anchors with this preset (e.g. gpaw-pbe-d3-pw): the exchange "
                         "on a small slab, DFT minus the screen's ML; adds anchored gamma/dG columns "
                         "(docs/anchors.md)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")

@@ -108,7 +108,7 @@ def run_thermo(args: argparse.Namespace) -> int:
     if args.anchored:
         if not data.anchors:
             raise InputError(f"--anchored: {args.results} has no anchors.json; run the screen with "
-                             "--anchor gpaw-pbe-d3-lcao (or [anchor] in a campaign spec)")
+                             "--anchor gpaw-pbe-d3-pw (or [anchor] in a campaign spec)")
         from surfchem.thermo.anchors import anchored
 
         data.refs = anchored(data.refs, data.anchors)

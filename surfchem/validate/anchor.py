@@ -33,8 +33,9 @@ ANCHOR_PROTOCOL = 2
 
 def anchor_parameters(dft: str, params: dict | None = None) -> dict:
     """The DFT parameters of an anchor: ``params`` if given, else the validation's ``here`` settings
-    of the DFT preset (:data:`surfchem.validate.suite.GPAW_HERE`: LCAO dzp, h = 0.22 Å, k-point
-    density 2 Å), so an anchor is the validation's exchange measurement.
+    of the DFT preset (:data:`surfchem.validate.suite.GPAW_HERE`: plane waves 400 eV with k-point
+    density 3 Å; LCAO dzp, h = 0.22 Å, k-point density 2 Å), so an anchor is the validation's
+    exchange measurement.
 
     Parameters
     ----------
@@ -52,7 +53,7 @@ def anchor_parameters(dft: str, params: dict | None = None) -> dict:
     return dict(GPAW_HERE.get(base_preset(resolve_calculator(dft))[0], {}))
 
 
-def ligand_anchor(ligand: str, ev: Evaluator, ml: str = "chgnet-d3", dft: str = "gpaw-pbe-d3-lcao",
+def ligand_anchor(ligand: str, ev: Evaluator, ml: str = "chgnet-d3", dft: str = "gpaw-pbe-d3-pw",
                   material: str = "CsPbBr3", size: tuple[int, int] | None = None,
                   layers: int = ANCHOR_LAYERS, vacuum: float = 10.0) -> Anchor:
     """The anchor of one ligand: E_exch(DFT) and E_exch(ML) on the same small-slab geometries.
@@ -65,7 +66,7 @@ def ligand_anchor(ligand: str, ev: Evaluator, ml: str = "chgnet-d3", dft: str = 
         Cached energy evaluator (its overrides set the GPAW parameters; they enter the hash).
     ml : str, default "chgnet-d3"
         The screen's ML preset; it also relaxes the geometries.
-    dft : str, default "gpaw-pbe-d3-lcao"
+    dft : str, default "gpaw-pbe-d3-pw"
         The DFT preset (or validation alias, e.g. ``gpaw-d3-lcao``).
     material : str, default "CsPbBr3"
     size : tuple of int, optional
@@ -89,7 +90,8 @@ def ligand_anchor(ligand: str, ev: Evaluator, ml: str = "chgnet-d3", dft: str = 
 
     Examples
     --------
-    A real anchor needs GPAW (``dft="gpaw-pbe-d3-lcao"``, about a minute on one core); the same
+    A real anchor needs GPAW (the default plane waves: 10-25 min per ligand on one core here;
+    ``dft="gpaw-pbe-d3-lcao"``: a few minutes, but 0.9-1.25 eV overbound); the same
     machinery measures any calculator pair, e.g. what D3 adds to CHGNet's exchange energy:
 
     >>> from surfchem.validate import Evaluator
