@@ -265,3 +265,31 @@ def test_a_vacuum_eaten_by_standing_tails_is_restored_not_rejected(chgnet_d3, ma
     assert (tmp_path / "s0.vacuum.traj").exists()
     again, rec2 = checked_relax(squeezed, chgnet_d3, {"fmax": 0.1, "steps": 200}, trajectory=tmp_path / "s0.traj")
     assert rec2["status"] == "ok" and again.energy_eV == pytest.approx(res.energy_eV, abs=1e-3)  # resumes
+
+
+def test_a_grown_start_obeys_the_contact_rule_that_judges_it():
+    """DDA6 N = 7 was grown with a tail carbon 1.45 Å from a surface Br: the builder's uniform
+    clearance (1.5 Å, 1.1 Å as a last resort) passed it, the contact rule (C...Br < 1.57 Å,
+    Cs...C < 2.56 Å) rejected the start. An extra Cs 2.3 Å above where MA's carbon goes makes the
+    first placement such a case: the builder must move on to one the rule accepts, and where none
+    exists say so."""
+    from ase import Atom
+
+    from surfchem.build.decorate import decorate_relaxed
+    from surfchem.errors import InputError
+
+    bare = slab(layers=3)
+    ma = decorate(bare, "MA", [0])
+    c = int(np.flatnonzero((ma.get_array("ligand_index") >= 0) & (ma.symbols == "C"))[0])
+
+    def with_cs_above(height_A):
+        out = bare.copy()
+        out.append(Atom("Cs", ma.positions[c] + [0.0, 0.0, height_A]))
+        out.arrays["ligand_index"][-1] = -1
+        out.arrays["surface_site"][-1] = -1
+        return out
+
+    placed = decorate_relaxed(with_cs_above(2.3), "MA", [0])
+    assert not close_contacts(placed)
+    with pytest.raises(InputError, match="overlaps"):
+        decorate_relaxed(with_cs_above(2.0), "MA", [0])

@@ -54,6 +54,12 @@ from surfchem.errors import InputError
 
 #: smallest allowed distance (Å) between a placed ligand atom and any other fragment's atom
 MIN_CLEARANCE_A = 1.5
+#: inter-fragment contact rule of :func:`close_contacts`: closer than
+#: max(CLASH_FLOOR_A, CLASH_SCALE * (r_cov,i + r_cov,j)) is a clash (C...C 1.22 Å, H...H 1.0 Å,
+#: H...Br 1.21 Å, N...Br 1.53 Å, Cs...C 2.56 Å); relaxed CHGNet+D3 slabs have inter-fragment
+#: contacts of >= 1.5 times the covalent sum (H...Br, H...H), so only overlaps are caught
+CLASH_SCALE = 0.8
+CLASH_FLOOR_A = 1.0
 
 #: depths (Å, + = into the A-site pocket) scanned for a head without N-H, deepest first
 HEAD_DEPTH_SCAN_A = (0.5, 0.0, -0.5, -1.0, -1.5, -2.0)
@@ -328,7 +334,7 @@ def other_fragment(lig: np.ndarray, i: np.ndarray, j: np.ndarray, shift: np.ndar
 
     Fragments are the inorganic slab (``ligand_index`` -1) and each ligand; a ligand's periodic
     images count as other fragments (splayed tails can reach their own image in a small cell).
-    The one rule of :func:`min_clearance` and :func:`surfchem.trust.sanity.close_contacts`.
+    The one rule of :func:`min_clearance` and :func:`close_contacts`.
 
     Parameters
     ----------
@@ -345,6 +351,45 @@ def other_fragment(lig: np.ndarray, i: np.ndarray, j: np.ndarray, shift: np.ndar
         Boolean mask over the pairs: True where ``i`` and ``j`` lie in different fragments.
     """
     return (lig[i] != lig[j]) | ((lig[i] >= 0) & shift.any(axis=1))
+
+
+def close_contacts(atoms: Atoms, scale: float = CLASH_SCALE, floor_A: float = CLASH_FLOOR_A
+                   ) -> list[tuple[int, int, float]]:
+    """Pairs of atoms of different fragments closer than max(floor_A, scale (r_cov,i + r_cov,j)).
+
+    Fragments are the ligands (``ligand_index`` >= 0, one per molecule) and the inorganic slab
+    (``ligand_index`` = -1); a ligand's periodic images count as other fragments (two splayed
+    tails can reach the image of their own ligand in a 2x2 cell: DDA6 started with a C...C of
+    1.21 Å to its own image). A structure without ligand labels has one fragment and no
+    contacts.
+    ASE covalent radii, minimum image. The defaults reject C...C < 1.22 Å, H...H < 1.0 Å,
+    H...Br < 1.21 Å.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A (decorated) slab.
+    scale : float, default 0.8
+        Factor on the sum of covalent radii.
+    floor_A : float, default 1.0
+        Smallest allowed distance for any pair, Å.
+
+    Returns
+    -------
+    list of tuple of (int, int, float)
+        (i, j, distance in Å).
+    """
+    from ase.data import covalent_radii
+    from ase.neighborlist import neighbor_list
+
+    lig = atoms.arrays.get("ligand_index")
+    if lig is None or len(atoms) == 0 or (lig < 0).all():
+        return []
+    cutoff = max(floor_A, scale * 2 * float(covalent_radii[atoms.numbers].max())) + 0.01
+    i, j, d, shift = neighbor_list("ijdS", atoms, cutoff)
+    r = covalent_radii[atoms.numbers]
+    bad = other_fragment(lig, i, j, shift) & (i < j) & (d < np.maximum(floor_A, scale * (r[i] + r[j])))
+    return [(int(a), int(b), float(x)) for a, b, x in zip(i[bad], j[bad], d[bad], strict=True)]
 
 
 def min_clearance(atoms: Atoms) -> float:
@@ -453,7 +498,8 @@ def decorate_relaxed(slab: Atoms, ligand: str | Atoms, sites: Sequence[int]) -> 
     Raises
     ------
     surfchem.errors.InputError
-        No placement is free of clashes (the last try's error).
+        No placement is free of clashes: none passes both the try's clearance and the contact
+        rule of :func:`close_contacts` (the rule that rejects a start before relaxation).
     """
     mol = make_ligand(ligand) if isinstance(ligand, str) else ligand
     steps = ((0.0, 12, MIN_CLEARANCE_A), (0.0, 72, MIN_CLEARANCE_A), (-0.5, 72, MIN_CLEARANCE_A),
@@ -467,8 +513,16 @@ def decorate_relaxed(slab: Atoms, ligand: str | Atoms, sites: Sequence[int]) -> 
     last: InputError | None = None
     for conf, depth, n_angles, clearance in tries:
         try:
-            return decorate(slab, conf, sites, depth=depth, n_angles=n_angles, clearance_A=clearance)
+            out = decorate(slab, conf, sites, depth=depth, n_angles=n_angles, clearance_A=clearance)
         except InputError as exc:
             last = exc
+            continue
+        contacts = close_contacts(out)  # the uniform clearance can pass what the contact rule
+        if not contacts:  # rejects (C...Br 1.45 Å > 1.1 Å, < 1.57 Å): the next try instead
+            return out
+        i, j, dist = min(contacts, key=lambda c: c[2])
+        last = InputError(f"every placement of {ligand if isinstance(ligand, str) else 'the ligand'} on sites "
+                          f"{list(sites)} overlaps: {out[i].symbol}{i}-{out[j].symbol}{j} {dist:.2f} Å "
+                          f"(contact rule: max({CLASH_FLOOR_A}, {CLASH_SCALE} x covalent sum))")
     assert last is not None
     raise last

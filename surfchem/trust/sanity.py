@@ -44,61 +44,19 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
+from surfchem.build.decorate import CLASH_FLOOR_A as CLASH_FLOOR_A
+from surfchem.build.decorate import CLASH_SCALE as CLASH_SCALE
+from surfchem.build.decorate import close_contacts as close_contacts
 from surfchem.build.decorate import other_fragment, vacuum_gap
 from surfchem.build.ligands import acidic_hydrogens
 from surfchem.build.slab import inplane_distances
 
 #: flags that make a relaxed structure unphysical: never a minimum, never a parent
 STRUCTURE_FLAGS = ("bonds", "clash", "head_off_site", "pb_coordination", "vacuum")
-#: inter-fragment contact rule of :func:`close_contacts`: closer than
-#: max(CLASH_FLOOR_A, CLASH_SCALE * (r_cov,i + r_cov,j)) is a clash (C...C 1.22 Å, H...H 1.0 Å,
-#: H...Br 1.21 Å, N...Br 1.53 Å, Cs...C 2.56 Å); relaxed CHGNet+D3 slabs have inter-fragment
-#: contacts of >= 1.5 times the covalent sum (H...Br, H...H), so only overlaps are caught
-CLASH_SCALE = 0.8
-CLASH_FLOOR_A = 1.0
 #: an N-H proton closer than this (Å) to a halide has transferred (H-Br in HBr 1.41 Å; an
 #: N-H...Br hydrogen bond keeps H...Br >= 2.2 Å)
 PROTON_TRANSFER_A = 1.9
 HALIDES = ("Br", "I", "Cl")
-
-
-def close_contacts(atoms: Atoms, scale: float = CLASH_SCALE, floor_A: float = CLASH_FLOOR_A
-                   ) -> list[tuple[int, int, float]]:
-    """Pairs of atoms of different fragments closer than max(floor_A, scale (r_cov,i + r_cov,j)).
-
-    Fragments are the ligands (``ligand_index`` >= 0, one per molecule) and the inorganic slab
-    (``ligand_index`` = -1); a ligand's periodic images count as other fragments (two splayed
-    tails can reach the image of their own ligand in a 2x2 cell: DDA6 started with a C...C of
-    1.21 Å to its own image). A structure without ligand labels has one fragment and no
-    contacts.
-    ASE covalent radii, minimum image. The defaults reject C...C < 1.22 Å, H...H < 1.0 Å,
-    H...Br < 1.21 Å.
-
-    Parameters
-    ----------
-    atoms : ase.Atoms
-        A (decorated) slab.
-    scale : float, default 0.8
-        Factor on the sum of covalent radii.
-    floor_A : float, default 1.0
-        Smallest allowed distance for any pair, Å.
-
-    Returns
-    -------
-    list of tuple of (int, int, float)
-        (i, j, distance in Å).
-    """
-    from ase.data import covalent_radii
-    from ase.neighborlist import neighbor_list
-
-    lig = atoms.arrays.get("ligand_index")
-    if lig is None or len(atoms) == 0 or (lig < 0).all():
-        return []
-    cutoff = max(floor_A, scale * 2 * float(covalent_radii[atoms.numbers].max())) + 0.01
-    i, j, d, shift = neighbor_list("ijdS", atoms, cutoff)
-    r = covalent_radii[atoms.numbers]
-    bad = other_fragment(lig, i, j, shift) & (i < j) & (d < np.maximum(floor_A, scale * (r[i] + r[j])))
-    return [(int(a), int(b), float(x)) for a, b, x in zip(i[bad], j[bad], d[bad], strict=True)]
 
 
 def describe_contacts(atoms: Atoms, contacts: list[tuple[int, int, float]], limit: int = 3) -> str:
