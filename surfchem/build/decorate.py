@@ -392,6 +392,29 @@ def close_contacts(atoms: Atoms, scale: float = CLASH_SCALE, floor_A: float = CL
     return [(int(a), int(b), float(x)) for a, b, x in zip(i[bad], j[bad], d[bad], strict=True)]
 
 
+def describe_contacts(atoms: Atoms, contacts: list[tuple[int, int, float]], limit: int = 3) -> str:
+    """Describe close contacts for an error message, closest first.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        The structure the contacts were found in.
+    contacts : list of tuple of (int, int, float)
+        (i, j, distance in Å), as from :func:`close_contacts`.
+    limit : int, default 3
+        Contacts listed at most.
+
+    Returns
+    -------
+    str
+        E.g. ``"C12-C57 0.51 Å, H3-H40 0.92 Å (+2 more)"``.
+    """
+    sym = atoms.get_chemical_symbols()
+    parts = [f"{sym[i]}{i}-{sym[j]}{j} {d:.2f} Å" for i, j, d in sorted(contacts, key=lambda c: c[2])[:limit]]
+    more = f" (+{len(contacts) - limit} more)" if len(contacts) > limit else ""
+    return ", ".join(parts) + more
+
+
 def min_clearance(atoms: Atoms) -> float:
     """Smallest distance between atoms of different fragments (slab, ligand k, ligand j; a
     ligand's periodic images count as other fragments).
@@ -520,9 +543,8 @@ def decorate_relaxed(slab: Atoms, ligand: str | Atoms, sites: Sequence[int]) -> 
         contacts = close_contacts(out)  # the uniform clearance can pass what the contact rule
         if not contacts:  # rejects (C...Br 1.45 Å > 1.1 Å, < 1.57 Å): the next try instead
             return out
-        i, j, dist = min(contacts, key=lambda c: c[2])
         last = InputError(f"every placement of {ligand if isinstance(ligand, str) else 'the ligand'} on sites "
-                          f"{list(sites)} overlaps: {out[i].symbol}{i}-{out[j].symbol}{j} {dist:.2f} Å "
+                          f"{list(sites)} overlaps: {describe_contacts(out, contacts, limit=1)} "
                           f"(contact rule: max({CLASH_FLOOR_A}, {CLASH_SCALE} x covalent sum))")
     assert last is not None
     raise last

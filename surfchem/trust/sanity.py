@@ -47,6 +47,7 @@ from ase import Atoms
 from surfchem.build.decorate import CLASH_FLOOR_A as CLASH_FLOOR_A
 from surfchem.build.decorate import CLASH_SCALE as CLASH_SCALE
 from surfchem.build.decorate import close_contacts as close_contacts
+from surfchem.build.decorate import describe_contacts as describe_contacts
 from surfchem.build.decorate import other_fragment, vacuum_gap
 from surfchem.build.ligands import acidic_hydrogens
 from surfchem.build.slab import inplane_distances
@@ -57,29 +58,6 @@ STRUCTURE_FLAGS = ("bonds", "clash", "head_off_site", "pb_coordination", "vacuum
 #: N-H...Br hydrogen bond keeps H...Br >= 2.2 Å)
 PROTON_TRANSFER_A = 1.9
 HALIDES = ("Br", "I", "Cl")
-
-
-def describe_contacts(atoms: Atoms, contacts: list[tuple[int, int, float]], limit: int = 3) -> str:
-    """Describe close contacts for an error message, closest first.
-
-    Parameters
-    ----------
-    atoms : ase.Atoms
-        The structure the contacts were found in.
-    contacts : list of tuple of (int, int, float)
-        (i, j, distance in Å), as from :func:`close_contacts`.
-    limit : int, default 3
-        Contacts listed at most.
-
-    Returns
-    -------
-    str
-        E.g. ``"C12-C57 0.51 Å, H3-H40 0.92 Å (+2 more)"``.
-    """
-    sym = atoms.get_chemical_symbols()
-    parts = [f"{sym[i]}{i}-{sym[j]}{j} {d:.2f} Å" for i, j, d in sorted(contacts, key=lambda c: c[2])[:limit]]
-    more = f" (+{len(contacts) - limit} more)" if len(contacts) > limit else ""
-    return ", ".join(parts) + more
 
 
 def invalid_reasons(record: dict[str, Any]) -> list[str]:
