@@ -285,3 +285,19 @@ def test_public_api_names_resolve():
 
 def test_ion_pair_is_neutral():
     assert ion_pair("PEA").info["charge"] == 0 and ligand("PEA").info["charge"] == 1
+
+
+@pytest.mark.parametrize("pbc", [(True, True, False), (True, True, True), (False, False, False)])
+def test_distance_to_is_the_minimum_image_distance(pbc):
+    """The k-d tree behind the rotation scans answers what ASE's get_distances answers."""
+    from ase.geometry import get_distances
+
+    from surfchem.build.decorate import distance_to
+
+    s = decorate(slab(layers=3), "PEA", [0, 5])
+    f = distance_to(s, pbc)
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        p = rng.uniform(-15.0, 30.0, (7, 3))
+        assert f(p) == pytest.approx(get_distances(p, s.positions, cell=s.cell[:], pbc=pbc)[1].min(), abs=1e-9)
+    assert f(np.empty((0, 3))) == float("inf")

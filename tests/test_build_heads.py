@@ -195,3 +195,36 @@ def test_undecorate_a_quaternary_head(bare):
     back = undecorate(one, 0)
     assert back.get_chemical_formula() == bare.get_chemical_formula()
     assert back.info["occupied_sites"] == [] and (site_indices(back) >= 0).all()
+
+
+def test_a_face_full_of_two_tailed_ligands_is_relieved_not_given_up(bare):
+    """The DDA6 search stopped at N = 4: no rigid conformer of a fifth DDA6 had room (best 0.86 Å
+    on the relaxed N = 4 slab). A full face of DDA6 on the 3-layer slab is such a case: every
+    rigid placement fails, the relieved one (MMFF94 among fixed neighbours, N on its site) passes
+    the contact rule, keeps every molecule whole, leaves the inorganic slab alone and keeps the
+    tails on the outward side."""
+    from surfchem.build.decorate import close_contacts, decorate_relaxed
+    from surfchem.build.ligands import bond_graph
+
+    sites = [0, 1, 2, 3]  # the whole top face
+    with pytest.raises(InputError, match="apart"):
+        decorate(bare, "DDA6", sites, clearance_A=1.1)
+    rigid = decorate(bare, "DDA6", sites, clearance_A=0.0)  # the starting point of the relief
+    assert close_contacts(rigid) or min_clearance(rigid) < 1.1
+    built = decorate_relaxed(bare, "DDA6", sites)
+    assert built.info["relieved_ligands"] == [0, 1, 2, 3]
+    assert not close_contacts(built) and min_clearance(built) >= 1.1
+    lig = built.get_array("ligand_index")
+    free = ligand("DDA6")
+    z_top = built.positions[lig < 0, 2].max()
+    for k in range(4):
+        mol = built[lig == k]
+        assert bond_graph(mol) == bond_graph(free)  # no bond broken or made by the relief
+        n = mol.get_chemical_symbols().index("N")
+        site_pos = _site_in_frame(bare, built, sites[k])
+        assert np.linalg.norm(mol.positions[n, :2] - site_pos[:2]) < 1e-6  # N still on its site
+        tail_c = np.concatenate([t[mol.numbers[t] == 6] for t in tails(mol, n)])
+        assert (mol.positions[tail_c, 2] > z_top).all()  # tails outward, above the slab
+    # the inorganic slab is not moved: at most one rigid shift along z (the vacuum reset)
+    moved = built.positions[lig < 0] - rigid.positions[rigid.get_array("ligand_index") < 0]
+    assert np.ptp(moved, axis=0).max() < 1e-9 and np.abs(moved[:, :2]).max() < 1e-9

@@ -271,8 +271,8 @@ def test_a_grown_start_obeys_the_contact_rule_that_judges_it():
     """DDA6 N = 7 was grown with a tail carbon 1.45 Å from a surface Br: the builder's uniform
     clearance (1.5 Å, 1.1 Å as a last resort) passed it, the contact rule (C...Br < 1.57 Å,
     Cs...C < 2.56 Å) rejected the start. An extra Cs 2.3 Å above where MA's carbon goes makes the
-    first placement such a case: the builder must move on to one the rule accepts, and where none
-    exists say so."""
+    first placement such a case: the builder must move on to one the rule accepts, relieve the
+    placement when no rigid one has room, and where none exists say so."""
     from ase import Atom
 
     from surfchem.build.decorate import decorate_relaxed
@@ -282,14 +282,26 @@ def test_a_grown_start_obeys_the_contact_rule_that_judges_it():
     ma = decorate(bare, "MA", [0])
     c = int(np.flatnonzero((ma.get_array("ligand_index") >= 0) & (ma.symbols == "C"))[0])
 
-    def with_cs_above(height_A):
+    def with_cs_above_atom(atom, height_A):
         out = bare.copy()
-        out.append(Atom("Cs", ma.positions[c] + [0.0, 0.0, height_A]))
+        out.append(Atom("Cs", ma.positions[atom] + [0.0, 0.0, height_A]))
         out.arrays["ligand_index"][-1] = -1
         out.arrays["surface_site"][-1] = -1
         return out
 
+    def with_cs_above(height_A):
+        return with_cs_above_atom(c, height_A)
+
     placed = decorate_relaxed(with_cs_above(2.3), "MA", [0])
-    assert not close_contacts(placed)
-    with pytest.raises(InputError, match="overlaps"):
-        decorate_relaxed(with_cs_above(2.0), "MA", [0])
+    assert not close_contacts(placed) and "relieved_ligands" not in placed.info
+    # 2.0 Å above the carbon no rigid placement passes: relieved (MMFF94, N held on its site), the
+    # carbon leans away
+    relieved = decorate_relaxed(with_cs_above(2.0), "MA", [0])
+    assert not close_contacts(relieved) and relieved.info["relieved_ligands"] == [0]
+    n = int(np.flatnonzero((ma.get_array("ligand_index") >= 0) & (ma.symbols == "N"))[0])
+    lig = relieved.get_array("ligand_index")
+    n_new, c_new = (int(np.flatnonzero((lig >= 0) & (relieved.symbols == s))[0]) for s in ("N", "C"))
+    assert relieved.get_distance(n_new, c_new) == pytest.approx(ma.get_distance(n, c), abs=0.05)  # bond kept
+    assert relieved.positions[n_new, :2] == pytest.approx(ma.positions[n, :2], abs=1e-6)  # N on its site
+    with pytest.raises(InputError, match="even relieved"):  # a Cs on the head's own site: no room
+        decorate_relaxed(with_cs_above_atom(n, 2.0), "MA", [0])

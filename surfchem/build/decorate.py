@@ -40,7 +40,12 @@ import numpy as np
 from ase import Atoms
 
 from surfchem.build.bulk import get_material
-from surfchem.build.ligands import acidic_hydrogens, conformer_ensemble, tail_contact
+from surfchem.build.ligands import (
+    acidic_hydrogens,
+    conformer_ensemble,
+    mmff_relax_among,
+    tail_contact,
+)
 from surfchem.build.ligands import ligand as make_ligand
 from surfchem.build.slab import (
     DEFAULT_VACUUM_A,
@@ -61,6 +66,14 @@ MIN_CLEARANCE_A = 1.5
 CLASH_SCALE = 0.8
 CLASH_FLOOR_A = 1.0
 
+#: target contact of :func:`relieve`: every atom of a relieved ligand is pushed to at least
+#: max(RELIEF_FLOOR_A, RELIEF_SCALE * (r_cov,i + r_cov,j)) from other fragments (H...H 1.8 Å,
+#: C...Br 2.16 Å, Cs...C 3.52 Å), with margin above the contact rule's 0.8 x covalent sum
+RELIEF_SCALE = 1.1
+RELIEF_FLOOR_A = 1.8
+#: atoms of other fragments within this distance (Å) of a relieved ligand are its fixed points
+RELIEF_REACH_A = 5.0
+
 #: depths (Å, + = into the A-site pocket) scanned for a head without N-H, deepest first
 HEAD_DEPTH_SCAN_A = (0.5, 0.0, -0.5, -1.0, -1.5, -2.0)
 
@@ -74,29 +87,50 @@ def _rot_z(theta: float) -> np.ndarray:
     return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
 
 
-def min_distance(a: np.ndarray, b: np.ndarray, cell: np.ndarray, pbc: Sequence[bool]) -> float:
-    """Minimum-image distance between two point sets (ASE's ``get_distances``).
+def distance_to(others: Atoms, pbc: Sequence[bool] | None = None):
+    """A function giving the minimum-image distance (Å) from a point set to the atoms of ``others``.
+
+    The periodic images of ``others`` (shifts -2..2 along each periodic direction) go into one
+    k-d tree (SciPy) built once; each call wraps its points into the cell and queries the tree.
+    Equal to ASE's ``get_distances(...).min()`` for any cell whose nearest images lie within two
+    cell vectors, and about 50x faster for the rotation scans of :func:`decorate` (it answered
+    7 ms per call for a ligand against a 300-atom slab).
 
     Parameters
     ----------
-    a, b : numpy.ndarray
-        Positions (n, 3) and (m, 3), Å.
-    cell : numpy.ndarray
-        Cell (3, 3), Å.
-    pbc : sequence of bool
-        Periodic directions.
+    others : ase.Atoms
+        The fixed atoms.
+    pbc : sequence of bool, optional
+        Periodic directions (default ``others.pbc``).
 
     Returns
     -------
-    float
-        Smallest distance between a point of ``a`` and one of ``b``, Å.
+    callable
+        ``f(positions) -> float``: the smallest distance from any of the (n, 3) ``positions``
+        (Å) to any atom of ``others`` or its images, ``inf`` when ``others`` is empty.
     """
-    from ase.geometry import get_distances
+    from itertools import product
 
-    if len(a) == 0 or len(b) == 0:
-        return float("inf")
-    _, d = get_distances(a, b, cell=cell, pbc=pbc)
-    return float(d.min())
+    from scipy.spatial import cKDTree
+
+    pbc = np.asarray(others.pbc if pbc is None else pbc, bool)
+    cell = others.cell[:]
+    if len(others) == 0:
+        return lambda positions: float("inf")
+    ranges = [range(-2, 3) if p else range(1) for p in pbc]
+    shifts = np.array(list(product(*ranges)), float) @ cell
+    tree = cKDTree((others.positions[None, :, :] + shifts[:, None, :]).reshape(-1, 3))
+    inv = np.linalg.pinv(cell)
+
+    def f(positions: np.ndarray) -> float:
+        pos = np.asarray(positions, float).reshape(-1, 3)
+        if len(pos) == 0:
+            return float("inf")
+        pos = pos - (np.floor(pos @ inv) * pbc) @ cell  # wrap along the periodic directions only
+        d, _ = tree.query(pos, k=1)
+        return float(d.min())
+
+    return f
 
 
 def decorate(
@@ -264,14 +298,20 @@ def _best_rotation(
     distance (Å). The depth scan uses in-plane images only: with ``others.pbc`` a tail longer
     than the vacuum meets the far face's image, which the final cell height removes (the fixed-
     depth path keeps ``others.pbc``, so primary heads place exactly as before)."""
+    from ase.geometry import get_distances
+
     pbc = others.pbc if pbc is None else pbc
-    best, best_d = None, -1.0
-    for theta in thetas:
-        pos = mol_pos @ (_rot_z(theta).T) @ rot_face.T + anchor
-        d = min_distance(pos, others.positions, others.cell[:], pbc)
-        if d > best_d:
-            best, best_d = pos, d
-    return best, best_d
+    placed = [mol_pos @ (_rot_z(theta).T) @ rot_face.T + anchor for theta in thetas]
+    if len(others) == 0:
+        return placed[0], float("inf")
+    dist = distance_to(others, pbc)
+    fast = np.array([dist(pos) for pos in placed])
+    # the k-d tree picks the candidates; ASE's distances decide among those within 1e-6 Å of the
+    # best (symmetric heads tie to 1e-15 Å), the first of equals first: the plain ASE scan's choice
+    near = np.flatnonzero(fast >= fast.max() - 1e-6)
+    exact = [float(get_distances(placed[i], others.positions, cell=others.cell[:], pbc=pbc)[1].min()) for i in near]
+    k = int(np.argmax(exact))
+    return placed[int(near[k])], exact[k]
 
 
 def _pick_depth(scan: list[tuple[float, np.ndarray, float]]) -> tuple[float, np.ndarray, float]:
@@ -495,14 +535,92 @@ def undecorate(atoms: Atoms, site: int, vacuum: float | None = None) -> Atoms:
     return out
 
 
+def relieve(atoms: Atoms, ligands: Sequence[int], rounds: int = 6) -> Atoms:
+    """Clear a crowded start: MMFF94-optimise ligands among their fixed neighbours.
+
+    Rigid conformers cannot always be placed on a crowded face: on the relaxed DDA6 N = 4 slab no
+    rotation, depth or conformer of a fifth DDA6 keeps 1.1 Å from its neighbours (best 0.86 Å).
+    Here each ligand in ``ligands`` (its ``ligand_index``), one after the other, is optimised with
+    RDKit's MMFF94 (:func:`surfchem.build.ligands.mmff_relax_among`) with its ammonium N held on
+    its site and flat-bottomed restraints keeping each of its atoms at least
+    max(:data:`RELIEF_FLOOR_A`, :data:`RELIEF_SCALE` x covalent sum) from every atom of the other
+    fragments within :data:`RELIEF_REACH_A` (slab, other ligands, and the ligand's own in-plane
+    periodic images at their current positions). Everything else stays in place. Rounds repeat
+    (images and neighbours re-read) until the contact rule of :func:`close_contacts` passes with
+    at least :data:`MIN_CLEARANCE_A`, or ``rounds`` are done; the vacuum is then reset.
+
+    Parameters
+    ----------
+    atoms : ase.Atoms
+        A decorated slab (``info['smiles']``, per-atom ``ligand_index``).
+    ligands : sequence of int
+        ``ligand_index`` values of the ligands to move.
+    rounds : int, default 6
+        Most rounds over ``ligands``.
+
+    Returns
+    -------
+    ase.Atoms
+        A relieved copy (``info['relieved_ligands']`` lists the moved ligands). It may still
+        hold close contacts (e.g. a head whose site itself is blocked): check with
+        :func:`close_contacts`.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        A ligand index not in ``atoms``, or a ligand whose atoms are not those of
+        ``info['smiles']``.
+
+    Examples
+    --------
+    >>> from surfchem import build_slab, decorate
+    >>> crowded = decorate(build_slab(), "DDA6", [0, 4, 3, 7, 1], clearance_A=0.0)  # doctest: +SKIP
+    >>> min_clearance(relieve(crowded, [0, 1, 2, 3, 4])) > 1.1  # doctest: +SKIP
+    True
+    """
+    from ase.data import covalent_radii
+    from ase.neighborlist import neighbor_list
+
+    out = atoms.copy()
+    lig = out.get_array("ligand_index")
+    smiles = str(out.info.get("smiles", ""))
+    missing = sorted(set(int(k) for k in ligands) - set(lig[lig >= 0].tolist()))
+    if missing:
+        raise InputError(f"ligands {missing} are not in this slab (ligand_index values "
+                         f"{sorted(set(lig[lig >= 0].tolist()))})")
+    head = int(make_ligand(smiles).info["head_index"])
+    r = covalent_radii[out.numbers]
+    for _ in range(int(rounds)):
+        for k in ligands:
+            idx = np.flatnonzero(lig == int(k))
+            i, j, _, shift = neighbor_list("ijdS", out, RELIEF_REACH_A)
+            mine = np.isin(i, idx) & other_fragment(lig, i, j, shift)
+            pairs = np.unique(np.column_stack([j[mine], shift[mine]]), axis=0)
+            if len(pairs) == 0:
+                continue
+            points = out.positions[pairs[:, 0]] + pairs[:, 1:] @ out.cell[:]
+            lower = np.maximum(RELIEF_FLOOR_A, RELIEF_SCALE * (r[idx][:, None] + r[pairs[:, 0]][None, :]))
+            out.positions[idx] = mmff_relax_among(
+                out[idx].get_chemical_symbols(), out.positions[idx], smiles, points, lower, [head])
+        if not close_contacts(out) and min_clearance(out) >= MIN_CLEARANCE_A:
+            break
+    out.info["relieved_ligands"] = sorted(int(k) for k in ligands)
+    set_vacuum(out, out.info.get("vacuum_A", DEFAULT_VACUUM_A))
+    return out
+
+
 def decorate_relaxed(slab: Atoms, ligand: str | Atoms, sites: Sequence[int]) -> Atoms:
     """:func:`decorate` for a relaxed, crowded slab (growing N from N-1).
 
     When the default placement clashes with the neighbours' (relaxed, tilted) tails, try other
     head depths and a finer rotation scan, then accept 1.1 Å (H-H contacts the relaxation
-    resolves) before giving up. A head without N-H gets its depth scan (``depth=None``) at every
-    step instead of fixed depths; a ligand name/SMILES with two or more tails then tries its other
-    conformers (best first, see :func:`surfchem.build.ligands.conformer_ensemble`) at 1.1 Å.
+    resolves). A head without N-H gets its depth scan (``depth=None``) at every step instead of
+    fixed depths; a ligand name/SMILES with two or more tails then tries its other conformers
+    (best first, see :func:`surfchem.build.ligands.conformer_ensemble`) at 1.1 Å. When no rigid
+    placement has room, the placement with the largest clearance (72 rotations; for two or more
+    tails also that of the next two conformers) is relieved (:func:`relieve`: MMFF94 of the new
+    ligands among their fixed neighbours, N on the site) and accepted when it passes the contact
+    rule with 1.1 Å; ``info['relieved_ligands']`` then names the moved ligands.
 
     Parameters
     ----------
@@ -546,5 +664,27 @@ def decorate_relaxed(slab: Atoms, ligand: str | Atoms, sites: Sequence[int]) -> 
         last = InputError(f"every placement of {ligand if isinstance(ligand, str) else 'the ligand'} on sites "
                           f"{list(sites)} overlaps: {describe_contacts(out, contacts, limit=1)} "
                           f"(contact rule: max({CLASH_FLOOR_A}, {CLASH_SCALE} x covalent sum))")
+    # rigid conformers found no room: the best rigid placement, relieved (MMFF94 among its
+    # fixed neighbours, N on its site), then the other conformers' (DDA6 on its N = 4 minimum)
+    depth = None if not has_nh(mol) else 0.0
+    relief_confs = chain((mol,), (other for ens in (conformer_ensemble(ligand)[1:3] for _ in range(int(multi_tail)))
+                                  for other in ens))
+    for conf in relief_confs:
+        try:
+            crowded = decorate(slab, conf, sites, depth=depth, n_angles=72, clearance_A=0.0)
+        except InputError as exc:
+            last = exc
+            continue
+        lig = crowded.get_array("ligand_index")
+        new = sorted(set(lig[lig >= 0].tolist()) - set(slab.arrays.get("ligand_index", np.array([-1])).tolist()))
+        out = relieve(crowded, new)
+        contacts = close_contacts(out)
+        clearance = min_clearance(out)
+        if not contacts and clearance >= 1.1:
+            return out
+        last = InputError(f"no placement of {ligand if isinstance(ligand, str) else 'the ligand'} on sites "
+                          f"{list(sites)} has room, even relieved with MMFF94 among its neighbours: "
+                          + (describe_contacts(out, contacts, limit=1) if contacts else f"atoms {clearance:.2f} Å apart")
+                          + f" (contact rule: max({CLASH_FLOOR_A}, {CLASH_SCALE} x covalent sum), clearance 1.1 Å)")
     assert last is not None
     raise last

@@ -749,6 +749,80 @@ def embed_conformers(mol, n_conformers: int, seed: int, label: str, max_iters: i
     return cids, AllChem.MMFFOptimizeMoleculeConfs(mol, maxIters=int(max_iters))
 
 
+def mmff_relax_among(
+    symbols: list[str],
+    positions: np.ndarray,
+    smiles: str,
+    points: np.ndarray,
+    min_distances: np.ndarray,
+    fixed: list[int],
+    max_iters: int = 2000,
+    force_constant: float = 200.0,
+) -> np.ndarray:
+    """MMFF94-optimise one molecule among fixed points it must keep away from.
+
+    The molecule's own MMFF94 terms (RDKit) plus, for every (atom i, point p), a flat-bottomed
+    distance restraint that is zero beyond ``min_distances[i, p]`` and harmonic below it
+    (``force_constant``, kcal mol^-1 Å^-2); the points (the neighbours' atoms) and the ``fixed``
+    atoms do not move. Used to clear a crowded start (:func:`surfchem.build.decorate.relieve`).
+
+    Parameters
+    ----------
+    symbols : list of str
+        The molecule's atoms, in the order RDKit gives ``Chem.AddHs`` of ``smiles``.
+    positions : numpy.ndarray
+        (n, 3) start positions, Å.
+    smiles : str
+        The molecule's SMILES (its bond graph and MMFF94 types).
+    points : numpy.ndarray
+        (m, 3) fixed positions to keep away from, Å.
+    min_distances : numpy.ndarray
+        (n, m) smallest distance each atom must keep from each point, Å.
+    fixed : list of int
+        Atoms held in place (e.g. the ammonium N on its site).
+    max_iters : int, default 2000
+        Minimiser iterations.
+    force_constant : float, default 200
+        Restraint force constant, kcal mol^-1 Å^-2.
+
+    Returns
+    -------
+    numpy.ndarray
+        The optimised (n, 3) positions, Å.
+
+    Raises
+    ------
+    surfchem.errors.InputError
+        ``symbols`` do not match the atoms of ``smiles``, or MMFF94 has no parameters for it.
+    """
+    from rdkit import Chem
+    from rdkit.Chem import AllChem
+
+    mol = Chem.AddHs(mol_from_smiles(smiles))
+    if [a.GetSymbol() for a in mol.GetAtoms()] != list(symbols):
+        raise InputError(f"the atoms given are not those of {smiles!r} in RDKit's order")
+    conf = Chem.Conformer(mol.GetNumAtoms())
+    for i, xyz in enumerate(np.asarray(positions, float)):
+        conf.SetAtomPosition(i, xyz.tolist())
+    mol.AddConformer(conf, assignId=True)
+    props = AllChem.MMFFGetMoleculeProperties(mol)
+    if props is None:
+        raise InputError(f"MMFF94 has no parameters for {smiles!r}")
+    ff = AllChem.MMFFGetMoleculeForceField(mol, props)
+    n = mol.GetNumAtoms()
+    for p in np.asarray(points, float):
+        ff.AddExtraPoint(*p.tolist(), fixed=True)
+    ff.Initialize()
+    for i in fixed:
+        ff.AddFixedPoint(int(i))
+    for i, row in enumerate(np.asarray(min_distances, float)):
+        for p, lo in enumerate(row):
+            ff.AddDistanceConstraint(i, n + p, float(lo), 1e4, float(force_constant))
+    ff.Initialize()
+    ff.Minimize(maxIts=int(max_iters))
+    return np.array(ff.Positions(), float).reshape(-1, 3)[:n]
+
+
 def _rotation_to_z(v: np.ndarray) -> np.ndarray:
     """Rotation matrix taking the direction of ``v`` onto +z (Rodrigues)."""
     v = np.asarray(v, float)
