@@ -151,6 +151,7 @@ def _chgnet(model: str, device: str = "cpu", torch_threads: int | None = 1, **_)
                               "pip install 'chgnet>=0.4.1'") from exc
     import contextlib
     import io
+    import warnings
 
     class StressOnDemandCHGNet(CHGNetCalculator):
         """CHGNet's ASE calculator, computing the stress only when it is asked for.
@@ -164,7 +165,10 @@ def _chgnet(model: str, device: str = "cpu", torch_threads: int | None = 1, **_)
         def calculate(self, atoms=None, properties=None, system_changes=None, task=None):
             if task is None:
                 task = "efsm" if properties is None or "stress" in properties else "ef"
-            super().calculate(atoms, properties, system_changes, task=task)
+            with warnings.catch_warnings():  # chgnet's model.py turns the cell volumes into a
+                warnings.filterwarnings(  # tensor with torch.tensor(...): a harmless UserWarning
+                    "ignore", message="Converting a tensor with requires_grad=True", category=UserWarning)
+                super().calculate(atoms, properties, system_changes, task=task)
 
     with contextlib.redirect_stdout(io.StringIO()):
         mdl = CHGNet.load(model_name=model, use_device=device, verbose=False)
