@@ -667,9 +667,7 @@ def decorate_relaxed(slab: Atoms, ligand: str | Atoms, sites: Sequence[int]) -> 
     # rigid conformers found no room: the best rigid placement, relieved (MMFF94 among its
     # fixed neighbours, N on its site), then the other conformers' (DDA6 on its N = 4 minimum)
     depth = None if not has_nh(mol) else 0.0
-    relief_confs = chain((mol,), (other for ens in (conformer_ensemble(ligand)[1:3] for _ in range(int(multi_tail)))
-                                  for other in ens))
-    for conf in relief_confs:
+    for conf in [mol, *(conformer_ensemble(ligand)[1:3] if multi_tail else [])]:
         try:
             crowded = decorate(slab, conf, sites, depth=depth, n_angles=72, clearance_A=0.0)
         except InputError as exc:
