@@ -18,7 +18,7 @@ from ase.io import read
 
 from surfchem.build import decorate, ligand, min_clearance, resolve_ligand, site_indices, slab
 from surfchem.build.decorate import HEAD_CLEARANCE_A, HEAD_DEPTH_SCAN_A, MIN_CLEARANCE_A
-from surfchem.build.ligands import acidic_hydrogens, head_class, tail_contact, tails
+from surfchem.build.ligands import acidic_hydrogens, head_class, head_index, tail_contact, tails
 from surfchem.cli.main import main
 from surfchem.errors import InputError
 
@@ -106,6 +106,8 @@ def test_cli_build_dda_puts_one_didodecyldimethylammonium_on_the_slab(tmp_path, 
 ])
 def test_other_heads_build(bare, lig, formula, head, n_tails, n_nh):
     assert head_class(lig) == head
+    mol = ligand(lig)  # the N found without an embedding is the embedded molecule's N
+    assert head_index(mol.info["smiles"]) == mol.info["head_index"] and mol[mol.info["head_index"]].symbol == "N"
     built = decorate(bare, lig, [0])
     height, _, _ = _ligand_checks(bare, built, 0, formula, n_tails)
     assert int(acidic_hydrogens(built).sum()) == n_nh  # only N-H count, never C-H

@@ -273,10 +273,13 @@ def test_a_grown_start_obeys_the_contact_rule_that_judges_it():
     Cs...C < 2.56 Å) rejected the start. An extra Cs 2.3 Å above where MA's carbon goes makes the
     first placement such a case: the builder must move on to one the rule accepts, relieve the
     placement when no rigid one has room, and where none exists say so."""
+    import collections
+
     from ase import Atom
 
     from surfchem.build.decorate import decorate_relaxed
     from surfchem.errors import InputError
+    from surfchem.trust.chain import ChainSettings, grow_and_sweep
 
     bare = slab(layers=3)
     ma = decorate(bare, "MA", [0])
@@ -305,3 +308,9 @@ def test_a_grown_start_obeys_the_contact_rule_that_judges_it():
     assert relieved.positions[n_new, :2] == pytest.approx(ma.positions[n, :2], abs=1e-6)  # N on its site
     with pytest.raises(InputError, match="even relieved"):  # a Cs on the head's own site: no room
         decorate_relaxed(with_cs_above_atom(n, 2.0), "MA", [0])
+    # the grow chain labels a relieved start (results.csv `build`), and only that one
+    for height_A, label in ((2.3, "grow"), (2.0, "grow_relieved")):
+        first = next(grow_and_sweep("MA", "C[NH3+]", [0], 1, with_cs_above(height_A), 0.0,
+                                    ChainSettings(sweeps=0, search=True), collections.Counter()))
+        assert (first.label, first.n) == (label, 1)
+        assert first.atoms.info.get("relieved_ligands", []) == ([0] if label == "grow_relieved" else [])

@@ -43,6 +43,7 @@ from surfchem.build.bulk import get_material
 from surfchem.build.ligands import (
     acidic_hydrogens,
     conformer_ensemble,
+    head_index,
     mmff_relax_among,
     tail_contact,
 )
@@ -59,6 +60,9 @@ from surfchem.errors import InputError
 
 #: smallest allowed distance (Å) between a placed ligand atom and any other fragment's atom
 MIN_CLEARANCE_A = 1.5
+#: the clearance (Å) :func:`decorate_relaxed` accepts as a last resort on a crowded, relaxed slab
+#: (H...H contacts the relaxation resolves), for rigid placements and relieved ones alike
+LAST_RESORT_CLEARANCE_A = 1.1
 #: inter-fragment contact rule of :func:`close_contacts`: closer than
 #: max(CLASH_FLOOR_A, CLASH_SCALE * (r_cov,i + r_cov,j)) is a clash (C...C 1.22 Å, H...H 1.0 Å,
 #: H...Br 1.21 Å, N...Br 1.53 Å, Cs...C 2.56 Å); relaxed CHGNet+D3 slabs have inter-fragment
@@ -568,8 +572,8 @@ def relieve(atoms: Atoms, ligands: Sequence[int], rounds: int = 6) -> Atoms:
     Raises
     ------
     surfchem.errors.InputError
-        A ligand index not in ``atoms``, or a ligand whose atoms are not those of
-        ``info['smiles']``.
+        A ligand index not in ``atoms``, no ``info['smiles']``, or a ligand whose atoms are not
+        those of ``info['smiles']``.
 
     Examples
     --------
@@ -584,11 +588,14 @@ def relieve(atoms: Atoms, ligands: Sequence[int], rounds: int = 6) -> Atoms:
     out = atoms.copy()
     lig = out.get_array("ligand_index")
     smiles = str(out.info.get("smiles", ""))
+    if not smiles:
+        raise InputError("relieve needs the ligands' SMILES in atoms.info['smiles'] (decorate sets it "
+                         "when the ligand is given by name or SMILES)")
     missing = sorted(set(int(k) for k in ligands) - set(lig[lig >= 0].tolist()))
     if missing:
         raise InputError(f"ligands {missing} are not in this slab (ligand_index values "
                          f"{sorted(set(lig[lig >= 0].tolist()))})")
-    head = int(make_ligand(smiles).info["head_index"])
+    head = head_index(smiles)
     r = covalent_radii[out.numbers]
     for _ in range(int(rounds)):
         for k in ligands:
@@ -613,14 +620,15 @@ def decorate_relaxed(slab: Atoms, ligand: str | Atoms, sites: Sequence[int]) -> 
     """:func:`decorate` for a relaxed, crowded slab (growing N from N-1).
 
     When the default placement clashes with the neighbours' (relaxed, tilted) tails, try other
-    head depths and a finer rotation scan, then accept 1.1 Å (H-H contacts the relaxation
-    resolves). A head without N-H gets its depth scan (``depth=None``) at every step instead of
-    fixed depths; a ligand name/SMILES with two or more tails then tries its other conformers
-    (best first, see :func:`surfchem.build.ligands.conformer_ensemble`) at 1.1 Å. When no rigid
-    placement has room, the placement with the largest clearance (72 rotations; for two or more
-    tails also that of the next two conformers) is relieved (:func:`relieve`: MMFF94 of the new
-    ligands among their fixed neighbours, N on the site) and accepted when it passes the contact
-    rule with 1.1 Å; ``info['relieved_ligands']`` then names the moved ligands.
+    head depths and a finer rotation scan, then accept :data:`LAST_RESORT_CLEARANCE_A` (1.1 Å;
+    H-H contacts the relaxation resolves). A head without N-H gets its depth scan
+    (``depth=None``) at every step instead of fixed depths; a ligand name/SMILES with two or more
+    tails then tries its other conformers (best first, see
+    :func:`surfchem.build.ligands.conformer_ensemble`) at that clearance. When no rigid placement
+    has room, the placement with the largest clearance (72 rotations; for two or more tails also
+    that of the next two conformers) is relieved (:func:`relieve`: MMFF94 of the new ligands
+    among their fixed neighbours, N on the site) and accepted when it passes the contact rule
+    with that clearance; ``info['relieved_ligands']`` then names the moved ligands.
 
     Parameters
     ----------
@@ -644,13 +652,13 @@ def decorate_relaxed(slab: Atoms, ligand: str | Atoms, sites: Sequence[int]) -> 
     """
     mol = make_ligand(ligand) if isinstance(ligand, str) else ligand
     steps = ((0.0, 12, MIN_CLEARANCE_A), (0.0, 72, MIN_CLEARANCE_A), (-0.5, 72, MIN_CLEARANCE_A),
-             (0.5, 72, MIN_CLEARANCE_A), (0.0, 72, 1.1), (-0.5, 72, 1.1))
+             (0.5, 72, MIN_CLEARANCE_A), (0.0, 72, LAST_RESORT_CLEARANCE_A), (-0.5, 72, LAST_RESORT_CLEARANCE_A))
     if not has_nh(mol):
-        steps = ((None, 12, MIN_CLEARANCE_A), (None, 72, MIN_CLEARANCE_A), (None, 72, 1.1))
+        steps = ((None, 12, MIN_CLEARANCE_A), (None, 72, MIN_CLEARANCE_A), (None, 72, LAST_RESORT_CLEARANCE_A))
     multi_tail = isinstance(ligand, str) and int(mol.info.get("n_tails", 0)) >= 2
     others = (conformer_ensemble(ligand)[1:] for _ in range(int(multi_tail)))  # lazy: only if needed
     tries = chain(((mol, *step) for step in steps),
-                  ((other, None, 36, 1.1) for ens in others for other in ens))
+                  ((other, None, 36, LAST_RESORT_CLEARANCE_A) for ens in others for other in ens))
     last: InputError | None = None
     for conf, depth, n_angles, clearance in tries:
         try:
@@ -678,11 +686,12 @@ def decorate_relaxed(slab: Atoms, ligand: str | Atoms, sites: Sequence[int]) -> 
         out = relieve(crowded, new)
         contacts = close_contacts(out)
         clearance = min_clearance(out)
-        if not contacts and clearance >= 1.1:
+        if not contacts and clearance >= LAST_RESORT_CLEARANCE_A:
             return out
         last = InputError(f"no placement of {ligand if isinstance(ligand, str) else 'the ligand'} on sites "
                           f"{list(sites)} has room, even relieved with MMFF94 among its neighbours: "
                           + (describe_contacts(out, contacts, limit=1) if contacts else f"atoms {clearance:.2f} Å apart")
-                          + f" (contact rule: max({CLASH_FLOOR_A}, {CLASH_SCALE} x covalent sum), clearance 1.1 Å)")
+                          + f" (contact rule: max({CLASH_FLOOR_A}, {CLASH_SCALE} x covalent sum), "
+                          f"clearance {LAST_RESORT_CLEARANCE_A} Å)")
     assert last is not None
     raise last

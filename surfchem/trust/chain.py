@@ -55,8 +55,9 @@ class Start:
     sites : list of int
         Their surface sites, in grow order.
     label : str
-        The move that built it (``"grow"``, ``"shrink"``, ``"regrow"``, ``"mirror_top"``,
-        ``"mirror_bottom"``, ``"splice"``).
+        The move that built it (``"grow"``, ``"grow_relieved"`` when the grown start had to be
+        relieved, :func:`surfchem.build.decorate.relieve`; sweep moves ``"shrink"``,
+        ``"regrow"``, ``"mirror_top"``, ``"mirror_bottom"``, ``"splice"`` with the round number).
     atoms : ase.Atoms
         The start structure.
     extra : list of (str, ase.Atoms), optional
@@ -264,7 +265,8 @@ def grow_and_sweep(name: str, smiles: str, order: Sequence[int], n_max: int, bar
         except Exception as exc:  # this N could not be planned: the chain goes on
             state.record(k, (yield PlanError(k, f"{type(exc).__name__}: {exc}", traceback.format_exc())))
             continue
-        state.record(k, (yield Start(k, list(order[:k]), "grow", start, extra)))
+        label = "grow_relieved" if start.info.get("relieved_ligands") else "grow"  # results' `build`
+        state.record(k, (yield Start(k, list(order[:k]), label, start, extra)))
     for rnd in range(1, settings.sweeps + 1):
         changed = yield from _round(state, smiles, order, n_max, name, rnd, settings, counts)
         if not changed:
