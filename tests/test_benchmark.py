@@ -35,6 +35,15 @@ def two_runs(tmp_path_factory):
     return root, preview, searched
 
 
+def test_the_task_total_counts_the_sweeps(two_runs):
+    """The sweeps' tasks are not known when the campaign is planned: the reported total adds them,
+    so a finished searched screen reports done = total and nothing pending (it said 132/42)."""
+    _, _, searched = two_runs
+    c = searched.counts
+    assert c["extra"] > 0  # the sweep round ran
+    assert c["done"] + c["failed"] + c["rejected"] == c["total"] and c["pending"] == 0, c
+
+
 def test_best_known_is_the_lowest_physical_minimum_and_runs_are_scored(two_runs):
     root, preview, searched = two_runs
     bk = root / "best_known.csv"

@@ -116,9 +116,11 @@ class Loop:
         ``then(atoms, record)`` runs when it is done. ``extra``: a task not in the plan's count
         (:attr:`surfchem.campaign.plan.CampaignPlan.n_tasks`; sweeps, refined bare slabs): grows
         the bar total."""
-        if extra and self.bar.total is not None:
-            self.bar.total += 1
-            self.bar.refresh()
+        if extra:
+            self.counts["extra"] += 1
+            if self.bar.total is not None:
+                self.bar.total += 1
+                self.bar.refresh()
         hit = self.store.get(task["hash"])
         status = hit[1].get("status", "ok") if hit is not None else None
         if hit is not None and (status != "failed" or not self.retry_failed or self.dry):

@@ -109,6 +109,7 @@ def run_campaign(spec: CampaignSpec, progress: bool = True, dry: bool = False,
             engine.close()
             store.claims.release_all(loop.owner)
     counts = dict(loop.counts)
+    total += counts.get("extra", 0)  # the planned tasks and those found on the way (sweeps, ...)
     done = counts.get("cached_ok", 0) + counts.get("computed_ok", 0)
     failed = counts.get("cached_failed", 0) + counts.get("computed_failed", 0)
     rejected = counts.get("cached_rejected", 0) + counts.get("computed_rejected", 0)
