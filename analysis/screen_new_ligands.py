@@ -76,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         "candidates": res.candidates.to_dict("records"),
         "report": res.files.get("report"), "comparison_figure": res.files.get("comparison"),
     }
-    from surfchem.link.report import _jsonable
+    from surfchem.link.report import jsonable
 
-    print(json.dumps(_jsonable(summary), indent=2))
+    print(json.dumps(jsonable(summary), indent=2))
     return 0
 
 

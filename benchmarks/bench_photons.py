@@ -76,16 +76,16 @@ def run_ours(path: str, chunk: int) -> dict:
     tr = trace.TraceAccumulator(0.01, (0, 1))
     ga = g2.G2Accumulator(0, 1, tau_max_s=4.5 * period * 1e-12, bin_s=1e-9)
     da = decay.DecayAccumulator(16, int(np.ceil(period / 16)), (0, 1))
-    from surfchem.experiment.analyze import _fold
+    from surfchem.experiment.analyze import fold_microtimes
 
-    st = stream.run(_fold(chunks, period), [tr, ga, da])
+    st = stream.run(fold_microtimes(chunks, period), [tr, ga, da])
     t_pass = time.perf_counter() - t0
     n_coinc = int(ga.hist.sum())
     del tr, ga, da  # the analyses below build their own accumulators
     # the same without g2 (to compare with tttrlib's read + trace + microtime histogram)
     t2 = time.perf_counter()
     info, chunks = stream.open_stream(path, chunk)
-    stream.run(_fold(chunks, period), [trace.TraceAccumulator(0.01, (0, 1)),
+    stream.run(fold_microtimes(chunks, period), [trace.TraceAccumulator(0.01, (0, 1)),
                                        decay.DecayAccumulator(16, int(np.ceil(period / 16)), (0, 1))])
     t_nog2 = time.perf_counter() - t2
     t1 = time.perf_counter()

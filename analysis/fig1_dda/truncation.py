@@ -33,7 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from surfchem.core.screendir import ScreenDir
-from surfchem.plot._common import pyplot, save_png
+from surfchem.plot.common import pyplot, save_png
 from surfchem.thermo import n_min
 from surfchem.thermo.models import ThermoSettings, thermo_summary, thermo_table
 from surfchem.thermo.results import load_screen

@@ -206,8 +206,25 @@ class PhotonAnalysis:
         return d
 
 
-def _fold(chunks: Iterator[PhotonChunk], period_ps: float | None) -> Iterator[PhotonChunk]:
-    """Fold microtimes into one laser period (T2 delays with sync dividers > 1, Photon-HDF5)."""
+def fold_microtimes(chunks: Iterator[PhotonChunk], period_ps: float | None) -> Iterator[PhotonChunk]:
+    """Fold microtimes into one laser period (T2 delays with sync dividers > 1, Photon-HDF5).
+
+    A microtime t >= period becomes t mod period (rounded to the ps for a non-integer period);
+    unknown microtimes (-1) and chunks without microtimes pass unchanged. The input arrays are
+    never modified in place.
+
+    Parameters
+    ----------
+    chunks : iterator of PhotonChunk
+        Photon chunks (:func:`surfchem.experiment.stream.open_stream`).
+    period_ps : float or None
+        Laser period, ps; None or 0 passes every chunk unchanged.
+
+    Yields
+    ------
+    PhotonChunk
+        The chunks, microtimes folded into [0, period).
+    """
     p_int = int(round(period_ps)) if period_ps else 0
     exact = bool(period_ps) and abs(period_ps - p_int) < 1e-9
     for c in chunks:
@@ -261,7 +278,7 @@ def _irf_histogram(opt: AnalysisOptions, dacc: decay.DecayAccumulator) -> np.nda
     """Decay histogram of a measured IRF file on the same bins (selected channels)."""
     info, chunks = stream.open_stream(opt.irf_path, opt.chunk_records)
     acc = decay.DecayAccumulator(dacc.bin_ps, dacc.n_bins, tuple(int(c) for c in opt.channels))
-    stream.run(_fold(chunks, info.sync_period_ps), [acc])
+    stream.run(fold_microtimes(chunks, info.sync_period_ps), [acc])
     if acc.hist.sum() < 100:
         raise InputError(f"IRF file {opt.irf_path!r} has {int(acc.hist.sum())} photons with microtimes (< 100)")
     return acc.hist
@@ -368,7 +385,7 @@ def analyze_stream(
     cpacc = changepoint.ChangePointAccumulator(_cpa_options(opt)) if opt.method == "cpa" else None
     if cpacc is not None:
         accs.append(cpacc)
-    src = _fold(chunks, period) if pulsed else chunks  # T2 delays / sync dividers: one period
+    src = fold_microtimes(chunks, period) if pulsed else chunks  # T2 delays / sync dividers: one period
     st = stream.run(src, accs, progress=progress)
 
     # duration
@@ -485,7 +502,7 @@ def analyze_stream(
 
     if cpacc is not None:
         levels = _LevelInputs(opt, res, dacc, lf, irf, period, n_sel, duration_s,
-                              (lambda: _fold(reopen(), period)) if reopen and pulsed else None)
+                              (lambda: fold_microtimes(reopen(), period)) if reopen and pulsed else None)
         _change_points(cpacc, levels, data, warn)
 
     # g2

@@ -215,7 +215,7 @@ def link(results_dir: str | Path | list, experiments: str | Path | pd.DataFrame 
             (out / "report.html").write_text(page, encoding="utf-8")
             files["report"] = str(out / "report.html")
         res.files = files
-        (out / "link.json").write_text(json.dumps(_jsonable(res.as_dict()), indent=2))
+        (out / "link.json").write_text(json.dumps(jsonable(res.as_dict()), indent=2))
         files["json"] = str(out / "link.json")
     return res
 
@@ -241,11 +241,23 @@ def main_caveat(corr: pd.DataFrame, best: str | None) -> str:
     return str(corr.loc[corr["descriptor"] == best, "caveat"].iloc[0])
 
 
-def _jsonable(obj):
+def jsonable(obj):
+    """A copy of ``obj`` that :func:`json.dumps` writes as ``link.json`` is written.
+
+    Parameters
+    ----------
+    obj : object
+        Nested dicts, lists and tuples of numbers, strings and NumPy scalars.
+
+    Returns
+    -------
+    object
+        Dict keys as str, tuples as lists, NumPy scalars as Python ones, non-finite floats as None.
+    """
     if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
+        return [jsonable(v) for v in obj]
     if isinstance(obj, np.generic):
         obj = obj.item()
     if isinstance(obj, float) and not np.isfinite(obj):
@@ -332,7 +344,7 @@ def render_html(res: LinkResult, figs: dict[str, Path], experiments_raw: pd.Data
     parts.append(_table_html(experiments_raw, ["ligand", "material", "condition", "on_fraction",
                                                "qualifier", "mandel_q", "k_on", "k_off", "g2_0",
                                                "duration_s", "n_dots", "primary", "source", "figure"]))
-    parts.append("<h2>Settings</h2><pre>" + html.escape(json.dumps(_jsonable(res.settings), indent=2)) + "</pre>")
+    parts.append("<h2>Settings</h2><pre>" + html.escape(json.dumps(jsonable(res.settings), indent=2)) + "</pre>")
     parts.append("<h2>Versions</h2>" + _table_html(pd.DataFrame(list(versions().items()),
                                                                 columns=["package", "version"])))
     parts.append("</body></html>")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from surfchem.core.units import EV_PER_A2_IN_J_PER_M2
-from surfchem.plot._common import pyplot, save_png_pdf
+from surfchem.plot.common import pyplot, save_png_pdf
 
 
 def plot_coverage(summary: pd.DataFrame, path: str | Path, table: pd.DataFrame | None = None,

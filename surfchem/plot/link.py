@@ -10,8 +10,8 @@ import pandas as pd
 
 from surfchem.link.descriptors import DESCRIPTORS
 from surfchem.link.report import LinkResult, main_caveat
-from surfchem.plot._common import pyplot as _plt
-from surfchem.plot._common import save_png_pdf as _save
+from surfchem.plot.common import pyplot as _plt
+from surfchem.plot.common import save_png_pdf as _save
 
 
 def link_figures(res: LinkResult, summary: pd.DataFrame, out: str | Path) -> dict[str, Path]:

@@ -16,8 +16,8 @@ import os
 import numpy as np
 
 from surfchem.experiment.decay import periodic_decay_model
-from surfchem.plot._common import pyplot as _plt
-from surfchem.plot._common import save_png
+from surfchem.plot.common import pyplot as _plt
+from surfchem.plot.common import save_png
 
 
 def plot_trace(res, path: str) -> str:

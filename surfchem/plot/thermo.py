@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from surfchem.plot._common import pyplot as _plt
-from surfchem.plot._common import save_png_pdf as _save
+from surfchem.plot.common import pyplot as _plt
+from surfchem.plot.common import save_png_pdf as _save
 
 
 def plot_thermo_coverage(summary: pd.DataFrame, path: str | Path,
