@@ -22,7 +22,11 @@ Every number comes from the library (:mod:`surfchem.thermo`); nothing here is fi
 
 Usage::
 
-    python analysis/fig1_dda/truncation.py searched=results/fig1 preview=preview [--out DIR]
+    python analysis/fig1_dda/truncation.py searched=results/fig1 searched_1start=DIR preview=DIR [--out DIR]
+
+Each ``LABEL=DIR`` is a source; the label is free text written in the ``search`` column
+(``searched`` = the full search, drawn solid; ``searched_1start`` = ``--starts 1 --sweeps 3``;
+``preview`` = ``--starts 1``).
 """
 
 from __future__ import annotations
@@ -79,7 +83,8 @@ def analyse(label: str, path: Path) -> dict[str, pd.DataFrame]:
 
 
 def plot(trunc: pd.DataFrame, out: Path) -> Path:
-    """gamma(N) (J/m^2) and dG(N) (eV) per ligand; dashed lines are single-start previews."""
+    """gamma(N) (J/m^2) and dG(N) (eV) per ligand; solid: the source labelled ``searched``, dashed:
+    every other source (one-start searches, previews)."""
     plt = pyplot()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.6))
     for (lig, src), g in trunc.groupby(["ligand", "search"]):
@@ -95,7 +100,7 @@ def plot(trunc: pd.DataFrame, out: Path) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("screens", nargs="+", help="LABEL=DIR (label 'searched' or 'preview')")
+    p.add_argument("screens", nargs="+", help="LABEL=DIR (e.g. searched, searched_1start, preview)")
     p.add_argument("--out", type=Path, default=Path(__file__).parent)
     p.add_argument("--pea-source", default="searched", help="source label whose PEA windows the DDA<n> are compared with")
     args = p.parse_args(argv)
