@@ -230,3 +230,24 @@ def test_a_face_full_of_two_tailed_ligands_is_relieved_not_given_up(bare):
     # the inorganic slab is not moved: at most one rigid shift along z (the vacuum reset)
     moved = built.positions[lig < 0] - rigid.positions[rigid.get_array("ligand_index") < 0]
     assert np.ptp(moved, axis=0).max() < 1e-9 and np.abs(moved[:, :2]).max() < 1e-9
+
+
+def test_relieving_the_eighth_dda4_keeps_every_bond():
+    """The 8th DDA4 on the relaxed N = 7 minimum of a DDA4 one-start search
+    (``tests/data/dda4_n7_minimum.extxyz``, CHGNet+D3): no rigid conformer has room, and the
+    MMFF94 relief among the crowded neighbours stretched a C-C bond to 1.92 Å (bonding range
+    1.83 Å). The search judged both N = 8 starts against that broken bond graph and rejected
+    both (`bonds`). A relieved start must keep every bond of every ligand."""
+    from pathlib import Path
+
+    from surfchem.build.decorate import close_contacts, decorate_relaxed
+    from surfchem.build.ligands import bond_graph
+
+    n7 = read(Path(__file__).parent / "data" / "dda4_n7_minimum.extxyz")
+    assert n7.info["n_ligands"] == 7 and 6 not in n7.info["occupied_sites"]
+    built = decorate_relaxed(n7, "DDA4", [6])
+    assert built.info["relieved_ligands"] == [7]
+    assert not close_contacts(built) and min_clearance(built) >= 1.1
+    lig = built.get_array("ligand_index")
+    free = bond_graph(ligand("DDA4"))
+    assert [k for k in range(8) if bond_graph(built[lig == k]) != free] == []

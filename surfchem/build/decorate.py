@@ -42,6 +42,7 @@ from ase import Atoms
 from surfchem.build.bulk import get_material
 from surfchem.build.ligands import (
     acidic_hydrogens,
+    bond_graph,
     conformer_ensemble,
     head_index,
     mmff_relax_among,
@@ -628,7 +629,8 @@ def decorate_relaxed(slab: Atoms, ligand: str | Atoms, sites: Sequence[int]) -> 
     has room, the placement with the largest clearance (72 rotations; for two or more tails also
     that of the next two conformers) is relieved (:func:`relieve`: MMFF94 of the new ligands
     among their fixed neighbours, N on the site) and accepted when it passes the contact rule
-    with that clearance; ``info['relieved_ligands']`` then names the moved ligands.
+    with that clearance and every relieved ligand keeps its bond graph;
+    ``info['relieved_ligands']`` then names the moved ligands.
 
     Parameters
     ----------
@@ -686,8 +688,16 @@ def decorate_relaxed(slab: Atoms, ligand: str | Atoms, sites: Sequence[int]) -> 
         out = relieve(crowded, new)
         contacts = close_contacts(out)
         clearance = min_clearance(out)
-        if not contacts and clearance >= LAST_RESORT_CLEARANCE_A:
+        lig_out = out.get_array("ligand_index")
+        graph = bond_graph(conf)
+        stretched = [k for k in new if bond_graph(out[lig_out == k]) != graph]
+        if not contacts and clearance >= LAST_RESORT_CLEARANCE_A and not stretched:
             return out
+        if stretched:  # the start would be judged against a broken bond graph: next candidate
+            last = InputError(f"no placement of {ligand if isinstance(ligand, str) else 'the ligand'} on sites "
+                              f"{list(sites)} has room: relieved with MMFF94 among its neighbours, ligand(s) "
+                              f"{stretched} lose a bond (stretched beyond 1.2 x covalent sum)")
+            continue
         last = InputError(f"no placement of {ligand if isinstance(ligand, str) else 'the ligand'} on sites "
                           f"{list(sites)} has room, even relieved with MMFF94 among its neighbours: "
                           + (describe_contacts(out, contacts, limit=1) if contacts else f"atoms {clearance:.2f} Å apart")

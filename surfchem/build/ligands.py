@@ -67,6 +67,11 @@ LIGANDS: dict[str, tuple[str, str]] = {
 #: at 54.7 deg, plus a few degrees of MMFF distortion
 MAX_TAIL_CONE_DEG = 60.0
 
+#: force constant (kcal mol^-1 Å^-2) holding every bond of :func:`mmff_relax_among` within 5 % of
+#: its start length: without it the restraints of a crowded neighbourhood stretched a C-C bond of
+#: the 8th DDA4 to 1.92 Å (beyond bonding range, 1.2 x covalent sum = 1.83 Å)
+BOND_HOLD_KCAL = 1.0e4
+
 #: head class by number of N-H bonds of the ammonium N
 HEAD_CLASSES: dict[int, str] = {3: "primary", 2: "secondary", 1: "tertiary", 0: "quaternary"}
 
@@ -793,7 +798,8 @@ def mmff_relax_among(
     The molecule's own MMFF94 terms (RDKit) plus, for every (atom i, point p), a flat-bottomed
     distance restraint that is zero beyond ``min_distances[i, p]`` and harmonic below it
     (``force_constant``, kcal mol^-1 Å^-2); the points (the neighbours' atoms) and the ``fixed``
-    atoms do not move. Used to clear a crowded start (:func:`surfchem.build.decorate.relieve`).
+    atoms do not move, and every bond is held within 5 % of its start length
+    (:data:`BOND_HOLD_KCAL`). Used to clear a crowded start (:func:`surfchem.build.decorate.relieve`).
 
     Parameters
     ----------
@@ -844,6 +850,11 @@ def mmff_relax_among(
     ff.Initialize()
     for i in fixed:
         ff.AddFixedPoint(int(i))
+    start = np.asarray(positions, float)
+    for bond in mol.GetBonds():  # many restraints pulling one way can outweigh a bond's own term
+        a, b = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
+        d = float(np.linalg.norm(start[a] - start[b]))
+        ff.AddDistanceConstraint(a, b, 0.95 * d, 1.05 * d, BOND_HOLD_KCAL)
     for i, row in enumerate(np.asarray(min_distances, float)):
         for p, lo in enumerate(row):
             ff.AddDistanceConstraint(i, n + p, float(lo), 1e4, float(force_constant))
