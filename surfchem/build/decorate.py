@@ -653,6 +653,7 @@ def decorate_relaxed(slab: Atoms, ligand: str | Atoms, sites: Sequence[int]) -> 
         rule of :func:`close_contacts` (the rule that rejects a start before relaxation).
     """
     mol = make_ligand(ligand) if isinstance(ligand, str) else ligand
+    what = ligand if isinstance(ligand, str) else "the ligand"  # for the messages
     steps = ((0.0, 12, MIN_CLEARANCE_A), (0.0, 72, MIN_CLEARANCE_A), (-0.5, 72, MIN_CLEARANCE_A),
              (0.5, 72, MIN_CLEARANCE_A), (0.0, 72, LAST_RESORT_CLEARANCE_A), (-0.5, 72, LAST_RESORT_CLEARANCE_A))
     if not has_nh(mol):
@@ -671,7 +672,7 @@ def decorate_relaxed(slab: Atoms, ligand: str | Atoms, sites: Sequence[int]) -> 
         contacts = close_contacts(out)  # the uniform clearance can pass what the contact rule
         if not contacts:  # rejects (C...Br 1.45 Å > 1.1 Å, < 1.57 Å): the next try instead
             return out
-        last = InputError(f"every placement of {ligand if isinstance(ligand, str) else 'the ligand'} on sites "
+        last = InputError(f"every placement of {what} on sites "
                           f"{list(sites)} overlaps: {describe_contacts(out, contacts, limit=1)} "
                           f"(contact rule: max({CLASH_FLOOR_A}, {CLASH_SCALE} x covalent sum))")
     # rigid conformers found no room: the best rigid placement, relieved (MMFF94 among its
@@ -694,11 +695,11 @@ def decorate_relaxed(slab: Atoms, ligand: str | Atoms, sites: Sequence[int]) -> 
         if not contacts and clearance >= LAST_RESORT_CLEARANCE_A and not stretched:
             return out
         if stretched:  # the start would be judged against a broken bond graph: next candidate
-            last = InputError(f"no placement of {ligand if isinstance(ligand, str) else 'the ligand'} on sites "
+            last = InputError(f"no placement of {what} on sites "
                               f"{list(sites)} has room: relieved with MMFF94 among its neighbours, ligand(s) "
                               f"{stretched} lose a bond (stretched beyond 1.2 x covalent sum)")
             continue
-        last = InputError(f"no placement of {ligand if isinstance(ligand, str) else 'the ligand'} on sites "
+        last = InputError(f"no placement of {what} on sites "
                           f"{list(sites)} has room, even relieved with MMFF94 among its neighbours: "
                           + (describe_contacts(out, contacts, limit=1) if contacts else f"atoms {clearance:.2f} Å apart")
                           + f" (contact rule: max({CLASH_FLOOR_A}, {CLASH_SCALE} x covalent sum), "

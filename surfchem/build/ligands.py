@@ -837,7 +837,8 @@ def mmff_relax_among(
     if [a.GetSymbol() for a in mol.GetAtoms()] != list(symbols):
         raise InputError(f"the atoms given are not those of {smiles!r} in RDKit's order")
     conf = Chem.Conformer(mol.GetNumAtoms())
-    for i, xyz in enumerate(np.asarray(positions, float)):
+    start = np.asarray(positions, float)
+    for i, xyz in enumerate(start):
         conf.SetAtomPosition(i, xyz.tolist())
     mol.AddConformer(conf, assignId=True)
     props = AllChem.MMFFGetMoleculeProperties(mol)
@@ -850,7 +851,6 @@ def mmff_relax_among(
     ff.Initialize()
     for i in fixed:
         ff.AddFixedPoint(int(i))
-    start = np.asarray(positions, float)
     for bond in mol.GetBonds():  # many restraints pulling one way can outweigh a bond's own term
         a, b = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
         d = float(np.linalg.norm(start[a] - start[b]))
